@@ -1,0 +1,30 @@
+"""DRF authentication for `Authorization: Bearer <jwt>` issued by sign-in."""
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+
+from apps.accounts.services import access_token_user
+
+
+class BearerJWTAuthentication(BaseAuthentication):
+    keyword = b"bearer"
+
+    def authenticate(self, request):
+        parts = get_authorization_header(request).split()
+        if not parts or parts[0].lower() != self.keyword:
+            return None
+        if len(parts) != 2:
+            return None
+        user = access_token_user(token=parts[1].decode("latin-1"))
+        return user, None
+
+    def authenticate_header(self, request) -> str:
+        return 'Bearer realm="api"'
+
+
+class BearerJWTScheme(OpenApiAuthenticationExtension):
+    target_class = "apps.accounts.authentication.BearerJWTAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}

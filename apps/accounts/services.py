@@ -1,0 +1,127 @@
+"""Sign-in: verify a Google ID token, upsert the user, issue the platform's own HS256 JWT."""
+
+import time
+from dataclasses import dataclass
+
+import google.auth.exceptions
+import jwt
+import requests
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from google.auth.transport.requests import Request as GoogleAuthRequest
+from google.oauth2 import id_token as google_id_token
+
+from apps.accounts.models import User
+from apps.core.errors import BadRequest, Unauthorized
+
+_http_session = requests.Session()
+
+
+@dataclass(frozen=True)
+class GoogleIdentity:
+    sub: str
+    email: str
+    name: str
+    picture: str
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    token: str
+    expires_at_ms: int
+
+
+def google_identity_verify(*, id_token: str) -> GoogleIdentity:
+    """Checks signature (Google's certs), expiry, audience whitelist, issuer and e-mail verification."""
+    if not id_token or not id_token.strip():
+        raise BadRequest("missing_id_token", "idToken is required")
+    try:
+        claims = google_id_token.verify_token(
+            id_token.strip(),
+            GoogleAuthRequest(session=_http_session),
+            audience=None,
+            certs_url=settings.GOOGLE_CERTS_URL,
+            clock_skew_in_seconds=10,
+        )
+    except ValueError as exc:
+        message = str(exc).lower()
+        if "expired" in message:
+            raise Unauthorized("google_token_expired", "The Google ID token has expired") from exc
+        raise Unauthorized("invalid_id_token", "The Google ID token could not be verified") from exc
+    except google.auth.exceptions.GoogleAuthError as exc:
+        raise Unauthorized("invalid_id_token", "The Google ID token could not be verified") from exc
+    if claims.get("aud") not in settings.GOOGLE_OAUTH_CLIENT_IDS:
+        raise Unauthorized("google_aud_mismatch", "The token was issued for another application")
+    if claims.get("iss") not in settings.GOOGLE_ISSUERS:
+        raise Unauthorized("invalid_id_token", "The token was not issued by Google")
+    if str(claims.get("email_verified", "")).lower() != "true":
+        raise Unauthorized("google_email_unverified", "The Google account e-mail is not verified")
+    email = claims.get("email") or ""
+    sub = str(claims.get("sub") or "")
+    if not sub:
+        raise Unauthorized("invalid_id_token", "The token has no subject")
+    return GoogleIdentity(
+        sub=sub,
+        email=email,
+        name=claims.get("name") or email.split("@")[0],
+        picture=claims.get("picture") or "",
+    )
+
+
+def user_upsert_from_google(*, identity: GoogleIdentity) -> User:
+    fields = {"email": identity.email, "display_name": identity.name, "picture": identity.picture}
+    try:
+        with transaction.atomic():
+            user, created = User.objects.get_or_create(
+                google_sub=identity.sub, defaults={"username": f"google:{identity.sub}"[:150], **fields}
+            )
+    except IntegrityError:
+        user, created = User.objects.get(google_sub=identity.sub), False
+    if not created and any(getattr(user, name) != value for name, value in fields.items()):
+        for name, value in fields.items():
+            setattr(user, name, value)
+        user.save(update_fields=list(fields))
+    return user
+
+
+def access_token_issue(*, user: User, now: int | None = None) -> AccessToken:
+    issued_at = int(now if now is not None else time.time())
+    expires_at = issued_at + settings.AUTH_JWT_EXPIRY_SECONDS
+    payload = {
+        "sub": user.google_sub or f"user:{user.pk}",
+        "iss": settings.AUTH_JWT_ISSUER,
+        "aud": settings.AUTH_JWT_AUDIENCE,
+        "iat": issued_at,
+        "exp": expires_at,
+        "email": user.email,
+    }
+    token = jwt.encode(payload, settings.AUTH_JWT_SECRET, algorithm="HS256")
+    return AccessToken(token=token, expires_at_ms=expires_at * 1000)
+
+
+def access_token_user(*, token: str) -> User:
+    try:
+        claims = jwt.decode(
+            token,
+            settings.AUTH_JWT_SECRET,
+            algorithms=["HS256"],
+            audience=settings.AUTH_JWT_AUDIENCE,
+            issuer=settings.AUTH_JWT_ISSUER,
+            options={"require": ["sub", "exp", "iss", "aud"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise Unauthorized("token_expired", "The access token has expired") from exc
+    except jwt.PyJWTError as exc:
+        raise Unauthorized("invalid_token", "The access token is not valid") from exc
+    sub = str(claims["sub"])
+    lookup = {"pk": sub.removeprefix("user:")} if sub.startswith("user:") else {"google_sub": sub}
+    try:
+        return User.objects.get(is_active=True, **lookup)
+    except (User.DoesNotExist, ValueError) as exc:
+        raise Unauthorized("invalid_token", "The access token's user does not exist") from exc
+
+
+def sign_in_with_google(*, id_token: str) -> tuple[User, AccessToken]:
+    identity = google_identity_verify(id_token=id_token)
+    user = user_upsert_from_google(identity=identity)
+    return user, access_token_issue(user=user)

@@ -1,0 +1,78 @@
+"""Serving stored files: local files stream with HTTP Range support, object storage answers 302."""
+
+import re
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.http import FileResponse, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+
+from apps.core.errors import NotFound
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_CHUNK = 256 * 1024
+
+
+def _iter_range(handle, start: int, length: int):
+    handle.seek(start)
+    remaining = length
+    try:
+        while remaining > 0:
+            chunk = handle.read(min(_CHUNK, remaining))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+            yield chunk
+    finally:
+        handle.close()
+
+
+def _parse_range(header: str, size: int) -> tuple[int, int] | None:
+    """(start, end inclusive) for a single satisfiable range, None when absent or unparseable."""
+    match = _RANGE.match(header.strip())
+    if not match:
+        return None
+    first, last = match.groups()
+    if first == "" and last == "":
+        return None
+    if first == "":
+        suffix = int(last)
+        if suffix == 0:
+            raise ValueError("unsatisfiable")
+        return max(0, size - suffix), size - 1
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if start >= size or end < start:
+        raise ValueError("unsatisfiable")
+    return start, end
+
+
+def stored_file_response(request, *, storage_key: str, content_type: str, filename: str | None = None) -> HttpResponse:
+    if not storage_key or not default_storage.exists(storage_key):
+        raise NotFound(detail="file not found")
+    if settings.STORAGE_BACKEND != "local":
+        # The redirect target is another host with a query-string signature; the phone's
+        # Authorization header is not forwarded across hosts.
+        return HttpResponseRedirect(default_storage.url(storage_key))
+    size = default_storage.size(storage_key)
+    range_header = request.headers.get("Range", "")
+    try:
+        byte_range = _parse_range(range_header, size) if range_header else None
+    except ValueError:
+        response = HttpResponse(status=416)
+        response["Content-Range"] = f"bytes */{size}"
+        return response
+    handle = default_storage.open(storage_key, "rb")
+    if byte_range is None:
+        response = FileResponse(handle, content_type=content_type)
+        response["Content-Length"] = str(size)
+    else:
+        start, end = byte_range
+        response = StreamingHttpResponse(
+            _iter_range(handle, start, end - start + 1), status=206, content_type=content_type
+        )
+        response["Content-Length"] = str(end - start + 1)
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    response["Accept-Ranges"] = "bytes"
+    if filename:
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

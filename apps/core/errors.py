@@ -1,0 +1,138 @@
+"""Domain errors and the one handler that turns every error into `{"error", "detail"}`."""
+
+import logging
+
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import Http404
+from rest_framework import exceptions as drf_exceptions
+from rest_framework.response import Response
+
+logger = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """An error a client can cause or see: an HTTP status, a stable code and an optional detail."""
+
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, code: str | None = None, detail: str | None = None, *, status_code: int | None = None):
+        self.code = code or self.code
+        self.detail = detail
+        if status_code is not None:
+            self.status_code = status_code
+        super().__init__(f"{self.code}: {detail}" if detail else self.code)
+
+
+class BadRequest(ApiError):
+    status_code = 400
+
+
+class Unauthorized(ApiError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class Forbidden(ApiError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(ApiError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(ApiError):
+    status_code = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(ApiError):
+    status_code = 413
+    code = "file_too_large"
+
+
+class ServiceUnavailable(ApiError):
+    status_code = 503
+    code = "service_unavailable"
+
+
+def error_body(code: str, detail: str | None = None) -> dict:
+    body = {"error": code}
+    if detail:
+        body["detail"] = detail
+    return body
+
+
+def _flatten_validation_detail(detail) -> str:
+    if isinstance(detail, dict):
+        parts = []
+        for field, value in detail.items():
+            inner = _flatten_validation_detail(value)
+            parts.append(inner if field in ("non_field_errors", "__all__") else f"{field}: {inner}")
+        return "; ".join(parts)
+    if isinstance(detail, list):
+        return "; ".join(_flatten_validation_detail(item) for item in detail)
+    return str(detail)
+
+
+def api_exception_handler(exc, context) -> Response | None:
+    """DRF's EXCEPTION_HANDLER: every error leaves in the project's error shape."""
+    headers: dict[str, str] = {}
+    if isinstance(exc, ApiError):
+        status, body = exc.status_code, error_body(exc.code, exc.detail)
+    elif isinstance(exc, drf_exceptions.ValidationError):
+        status, body = 400, error_body("validation_error", _flatten_validation_detail(exc.detail))
+    elif isinstance(exc, drf_exceptions.ParseError):
+        status, body = 400, error_body("bad_request", str(exc.detail))
+    elif isinstance(exc, drf_exceptions.NotAuthenticated | drf_exceptions.AuthenticationFailed):
+        status, body = 401, error_body("unauthorized", str(exc.detail))
+    elif isinstance(exc, drf_exceptions.Throttled):
+        status, body = 429, error_body("rate_limited", "Too many requests, please try again later")
+        if exc.wait is not None:
+            headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
+    elif isinstance(exc, drf_exceptions.APIException):
+        status, body = exc.status_code, error_body(exc.default_code, str(exc.detail))
+    elif isinstance(exc, Http404):
+        status, body = 404, error_body("not_found")
+    elif isinstance(exc, PermissionDenied):
+        status, body = 403, error_body("forbidden")
+    elif isinstance(exc, RequestDataTooBig):
+        status, body = 413, error_body("request_too_large", "A form field is larger than the server accepts")
+    elif isinstance(exc, SuspiciousOperation):
+        status, body = 400, error_body("bad_request", "The request could not be processed")
+    elif isinstance(exc, OperationalError | InterfaceError):
+        logger.warning("database unavailable during request: %s", exc)
+        status, body = 503, error_body("service_unavailable", "Database unavailable, please retry")
+        headers["Retry-After"] = "5"
+    elif isinstance(exc, DatabaseError):
+        logger.exception("database error during request")
+        status, body = 500, error_body("internal_error")
+    else:
+        return None
+    if isinstance(exc, drf_exceptions.APIException) and getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header
+    if status == 401 and "WWW-Authenticate" not in headers:
+        headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    return Response(body, status=status, headers=headers)
+
+
+class JobFailure(Exception):
+    """A stage failed for good: the job ends FAILED with this code and a readable detail."""
+
+    def __init__(self, code: str, detail: str = ""):
+        self.code = code
+        self.detail = detail
+        super().__init__(f"{code}: {detail}" if detail else code)
+
+
+class TransientFailure(Exception):
+    """A stage hit a failure that may pass (network, 5xx, 429): the stage is retried with backoff."""
+
+    def __init__(self, code: str, detail: str = "", *, retry_after_sec: float | None = None):
+        self.code = code
+        self.detail = detail
+        self.retry_after_sec = retry_after_sec
+        super().__init__(f"{code}: {detail}" if detail else code)

@@ -1,0 +1,47 @@
+"""Keeps HTML error pages off `/api/`: Django-level 404/405/413/500 there answer in the error shape."""
+
+import logging
+
+from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
+from django.http import JsonResponse
+
+from apps.core.errors import error_body
+
+logger = logging.getLogger(__name__)
+
+_PLAIN_ERRORS = {
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "request_too_large",
+    500: "internal_error",
+}
+
+
+class ApiErrorShapeMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if not request.path.startswith("/api/"):
+            return response
+        content_type = response.get("Content-Type", "")
+        if response.status_code in _PLAIN_ERRORS and not content_type.startswith("application/json"):
+            return JsonResponse(error_body(_PLAIN_ERRORS[response.status_code]), status=response.status_code)
+        return response
+
+    def process_exception(self, request, exception):
+        if not request.path.startswith("/api/"):
+            return None
+        if isinstance(exception, RequestDataTooBig):
+            return JsonResponse(
+                error_body("request_too_large", "A form field is larger than the server accepts"), status=413
+            )
+        if isinstance(exception, OperationalError | InterfaceError):
+            logger.warning("database unavailable during request: %s", exception)
+            response = JsonResponse(error_body("service_unavailable", "Database unavailable, please retry"), status=503)
+            response["Retry-After"] = "5"
+            return response
+        logger.exception("unhandled error on %s", request.path)
+        return JsonResponse(error_body("internal_error"), status=500)

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DubbingConfig(AppConfig):
+    name = "apps.dubbing"
+    label = "dubbing"

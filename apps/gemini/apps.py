@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class GeminiConfig(AppConfig):
+    name = "apps.gemini"
+    label = "gemini"

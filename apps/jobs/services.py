@@ -1,0 +1,396 @@
+"""The only place that changes a job's state.
+
+Every transition is a compare-and-swap UPDATE filtered on the status and dispatch number the
+caller holds, so a duplicate delivery, a cancelled job or a job another worker took over is
+left alone: the losing side gets `JobLost` and stops.
+"""
+
+import logging
+import uuid
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from apps.core.errors import Conflict
+from apps.jobs.context import current_job_id
+from apps.jobs.models import (
+    ACTIVE_STATUSES,
+    ID_PREFIXES,
+    TERMINAL_STATUSES,
+    ExternalCall,
+    Job,
+    JobEvent,
+    JobStatus,
+)
+from apps.jobs.stages import stage_task_name
+
+logger = logging.getLogger(__name__)
+
+MAX_STAGE_ATTEMPTS = 5
+
+
+class JobLost(Exception):
+    """The job is no longer in the state the caller holds (cancelled, taken over, finished)."""
+
+
+def new_public_id(kind: str) -> str:
+    return f"{ID_PREFIXES[kind]}-{uuid.uuid4()}"
+
+
+def job_event_add(*, job: Job, kind: str, message: str = "", stage: str | None = None) -> None:
+    JobEvent.objects.create(job=job, kind=kind, stage=job.stage if stage is None else stage, message=message[:4000])
+
+
+def _send_stage_task(task_name: str, job_pk: int, dispatch_seq: int, countdown: float | None) -> None:
+    from vibi.celery import app
+
+    app.send_task(task_name, args=[job_pk, dispatch_seq], countdown=countdown)
+
+
+def _compare_and_swap(job: Job, *, expected_statuses: Iterable[str], **changes) -> None:
+    """UPDATE the row only if it still has the status and dispatch number `job` holds."""
+    changes["updated_at"] = timezone.now()
+    updated = Job.objects.filter(pk=job.pk, status__in=list(expected_statuses), dispatch_seq=job.dispatch_seq).update(
+        **changes
+    )
+    if not updated:
+        raise JobLost(job.public_id)
+    for name, value in changes.items():
+        if not hasattr(value, "resolve_expression"):
+            setattr(job, name, value)
+
+
+def job_create(
+    *,
+    kind: str,
+    owner,
+    spec: dict,
+    first_stage: str | None,
+    idempotency_key: str = "",
+    source_job: Job | None = None,
+    result: dict | None = None,
+    expires_at: datetime | None = None,
+    progress_reason: str = "",
+) -> tuple[Job, bool]:
+    """Creates the row and enqueues the first stage after commit. With an idempotency key, a live
+    job of the same owner, kind and key is returned instead (created is then False)."""
+    if idempotency_key:
+        existing = job_find_live_by_key(owner=owner, kind=kind, idempotency_key=idempotency_key)
+        if existing:
+            return existing, False
+    try:
+        with transaction.atomic():
+            job = Job.objects.create(
+                public_id=new_public_id(kind),
+                kind=kind,
+                owner=owner,
+                spec=spec,
+                result=result or {},
+                idempotency_key=idempotency_key,
+                source_job=source_job,
+                expires_at=expires_at,
+                progress_reason=progress_reason,
+            )
+            job_event_add(job=job, kind=JobEvent.Kind.CREATED, stage="")
+            if first_stage:
+                _dispatch(job, stage=first_stage)
+    except IntegrityError:
+        if not idempotency_key:
+            raise
+        existing = job_find_live_by_key(owner=owner, kind=kind, idempotency_key=idempotency_key)
+        if existing is None:
+            raise
+        return existing, False
+    return job, True
+
+
+def job_find_live_by_key(*, owner, kind: str, idempotency_key: str) -> Job | None:
+    return (
+        Job.objects.filter(owner=owner, kind=kind, idempotency_key=idempotency_key)
+        .exclude(status__in=[JobStatus.FAILED, JobStatus.CANCELLED])
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def _dispatch(job: Job, *, stage: str, countdown: float | None = None, event_kind: str = JobEvent.Kind.STAGE) -> None:
+    """Moves the job to PENDING for `stage` and sends the stage's task once the transaction commits."""
+    task_name = stage_task_name(kind=job.kind, stage=stage)
+    now = timezone.now()
+    Job.objects.filter(pk=job.pk).update(
+        stage=stage,
+        status=JobStatus.PENDING,
+        dispatch_seq=F("dispatch_seq") + 1,
+        dispatched_at=now,
+        lease_expires_at=None,
+        next_poll_at=None,
+        updated_at=now,
+    )
+    job.refresh_from_db(fields=["stage", "status", "dispatch_seq", "dispatched_at", "lease_expires_at", "next_poll_at"])
+    job_event_add(job=job, kind=event_kind, message=f"queued {stage}" + (f" in {countdown:.0f}s" if countdown else ""))
+    job_pk, dispatch_seq = job.pk, job.dispatch_seq
+    transaction.on_commit(lambda: _send_stage_task(task_name, job_pk, dispatch_seq, countdown))
+
+
+def job_advance(*, job: Job, stage: str, progress: int | None = None, progress_reason: str | None = None) -> None:
+    """The running stage hands the job to its next stage."""
+    with transaction.atomic():
+        changes = {}
+        if progress is not None:
+            changes["progress"] = max(job.progress, min(100, progress))
+        if progress_reason is not None:
+            changes["progress_reason"] = progress_reason[:255]
+        _compare_and_swap(job, expected_statuses=[JobStatus.PROCESSING, JobStatus.WAITING], **changes)
+        _dispatch(job, stage=stage)
+
+
+def job_claim(*, job_id: int, dispatch_seq: int) -> Job | None:
+    """A worker takes the job for the stage it was sent. None when this delivery is stale or a
+    duplicate (another worker holds a live lease, or the job moved on)."""
+    now = timezone.now()
+    lease_until = now + timedelta(seconds=settings.JOB_LEASE_SEC)
+    with transaction.atomic():
+        job = Job.objects.select_for_update().filter(pk=job_id, dispatch_seq=dispatch_seq).first()
+        if job is None:
+            return None
+        lease_lost = job.status == JobStatus.PROCESSING and (job.lease_expires_at is None or job.lease_expires_at < now)
+        if job.status != JobStatus.PENDING and not lease_lost:
+            return None
+        job.status = JobStatus.PROCESSING
+        job.lease_expires_at = lease_until
+        job.attempts += 1
+        job.started_at = job.started_at or now
+        job.save(update_fields=["status", "lease_expires_at", "attempts", "started_at", "updated_at"])
+        job_event_add(job=job, kind=JobEvent.Kind.STAGE, message=f"started {job.stage} (attempt {job.attempts})")
+    return job
+
+
+def job_heartbeat(*, job: Job, progress: int | None = None, progress_reason: str | None = None) -> None:
+    """Extends the running stage's lease and records progress; raises JobLost once cancelled."""
+    changes: dict = {"lease_expires_at": timezone.now() + timedelta(seconds=settings.JOB_LEASE_SEC)}
+    if progress is not None:
+        changes["progress"] = max(job.progress, min(100, int(progress)))
+    if progress_reason is not None:
+        changes["progress_reason"] = progress_reason[:255]
+    _compare_and_swap(job, expected_statuses=[JobStatus.PROCESSING], **changes)
+
+
+def job_set_result(*, job: Job, result_updates: dict) -> None:
+    """Merges keys into the job's result while the stage holds it (e.g. storage keys as they land)."""
+    merged = {**job.result, **result_updates}
+    _compare_and_swap(job, expected_statuses=[JobStatus.PROCESSING, JobStatus.WAITING], result=merged)
+
+
+def job_wait_upstream(
+    *, job: Job, upstream: dict, next_poll_at: datetime, deadline_at: datetime | None = None, progress_reason: str = ""
+) -> None:
+    """The stage submitted work upstream: no worker waits, the beat poller takes it from here."""
+    with transaction.atomic():
+        changes = {
+            "status": JobStatus.WAITING,
+            "upstream": {**job.upstream, **upstream},
+            "next_poll_at": next_poll_at,
+            "lease_expires_at": None,
+        }
+        if deadline_at is not None:
+            changes["poll_deadline_at"] = deadline_at
+        if progress_reason:
+            changes["progress_reason"] = progress_reason[:255]
+        _compare_and_swap(job, expected_statuses=[JobStatus.PROCESSING, JobStatus.WAITING], **changes)
+        job_event_add(job=job, kind=JobEvent.Kind.WAITING, message=f"waiting upstream {upstream}")
+
+
+def job_update_upstream(*, job: Job, upstream: dict) -> None:
+    """Records upstream references at once (e.g. a project seq right after submit), before anything slow."""
+    _compare_and_swap(
+        job, expected_statuses=[JobStatus.PROCESSING, JobStatus.WAITING], upstream={**job.upstream, **upstream}
+    )
+
+
+def jobs_due_for_poll_claim(*, limit: int = 50, now: datetime | None = None) -> list[Job]:
+    """Claims WAITING jobs whose poll is due: several pollers never get the same job in one tick,
+    because the rows are locked with SKIP LOCKED and pushed forward before the lock is released."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        due = list(
+            Job.objects.select_for_update(skip_locked=True)
+            .filter(status=JobStatus.WAITING, next_poll_at__lte=now)
+            .order_by("next_poll_at")[:limit]
+        )
+        if due:
+            Job.objects.filter(pk__in=[job.pk for job in due]).update(
+                next_poll_at=now + timedelta(seconds=settings.JOB_LEASE_SEC), updated_at=now
+            )
+    return due
+
+
+def job_schedule_poll(
+    *, job: Job, next_poll_at: datetime, progress: int | None = None, progress_reason: str | None = None
+) -> None:
+    changes: dict = {"next_poll_at": next_poll_at}
+    if progress is not None:
+        changes["progress"] = max(job.progress, min(100, int(progress)))
+    if progress_reason is not None:
+        changes["progress_reason"] = progress_reason[:255]
+    _compare_and_swap(job, expected_statuses=[JobStatus.WAITING], **changes)
+
+
+def job_succeed(*, job: Job, result_updates: dict | None = None, progress_reason: str = "Completed") -> None:
+    with transaction.atomic():
+        _compare_and_swap(
+            job,
+            expected_statuses=[JobStatus.PROCESSING, JobStatus.WAITING],
+            status=JobStatus.SUCCEEDED,
+            progress=100,
+            progress_reason=progress_reason,
+            result={**job.result, **(result_updates or {})},
+            finished_at=timezone.now(),
+            lease_expires_at=None,
+            next_poll_at=None,
+            error_code="",
+            error_detail="",
+        )
+        job_event_add(job=job, kind=JobEvent.Kind.SUCCEEDED)
+
+
+def job_fail(*, job: Job, code: str, detail: str = "") -> None:
+    """Ends the job FAILED; the readable reason goes to progress_reason too (the phone shows it)."""
+    with transaction.atomic():
+        _compare_and_swap(
+            job,
+            expected_statuses=ACTIVE_STATUSES,
+            status=JobStatus.FAILED,
+            error_code=code[:64],
+            error_detail=detail,
+            progress_reason=(detail or code)[:255],
+            failed_stage=job.stage,
+            finished_at=timezone.now(),
+            lease_expires_at=None,
+            next_poll_at=None,
+        )
+        job_event_add(job=job, kind=JobEvent.Kind.FAILED, message=f"{code}: {detail}" if detail else code)
+    logger.warning("job %s failed at %s: %s %s", job.public_id, job.stage, code, detail)
+
+
+def job_retry_stage_later(*, job: Job, code: str, detail: str, retry_after_sec: float | None = None) -> bool:
+    """A transient failure: queue the same stage again with backoff. False once attempts run out."""
+    if job.attempts >= MAX_STAGE_ATTEMPTS:
+        return False
+    countdown = retry_after_sec if retry_after_sec is not None else min(300.0, 5.0 * 2 ** (job.attempts - 1))
+    with transaction.atomic():
+        _compare_and_swap(job, expected_statuses=[JobStatus.PROCESSING, JobStatus.WAITING])
+        _dispatch(job, stage=job.stage, countdown=countdown, event_kind=JobEvent.Kind.RETRY)
+        job_event_add(job=job, kind=JobEvent.Kind.ERROR, message=f"{code}: {detail}")
+    return True
+
+
+def job_cancel(*, job: Job) -> None:
+    """Cancels a job in flight; a running stage notices at its next heartbeat and stops."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().get(pk=job.pk)
+        if job.status in TERMINAL_STATUSES:
+            raise Conflict("job_not_active", f"Job is already {job.status}")
+        Job.objects.filter(pk=job.pk).update(
+            status=JobStatus.CANCELLED,
+            finished_at=timezone.now(),
+            lease_expires_at=None,
+            next_poll_at=None,
+            progress_reason="Cancelled",
+            dispatch_seq=F("dispatch_seq") + 1,
+            updated_at=timezone.now(),
+        )
+        job_event_add(job=job, kind=JobEvent.Kind.CANCELLED)
+
+
+def job_retry(*, job: Job) -> None:
+    """Ops retry: runs a failed or cancelled job again from the stage where it stopped."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().get(pk=job.pk)
+        if job.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
+            raise Conflict(
+                "job_not_retryable", f"Only failed or cancelled jobs can be retried (this one is {job.status})"
+            )
+        stage = job.failed_stage or job.stage
+        Job.objects.filter(pk=job.pk).update(
+            error_code="", error_detail="", finished_at=None, attempts=0, progress_reason="Retrying"
+        )
+        job.refresh_from_db()
+        job_event_add(job=job, kind=JobEvent.Kind.RETRY, message=f"retry from {stage} requested")
+        _dispatch(job, stage=stage)
+
+
+def jobs_reconcile(*, now: datetime | None = None) -> int:
+    """Finds jobs whose task was lost (a dead worker's expired lease, a queued message gone with a
+    broker restart) and sends their stage again. The dispatch number stays the same, so if the
+    old message does turn up, only one of the two deliveries runs the stage."""
+    now = now or timezone.now()
+    redispatch_before = now - timedelta(seconds=settings.JOB_REDISPATCH_AFTER_SEC)
+    count = 0
+    lost_pending = Job.objects.filter(status=JobStatus.PENDING, dispatched_at__lt=redispatch_before)
+    lost_running = Job.objects.filter(status=JobStatus.PROCESSING, lease_expires_at__lt=now)
+    for job in list(lost_pending[:200]) + list(lost_running[:200]):
+        with transaction.atomic():
+            updated = Job.objects.filter(pk=job.pk, status=job.status, dispatch_seq=job.dispatch_seq).update(
+                status=JobStatus.PENDING, dispatched_at=now, lease_expires_at=None, updated_at=now
+            )
+            if not updated:
+                continue
+            reason = "lease expired (worker lost)" if job.status == JobStatus.PROCESSING else "queued message lost"
+            job_event_add(job=job, kind=JobEvent.Kind.REDISPATCH, message=f"re-sent {job.stage}: {reason}")
+            task_name = stage_task_name(kind=job.kind, stage=job.stage)
+            job_pk, dispatch_seq = job.pk, job.dispatch_seq
+            transaction.on_commit(lambda: _send_stage_task(task_name, job_pk, dispatch_seq, None))
+        count += 1
+    return count
+
+
+def external_call_record(
+    *,
+    service: str,
+    method: str,
+    endpoint: str,
+    status_code: int | None,
+    latency_ms: int,
+    error_code: str = "",
+    attempt: int = 1,
+    job_id: int | None = None,
+    input_tokens: int | None = None,
+    output_tokens: int | None = None,
+) -> None:
+    """Logs one upstream call; linked to the job the current task works on unless told otherwise."""
+    ExternalCall.objects.create(
+        job_id=job_id if job_id is not None else current_job_id.get(),
+        service=service,
+        method=method.upper()[:10],
+        endpoint=endpoint[:500],
+        status_code=status_code,
+        latency_ms=max(0, int(latency_ms)),
+        error_code=error_code[:64],
+        attempt=attempt,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+    )
+
+
+def job_touch_expiry(*, job: Job, ttl_sec: int) -> None:
+    """Sliding retention (render outputs reused as sources): push expiry to now + ttl."""
+    new_expiry = timezone.now() + timedelta(seconds=ttl_sec)
+    Job.objects.filter(pk=job.pk).update(expires_at=new_expiry)
+    job.expires_at = new_expiry
+
+
+def jobs_expired_delete(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Deletes terminal jobs past their expiry together with their stored files."""
+    from apps.media.storage import job_storage_prefix, storage_delete_prefix
+
+    now = now or timezone.now()
+    deleted = 0
+    for job in Job.objects.filter(status__in=TERMINAL_STATUSES, expires_at__lt=now)[:limit]:
+        storage_delete_prefix(job_storage_prefix(job.public_id))
+        job.delete()
+        deleted += 1
+    return deleted

@@ -1,0 +1,77 @@
+"""Job files in storage (local disk or an S3-compatible bucket through django-storages).
+
+Every file of a job lives under `jobs/<public id>/`, so deleting a job deletes one prefix.
+Render hosts and web hosts share nothing but this storage.
+"""
+
+import os
+import posixpath
+import re
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
+
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def job_storage_prefix(public_id: str) -> str:
+    return f"jobs/{safe_file_name(public_id)}/"
+
+
+def job_file_key(public_id: str, name: str) -> str:
+    return job_storage_prefix(public_id) + safe_file_name(name)
+
+
+def safe_file_name(name: str) -> str:
+    """A name that cannot leave its folder: no separators, no leading dots, bounded length."""
+    base = posixpath.basename(name.replace("\\", "/")) or "file"
+    cleaned = _SAFE_NAME.sub("_", base).lstrip(".") or "file"
+    return cleaned[:120]
+
+
+def storage_save_file(*, key: str, local_path: str | Path) -> str:
+    with open(local_path, "rb") as handle:
+        return storage_save_stream(key=key, stream=handle)
+
+
+def storage_save_stream(*, key: str, stream) -> str:
+    if default_storage.exists(key):
+        default_storage.delete(key)
+    return default_storage.save(key, File(stream))
+
+
+def storage_delete_prefix(prefix: str) -> None:
+    if settings.STORAGE_BACKEND == "local":
+        folder = Path(settings.MEDIA_ROOT) / prefix
+        if folder.resolve().is_relative_to(Path(settings.MEDIA_ROOT).resolve()) and folder.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+        return
+    directories, files = default_storage.listdir(prefix)
+    for name in files:
+        default_storage.delete(prefix + name)
+    for directory in directories:
+        storage_delete_prefix(f"{prefix}{directory}/")
+
+
+def storage_size(key: str) -> int:
+    return default_storage.size(key)
+
+
+@contextmanager
+def local_copy(key: str, *, suffix: str = ""):
+    """A local path holding the stored file (the file itself on local storage, a temp copy otherwise)."""
+    if settings.STORAGE_BACKEND == "local":
+        yield Path(default_storage.path(key))
+        return
+    handle, temp_path = tempfile.mkstemp(suffix=suffix, dir=settings.FILE_UPLOAD_TEMP_DIR)
+    try:
+        with os.fdopen(handle, "wb") as target, default_storage.open(key, "rb") as source:
+            shutil.copyfileobj(source, target, 1024 * 1024)
+        yield Path(temp_path)
+    finally:
+        Path(temp_path).unlink(missing_ok=True)

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SubtitlesConfig(AppConfig):
+    name = "apps.subtitles"
+    label = "subtitles"

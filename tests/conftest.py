@@ -1,0 +1,124 @@
+"""Shared fixtures: the cast of users, authenticated API clients, the simulators over real HTTP,
+and a real Celery worker consuming from Redis."""
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from apps.accounts.services import access_token_issue
+
+
+@pytest.fixture(autouse=True)
+def isolated_media(settings, tmp_path):
+    """Each test writes its files under its own temp folder."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "media"), "allow_overwrite": True},
+        },
+    }
+    from django.core.files.storage import default_storage
+
+    default_storage._wrapped = None  # re-read STORAGES
+    yield
+    default_storage._wrapped = None
+
+
+def _make_user(django_user_model, name: str):
+    return django_user_model.objects.create(
+        username=f"google:{name}-sub", google_sub=f"{name}-sub", email=f"{name}@example.com", display_name=name.title()
+    )
+
+
+@pytest.fixture
+def alice(django_user_model):
+    return _make_user(django_user_model, "alice")
+
+
+@pytest.fixture
+def bob(django_user_model):
+    return _make_user(django_user_model, "bob")
+
+
+def _client_for(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token_issue(user=user).token}")
+    return client
+
+
+@pytest.fixture
+def alice_client(alice) -> APIClient:
+    return _client_for(alice)
+
+
+@pytest.fixture
+def bob_client(bob) -> APIClient:
+    return _client_for(bob)
+
+
+@pytest.fixture
+def simulators(live_server, settings):
+    """Points every upstream at the simulators served by the live test server, over real HTTP."""
+    base = live_server.url
+    settings.SIMULATOR_BASE_URL = base
+    settings.PERSO_API_BASE_URL = f"{base}/sim/perso"
+    settings.PERSO_STORAGE_BASE_URL = f"{base}/sim/perso-storage"
+    settings.PERSO_API_KEY = "sim-perso-key"
+    settings.GEMINI_BASE_URL = f"{base}/sim/gemini"
+    settings.GEMINI_API_KEY = "sim-gemini-key"
+    settings.GOOGLE_CERTS_URL = f"{base}/sim/google/certs"
+    return base
+
+
+@pytest.fixture
+def celery_worker_all_queues(transactional_db):
+    """A real Celery worker (threads in this process) consuming every queue from the real broker."""
+    from celery.contrib.testing.worker import start_worker
+
+    from vibi.celery import app
+    from workers import queues
+
+    if not settings.CELERY_BROKER_URL.startswith("redis://"):
+        pytest.fail("worker tests need CELERY_BROKER_URL=redis://... (the README's test command sets it)")
+    app.control.purge()
+    with start_worker(
+        app, pool="threads", concurrency=4, perform_ping_check=False, queues=list(queues.ALL), loglevel="WARNING"
+    ) as worker:
+        yield worker
+    app.control.purge()
+
+
+@pytest.fixture(scope="session")
+def ffmpeg_tools() -> tuple[str, str]:
+    ffmpeg, ffprobe = shutil.which("ffmpeg"), shutil.which("ffprobe")
+    if not ffmpeg or not ffprobe:
+        pytest.fail("ffmpeg/ffprobe are required (the README's setup installs them)")
+    return ffmpeg, ffprobe
+
+
+@pytest.fixture
+def make_media(tmp_path, ffmpeg_tools):
+    """Generates media on the fly with ffmpeg lavfi sources: make_media('tone.wav', seconds=3)."""
+
+    def _make(
+        name: str, *, seconds: float = 3.0, video: bool = False, audio: bool = True, size: str = "320x240"
+    ) -> Path:
+        target = tmp_path / name
+        command = [ffmpeg_tools[0], "-y", "-loglevel", "error"]
+        if video:
+            command += ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate=25:duration={seconds}"]
+        if audio:
+            command += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=44100:duration={seconds}"]
+        if video:
+            command += ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "ultrafast"]
+        command += ["-shortest", str(target)]
+        subprocess.run(command, check=True, timeout=120)
+        return target
+
+    return _make

@@ -1,0 +1,11 @@
+"""The Celery app. Queues, routes and the beat schedule live in `workers/`."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vibi.settings.base")
+
+app = Celery("vibi")
+app.config_from_object("workers.config", namespace=None)
+app.autodiscover_tasks(["workers"], related_name=None, force=True)

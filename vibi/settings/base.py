@@ -1,0 +1,287 @@
+"""Settings, read from the environment (see docs/configuration.md for the table).
+
+With nothing set the platform runs embedded: SQLite, a file-system Celery broker, local file
+storage and the local simulators of Perso, Gemini and Google sign-in.
+"""
+
+import secrets
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from vibi.env import env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+DATA_DIR = Path(env_str("VIBI_DATA_DIR", str(BASE_DIR / "data"))).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+EMBEDDED = env_bool("VIBI_EMBEDDED", True)
+
+
+def _embedded_secret(name: str) -> str:
+    """A random secret kept in the data folder, so an embedded install needs no configuration."""
+    if not EMBEDDED:
+        return env_str(name)
+    secret_file = DATA_DIR / f".{name.lower()}"
+    if not secret_file.exists():
+        secret_file.write_text(secrets.token_urlsafe(48))
+        secret_file.chmod(0o600)
+    return env_str(name, secret_file.read_text().strip())
+
+
+SECRET_KEY = _embedded_secret("DJANGO_SECRET_KEY")
+DEBUG = env_bool("DJANGO_DEBUG", False)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "*")
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "apps.core",
+    "apps.accounts",
+    "apps.jobs",
+    "apps.media",
+    "apps.perso",
+    "apps.gemini",
+    "apps.subtitles",
+    "apps.dubbing",
+    "apps.separation",
+    "apps.render",
+    "apps.chat",
+    "apps.simulators",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "apps.core.middleware.ApiErrorShapeMiddleware",
+]
+
+ROOT_URLCONF = "vibi.urls"
+WSGI_APPLICATION = "vibi.wsgi.application"
+ASGI_APPLICATION = "vibi.asgi.application"
+AUTH_USER_MODEL = "accounts.User"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+
+def _database_from_url(url: str) -> dict:
+    parsed = urlparse(url)
+    if parsed.scheme in ("postgres", "postgresql"):
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": unquote(parsed.path.lstrip("/")),
+            "USER": unquote(parsed.username or ""),
+            "PASSWORD": unquote(parsed.password or ""),
+            "HOST": parsed.hostname or "",
+            "PORT": str(parsed.port or ""),
+            "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
+            "CONN_HEALTH_CHECKS": True,
+            "OPTIONS": {"connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 10, minimum=1)},
+        }
+    if parsed.scheme == "sqlite":
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": unquote(parsed.path) or str(DATA_DIR / "vibi.sqlite3"),
+            "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE"},
+        }
+    raise ValueError(f"Unsupported DATABASE_URL scheme: {parsed.scheme!r}")
+
+
+DATABASES = {"default": _database_from_url(env_str("DATABASE_URL", f"sqlite://{DATA_DIR / 'vibi.sqlite3'}"))}
+
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env_str("CACHE_URL")}
+        if env_str("CACHE_URL", "")
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+
+# --- Storage: local files by default, S3-compatible object storage in production --------------
+STORAGE_BACKEND = env_str("STORAGE_BACKEND", "local")
+MEDIA_ROOT = DATA_DIR / "media"
+if STORAGE_BACKEND == "s3":
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env_str("S3_BUCKET"),
+            "endpoint_url": env_str("S3_ENDPOINT_URL", "") or None,
+            "access_key": env_str("S3_ACCESS_KEY_ID", "") or None,
+            "secret_key": env_str("S3_SECRET_ACCESS_KEY", "") or None,
+            "region_name": env_str("S3_REGION", "") or None,
+            "default_acl": None,
+            "file_overwrite": True,
+            "querystring_auth": True,
+        },
+    }
+elif STORAGE_BACKEND == "local":
+    _default_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(MEDIA_ROOT), "allow_overwrite": True},
+    }
+else:
+    raise ValueError(f"STORAGE_BACKEND must be 'local' or 's3', got {STORAGE_BACKEND!r}")
+STORAGES = {
+    "default": _default_storage,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# --- Uploads: files spool to disk, never whole in memory --------------------------------------
+MAX_UPLOAD_FILE_SIZE_MB = env_int("MAX_UPLOAD_FILE_SIZE_MB", 500, minimum=1)
+MAX_FORM_FIELD_SIZE_KB = env_int("MAX_FORM_FIELD_SIZE_KB", 256, minimum=1)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 0
+FILE_UPLOAD_TEMP_DIR = str(DATA_DIR / "upload-tmp")
+Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
+FILE_UPLOAD_HANDLERS = ["apps.media.uploads.LimitedTemporaryFileUploadHandler"]
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_FORM_FIELD_SIZE_KB * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
+DATA_UPLOAD_MAX_NUMBER_FILES = 200
+
+# --- Public URLs and simulators -----------------------------------------------------------------
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+SIMULATORS_ENABLED = env_bool("SIMULATORS_ENABLED", EMBEDDED)
+SIMULATOR_BASE_URL = env_str("SIMULATOR_BASE_URL", PUBLIC_BASE_URL).rstrip("/")
+
+# --- Auth ---------------------------------------------------------------------------------------
+GOOGLE_OAUTH_CLIENT_IDS = env_list("GOOGLE_OAUTH_CLIENT_IDS", "vibi-embedded.apps.googleusercontent.com")
+GOOGLE_CERTS_URL = env_str(
+    "GOOGLE_CERTS_URL",
+    f"{SIMULATOR_BASE_URL}/sim/google/certs" if SIMULATORS_ENABLED else "https://www.googleapis.com/oauth2/v1/certs",
+)
+GOOGLE_ISSUERS = env_list("GOOGLE_ISSUERS", "accounts.google.com,https://accounts.google.com")
+AUTH_JWT_SECRET = _embedded_secret("AUTH_JWT_SECRET")
+AUTH_JWT_ISSUER = env_str("AUTH_JWT_ISSUER", "vibi-bff")
+AUTH_JWT_AUDIENCE = env_str("AUTH_JWT_AUDIENCE", "vibi-mobile")
+AUTH_JWT_EXPIRY_SECONDS = env_int("AUTH_JWT_EXPIRY_SECONDS", 7 * 24 * 3600, minimum=60, maximum=30 * 24 * 3600)
+
+# --- Signed download URLs -------------------------------------------------------------------------
+SIGNING_SECRET = _embedded_secret("SEPARATION_SIGNING_SECRET")
+SEPARATION_URL_TTL_SEC = env_int("SEPARATION_URL_TTL_SEC", 7 * 24 * 3600, minimum=60, maximum=7 * 24 * 3600)
+SEPARATION_MIX_URL_TTL_SEC = env_int("SEPARATION_MIX_URL_TTL_SEC", 3600, minimum=60, maximum=7 * 24 * 3600)
+
+# --- Retention ----------------------------------------------------------------------------------------
+SEPARATION_RETENTION_SEC = env_int("SEPARATION_RETENTION_SEC", 8 * 24 * 3600, minimum=7 * 24 * 3600)
+RESULT_RETENTION_SEC = env_int("RESULT_RETENTION_SEC", 7 * 24 * 3600, minimum=3600)
+RENDER_OUTPUT_TTL_SEC = env_int("RENDER_OUTPUT_TTL_SEC", 7 * 24 * 3600, minimum=2 * 3600)
+RENDER_INPUT_CACHE_TTL_SEC = env_int("RENDER_INPUT_CACHE_TTL_SEC", 24 * 3600, minimum=600)
+FAILED_JOB_RETENTION_SEC = env_int("FAILED_JOB_RETENTION_SEC", 7 * 24 * 3600, minimum=600)
+
+# --- Upstreams ------------------------------------------------------------------------------------------
+PERSO_API_BASE_URL = env_str("PERSO_API_BASE_URL", f"{SIMULATOR_BASE_URL}/sim/perso").rstrip("/")
+PERSO_STORAGE_BASE_URL = env_str("PERSO_STORAGE_BASE_URL", f"{SIMULATOR_BASE_URL}/sim/perso-storage").rstrip("/")
+PERSO_API_KEY = env_str("PERSO_API_KEY", "sim-perso-key" if SIMULATORS_ENABLED else None)
+PERSO_SPACE_SEQ = env_int("PERSO_SPACE_SEQ", 1, minimum=1)
+PERSO_DOWNLOAD_ALLOWED_HOSTS = env_list("PERSO_DOWNLOAD_ALLOWED_HOSTS", "portal-media.perso.ai")
+PERSO_POLL_FIRST_DELAY_SEC = env_int("PERSO_POLL_FIRST_DELAY_SEC", 5, minimum=5)
+PERSO_POLL_MAX_INTERVAL_SEC = env_int("PERSO_POLL_MAX_INTERVAL_SEC", 30, minimum=5)
+PERSO_POLL_DEADLINE_SEC = env_int("PERSO_POLL_DEADLINE_SEC", 60 * 60, minimum=60)
+PERSO_MAX_IN_FLIGHT = env_int("PERSO_MAX_IN_FLIGHT", 3, minimum=1)
+LANGUAGES_CACHE_SEC = env_int("LANGUAGES_CACHE_SEC", 3600, minimum=0)
+
+GEMINI_API_KEY = env_str("GEMINI_API_KEY", "sim-gemini-key" if SIMULATORS_ENABLED else "")
+GEMINI_BASE_URL = env_str("GEMINI_BASE_URL", f"{SIMULATOR_BASE_URL}/sim/gemini" if SIMULATORS_ENABLED else "")
+GEMINI_USE_VERTEX = env_bool("GEMINI_USE_VERTEX", False)
+GEMINI_PROJECT_ID = env_str("GEMINI_PROJECT_ID", "")
+GEMINI_LOCATION = env_str("GEMINI_LOCATION", "us-central1")
+GEMINI_MODEL = env_str("GEMINI_MODEL", "gemini-2.5-flash")
+
+# --- ffmpeg -----------------------------------------------------------------------------------------------
+FFMPEG_BINARY = env_str("FFMPEG_BINARY", "")
+FFPROBE_BINARY = env_str("FFPROBE_BINARY", "")
+RENDER_MAX_CONCURRENT = env_int("RENDER_MAX_CONCURRENT", 1, minimum=1)
+
+# --- Celery -------------------------------------------------------------------------------------------------
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+BROKER_DATA_DIR = DATA_DIR / "broker"
+CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    for _sub in ("queue", "processed"):
+        (BROKER_DATA_DIR / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DATA_DIR / "queue"),
+        "data_folder_out": str(BROKER_DATA_DIR / "queue"),
+        "processed_folder": str(BROKER_DATA_DIR / "processed"),
+        "store_processed": False,
+    }
+else:
+    # Longer than the longest render plus the longest countdown, so Redis never redelivers a
+    # message whose worker is still busy with it.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_SEC", 4 * 3600, minimum=600)
+    }
+CELERY_TASK_ALWAYS_EAGER = False
+JOB_LEASE_SEC = env_int("JOB_LEASE_SEC", 120, minimum=10)
+JOB_REDISPATCH_AFTER_SEC = env_int("JOB_REDISPATCH_AFTER_SEC", 600, minimum=10)
+RECONCILE_INTERVAL_SEC = env_int("RECONCILE_INTERVAL_SEC", 30, minimum=1)
+POLL_TICK_SEC = env_int("POLL_TICK_SEC", 5, minimum=1)
+
+# --- DRF and OpenAPI ----------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["apps.accounts.authentication.BearerJWTAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "EXCEPTION_HANDLER": "apps.core.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_THROTTLE_RATES": {
+        "sign_in": env_str("THROTTLE_SIGN_IN", "10/min"),
+        "submit": env_str("THROTTLE_SUBMIT", "30/min"),
+        "chat": env_str("THROTTLE_CHAT", "30/min"),
+    },
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "vibi platform API",
+    "DESCRIPTION": "The /api/v2 contract of the vibi mobile video editor.",
+    "VERSION": "2.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v2",
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.server": {"level": "WARNING"}},
+}

@@ -1,0 +1,45 @@
+"""Celery configuration: broker from settings, routing by worker module, beat schedule."""
+
+from django.conf import settings
+from kombu import Queue
+
+from workers import queues
+
+broker_url = settings.CELERY_BROKER_URL
+broker_transport_options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
+broker_connection_retry_on_startup = True
+
+accept_content = ["json"]
+task_serializer = "json"
+result_serializer = "json"
+task_ignore_result = True
+result_backend = None
+
+task_acks_late = True
+task_reject_on_worker_lost = True
+task_acks_on_failure_or_timeout = True
+worker_prefetch_multiplier = 1
+worker_hijack_root_logger = False
+worker_cancel_long_running_tasks_on_connection_loss = False
+
+task_default_queue = queues.DEFAULT
+task_queues = [Queue(name) for name in queues.ALL]
+# The queue follows the module: a task in workers/render.py runs on the render workers.
+task_routes = {f"workers.{name}.*": {"queue": name} for name in queues.ALL if name != queues.DEFAULT} | {
+    "workers.housekeeping.*": {"queue": queues.DEFAULT}
+}
+
+beat_schedule = {
+    "poll-due-perso-jobs": {
+        "task": "workers.perso.poll_due_jobs_task",
+        "schedule": float(settings.POLL_TICK_SEC),
+    },
+    "reconcile-lost-jobs": {
+        "task": "workers.housekeeping.reconcile_jobs_task",
+        "schedule": float(settings.RECONCILE_INTERVAL_SEC),
+    },
+    "delete-expired-jobs": {
+        "task": "workers.housekeeping.delete_expired_jobs_task",
+        "schedule": 600.0,
+    },
+}

@@ -1,0 +1,27 @@
+"""Housekeeping worker (queue `default`): the reconciler and the retention sweep.
+
+Start: celery -A vibi worker -Q default -n default@%h --concurrency 1
+"""
+
+import logging
+
+from celery import shared_task
+
+logger = logging.getLogger("workers")
+
+
+@shared_task(name="workers.housekeeping.reconcile_jobs_task", ignore_result=True)
+def reconcile_jobs_task() -> int:
+    from apps.jobs.services import jobs_reconcile
+
+    count = jobs_reconcile()
+    if count:
+        logger.warning("reconciler re-sent %d lost job stage(s)", count)
+    return count
+
+
+@shared_task(name="workers.housekeeping.delete_expired_jobs_task", ignore_result=True)
+def delete_expired_jobs_task() -> int:
+    from apps.jobs.services import jobs_expired_delete
+
+    return jobs_expired_delete()
