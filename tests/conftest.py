@@ -13,6 +13,16 @@ from apps.accounts.services import access_token_issue
 
 
 @pytest.fixture(autouse=True)
+def fresh_cache():
+    """Throttle counters and cached upstream answers never leak from one test into another."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def isolated_media(settings, tmp_path):
     """Each test writes its files under its own temp folder."""
     settings.MEDIA_ROOT = tmp_path / "media"
@@ -23,11 +33,7 @@ def isolated_media(settings, tmp_path):
             "OPTIONS": {"location": str(tmp_path / "media"), "allow_overwrite": True},
         },
     }
-    from django.core.files.storage import default_storage
-
-    default_storage._wrapped = None  # re-read STORAGES
-    yield
-    default_storage._wrapped = None
+    # Django's setting_changed signal resets the storage handler and default_storage.
 
 
 def _make_user(django_user_model, name: str):

@@ -17,7 +17,6 @@ result_backend = None
 
 task_acks_late = True
 task_reject_on_worker_lost = True
-task_acks_on_failure_or_timeout = True
 worker_prefetch_multiplier = 1
 worker_hijack_root_logger = False
 worker_cancel_long_running_tasks_on_connection_loss = False

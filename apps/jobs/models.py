@@ -115,6 +115,9 @@ class JobEvent(models.Model):
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["job", "at"])]
 
+    def __str__(self) -> str:
+        return f"{self.kind} {self.stage} {self.message[:60]}"
+
 
 class ExternalCall(models.Model):
     job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="external_calls")
@@ -132,3 +135,6 @@ class ExternalCall(models.Model):
     class Meta:
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["service", "at"]), models.Index(fields=["job", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.service} {self.method} {self.endpoint} → {self.status_code}"

@@ -5,6 +5,7 @@ caller holds, so a duplicate delivery, a cancelled job or a job another worker t
 left alone: the losing side gets `JobLost` and stops.
 """
 
+import functools
 import logging
 import uuid
 from collections.abc import Iterable
@@ -132,8 +133,7 @@ def _dispatch(job: Job, *, stage: str, countdown: float | None = None, event_kin
     )
     job.refresh_from_db(fields=["stage", "status", "dispatch_seq", "dispatched_at", "lease_expires_at", "next_poll_at"])
     job_event_add(job=job, kind=event_kind, message=f"queued {stage}" + (f" in {countdown:.0f}s" if countdown else ""))
-    job_pk, dispatch_seq = job.pk, job.dispatch_seq
-    transaction.on_commit(lambda: _send_stage_task(task_name, job_pk, dispatch_seq, countdown))
+    transaction.on_commit(functools.partial(_send_stage_task, task_name, job.pk, job.dispatch_seq, countdown))
 
 
 def job_advance(*, job: Job, stage: str, progress: int | None = None, progress_reason: str | None = None) -> None:
@@ -342,8 +342,7 @@ def jobs_reconcile(*, now: datetime | None = None) -> int:
             reason = "lease expired (worker lost)" if job.status == JobStatus.PROCESSING else "queued message lost"
             job_event_add(job=job, kind=JobEvent.Kind.REDISPATCH, message=f"re-sent {job.stage}: {reason}")
             task_name = stage_task_name(kind=job.kind, stage=job.stage)
-            job_pk, dispatch_seq = job.pk, job.dispatch_seq
-            transaction.on_commit(lambda: _send_stage_task(task_name, job_pk, dispatch_seq, None))
+            transaction.on_commit(functools.partial(_send_stage_task, task_name, job.pk, job.dispatch_seq, None))
         count += 1
     return count
 

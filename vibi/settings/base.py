@@ -57,6 +57,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -129,6 +130,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 # --- Storage: local files by default, S3-compatible object storage in production --------------
 STORAGE_BACKEND = env_str("STORAGE_BACKEND", "local")
@@ -285,3 +287,36 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.server": {"level": "WARNING"}},
 }
+
+# --- Gemini client, subtitles and autodub (helper: subtitles/autodub) ---------------------------
+GEMINI_TIMEOUT_SEC = env_int("GEMINI_TIMEOUT_SEC", 120, minimum=5)
+GEMINI_MAX_ATTEMPTS = env_int("GEMINI_MAX_ATTEMPTS", 4, minimum=1, maximum=10)
+GEMINI_BACKOFF_BASE_MS = env_int("GEMINI_BACKOFF_BASE_MS", 1000, minimum=0)
+GEMINI_BACKOFF_MAX_MS = env_int("GEMINI_BACKOFF_MAX_MS", 20000, minimum=0)
+GEMINI_TRANSLATE_CHUNK_CUES = env_int("GEMINI_TRANSLATE_CHUNK_CUES", 150, minimum=1)
+GEMINI_TRANSLATE_CHUNK_CHARS = env_int("GEMINI_TRANSLATE_CHUNK_CHARS", 12000, minimum=200)
+GEMINI_TRANSLATE_CONCURRENCY = env_int("GEMINI_TRANSLATE_CONCURRENCY", 4, minimum=1, maximum=16)
+# The key the Gemini simulator accepts (x-goog-api-key or ?key=).
+GEMINI_SIMULATOR_API_KEY = env_str("GEMINI_SIMULATOR_API_KEY", "sim-gemini-key")
+SUBTITLES_STT_SCRIPT_MAX_PAGES = env_int("SUBTITLES_STT_SCRIPT_MAX_PAGES", 200, minimum=1)
+AUTODUB_EXTRACT_TIMEOUT_SEC = env_int("AUTODUB_EXTRACT_TIMEOUT_SEC", 600, minimum=10)
+
+# --- Perso client, poller and simulator (apps/perso, apps/simulators/perso) ---------------------------
+PERSO_MAX_ATTEMPTS = env_int("PERSO_MAX_ATTEMPTS", 4, minimum=1, maximum=10)
+PERSO_RETRY_BASE_MS = env_int("PERSO_RETRY_BASE_MS", 1000, minimum=1)
+PERSO_RETRY_MAX_WAIT_SEC = env_int("PERSO_RETRY_MAX_WAIT_SEC", 30, minimum=1)
+PERSO_CONNECT_TIMEOUT_SEC = env_int("PERSO_CONNECT_TIMEOUT_SEC", 30, minimum=1)
+PERSO_READ_TIMEOUT_SEC = env_int("PERSO_READ_TIMEOUT_SEC", 60, minimum=1)
+PERSO_UPLOAD_CONNECT_TIMEOUT_SEC = env_int("PERSO_UPLOAD_CONNECT_TIMEOUT_SEC", 120, minimum=1)
+PERSO_UPLOAD_TIMEOUT_SEC = env_int("PERSO_UPLOAD_TIMEOUT_SEC", 600, minimum=10)
+PERSO_QUEUE_RETRY_MAX_INTERVAL_SEC = env_int("PERSO_QUEUE_RETRY_MAX_INTERVAL_SEC", 60, minimum=5)
+PERSO_STORAGE_READY_CHECKS = env_int("PERSO_STORAGE_READY_CHECKS", 3, minimum=1)
+PERSO_STORAGE_READY_WAIT_SEC = env_int("PERSO_STORAGE_READY_WAIT_SEC", 2, minimum=0)
+PERSO_FRESH_LINK_ATTEMPTS = env_int("PERSO_FRESH_LINK_ATTEMPTS", 3, minimum=1)
+# The simulator: its state folder, the length of one processing stage and the SAS lifetime.
+PERSO_SIM_DATA_DIR = env_str("PERSO_SIM_DATA_DIR", str(DATA_DIR / "sim-perso"))
+PERSO_SIM_API_KEY = env_str("PERSO_SIM_API_KEY", "sim-perso-key")
+PERSO_SIM_SPACE_SEQ = env_int("PERSO_SIM_SPACE_SEQ", 1, minimum=1)
+PERSO_SIM_STEP_SEC = float(env_str("PERSO_SIM_STEP_SEC", "5"))
+PERSO_SIM_SAS_TTL_SEC = env_int("PERSO_SIM_SAS_TTL_SEC", 30 * 60, minimum=1)
+PERSO_SIM_QUEUE_MAX = env_int("PERSO_SIM_QUEUE_MAX", 10, minimum=1)
