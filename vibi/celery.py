@@ -8,4 +8,3 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vibi.settings.base")
 
 app = Celery("vibi")
 app.config_from_object("workers.config", namespace=None)
-app.autodiscover_tasks(["workers"], related_name=None, force=True)

@@ -21,6 +21,9 @@ worker_prefetch_multiplier = 1
 worker_hijack_root_logger = False
 worker_cancel_long_running_tasks_on_connection_loss = False
 
+# Every worker process imports every task module, so any worker can name any task.
+imports = ("workers.upload", "workers.perso", "workers.gemini", "workers.render", "workers.housekeeping")
+
 task_default_queue = queues.DEFAULT
 task_queues = [Queue(name) for name in queues.ALL]
 # The queue follows the module: a task in workers/render.py runs on the render workers.
