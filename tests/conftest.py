@@ -1,8 +1,10 @@
 """Shared fixtures: the cast of users, authenticated API clients, the simulators over real HTTP,
 and a real Celery worker consuming from Redis."""
 
+import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,22 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from apps.accounts.services import access_token_issue
+
+# Several test runs may share this machine's Postgres and Redis (developers in parallel, CI):
+# each run gets its own test database, its own Redis key prefix and its own data folder.
+RUN_ID = f"p{os.getpid()}"
+settings.CELERY_BROKER_TRANSPORT_OPTIONS = {
+    **settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+    "global_keyprefix": f"{RUN_ID}:",
+}
+settings.DATA_DIR = Path(tempfile.mkdtemp(prefix=f"vibi-test-{RUN_ID}-"))
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    test_settings = settings.DATABASES["default"].setdefault("TEST", {})
+    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        test_settings["NAME"] = f"test_{settings.DATABASES['default']['NAME']}_{RUN_ID}"
 
 
 @pytest.fixture(autouse=True)

@@ -113,12 +113,40 @@ def access_token_user(*, token: str) -> User:
         raise Unauthorized("token_expired", "The access token has expired") from exc
     except jwt.PyJWTError as exc:
         raise Unauthorized("invalid_token", "The access token is not valid") from exc
-    sub = str(claims["sub"])
+    user = _active_user_by_subject(str(claims["sub"]))
+    if user is None:
+        raise Unauthorized("invalid_token", "The access token's user does not exist")
+    return user
+
+
+_USER_CACHE_SEC = 30.0
+_user_cache: dict[str, tuple[float, dict]] = {}
+
+
+def _active_user_by_subject(sub: str) -> User | None:
+    """The token's user, from a per-process cache for a few seconds: status polls are the hottest
+    path and the user row rarely changes (a deactivation takes effect within _USER_CACHE_SEC)."""
+    now = time.monotonic()
+    cached = _user_cache.get(sub)
+    if cached and cached[0] > now:
+        return User(**cached[1])
     lookup = {"pk": sub.removeprefix("user:")} if sub.startswith("user:") else {"google_sub": sub}
     try:
-        return User.objects.get(is_active=True, **lookup)
-    except (User.DoesNotExist, ValueError) as exc:
-        raise Unauthorized("invalid_token", "The access token's user does not exist") from exc
+        fields = (
+            User.objects.filter(is_active=True, **lookup)
+            .values("pk", "username", "google_sub", "email", "display_name", "picture", "is_staff")
+            .first()
+        )
+    except ValueError:
+        return None
+    if fields is None:
+        _user_cache.pop(sub, None)
+        return None
+    fields["id"] = fields.pop("pk")
+    if len(_user_cache) > 10_000:
+        _user_cache.clear()
+    _user_cache[sub] = (now + _USER_CACHE_SEC, fields)
+    return User(**fields)
 
 
 def sign_in_with_google(*, id_token: str) -> tuple[User, AccessToken]:

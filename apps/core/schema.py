@@ -1,5 +1,6 @@
 """OpenAPI pieces shared by every API module: the error shape and its common responses."""
 
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
@@ -28,3 +29,15 @@ UPLOAD_ERROR_RESPONSES = {
     **ERROR_RESPONSES,
     413: OpenApiResponse(ErrorSerializer, description="Upload larger than MAX_UPLOAD_FILE_SIZE_MB"),
 }
+
+
+class VibiAutoSchema(AutoSchema):
+    """Names components after the view that nests the serializer (`SeparationStatusApi.OutputSerializer`
+    → `SeparationStatusOutput`), so the styleguide's nested Input/Output serializers never clash."""
+
+    def get_serializer_name(self, serializer, direction):
+        qualname_parts = type(serializer).__qualname__.split(".")
+        if len(qualname_parts) > 1 and "<locals>" not in qualname_parts:
+            outer = qualname_parts[-2].removesuffix("Api").removesuffix("View")
+            return f"{outer}{qualname_parts[-1]}"
+        return super().get_serializer_name(serializer, direction)

@@ -260,7 +260,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "EXCEPTION_HANDLER": "apps.core.errors.api_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "apps.core.schema.VibiAutoSchema",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_THROTTLE_RATES": {
         "sign_in": env_str("THROTTLE_SIGN_IN", "10/min"),
@@ -275,6 +275,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v2",
+    "ENUM_NAME_OVERRIDES": {
+        "ReadyStatusEnum": ["PENDING", "PROCESSING", "READY", "FAILED"],
+        "CompletedStatusEnum": ["PENDING", "PROCESSING", "COMPLETED", "FAILED"],
+    },
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
 }
@@ -298,8 +302,8 @@ GEMINI_TRANSLATE_CHUNK_CHARS = env_int("GEMINI_TRANSLATE_CHUNK_CHARS", 12000, mi
 GEMINI_TRANSLATE_CONCURRENCY = env_int("GEMINI_TRANSLATE_CONCURRENCY", 4, minimum=1, maximum=16)
 # The key the Gemini simulator accepts (x-goog-api-key or ?key=).
 GEMINI_SIMULATOR_API_KEY = env_str("GEMINI_SIMULATOR_API_KEY", "sim-gemini-key")
-SUBTITLES_STT_SCRIPT_MAX_PAGES = env_int("SUBTITLES_STT_SCRIPT_MAX_PAGES", 200, minimum=1)
 AUTODUB_EXTRACT_TIMEOUT_SEC = env_int("AUTODUB_EXTRACT_TIMEOUT_SEC", 600, minimum=10)
+SUBTITLES_SRT_MAX_BYTES = env_int("SUBTITLES_SRT_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
 
 # --- Perso client, poller and simulator (apps/perso, apps/simulators/perso) ---------------------------
 PERSO_MAX_ATTEMPTS = env_int("PERSO_MAX_ATTEMPTS", 4, minimum=1, maximum=10)
@@ -320,3 +324,22 @@ PERSO_SIM_SPACE_SEQ = env_int("PERSO_SIM_SPACE_SEQ", 1, minimum=1)
 PERSO_SIM_STEP_SEC = float(env_str("PERSO_SIM_STEP_SEC", "5"))
 PERSO_SIM_SAS_TTL_SEC = env_int("PERSO_SIM_SAS_TTL_SEC", 30 * 60, minimum=1)
 PERSO_SIM_QUEUE_MAX = env_int("PERSO_SIM_QUEUE_MAX", 10, minimum=1)
+
+# --- Chat assistant (apps/chat) --------------------------------------------------------------------------
+# Only the latest turns of a long conversation go to Gemini; the phone resends the whole history each turn.
+CHAT_HISTORY_MAX_TURNS = env_int("CHAT_HISTORY_MAX_TURNS", 40, minimum=2)
+# Retry-After sent to the phone when Gemini is rate-limited or unavailable after our own retries.
+CHAT_RETRY_AFTER_SEC = env_int("CHAT_RETRY_AFTER_SEC", 10, minimum=1)
+
+# --- Render (apps/render) ----------------------------------------------------------------------------------
+# ffmpeg timeout per render = base + per-second-of-output × output seconds (capped below the task's limit).
+RENDER_TIMEOUT_BASE_SEC = env_int("RENDER_TIMEOUT_BASE_SEC", 120, minimum=10)
+RENDER_TIMEOUT_PER_OUTPUT_SEC = env_int("RENDER_TIMEOUT_PER_OUTPUT_SEC", 10, minimum=1)
+RENDER_MAX_OUTPUT_SEC = env_int("RENDER_MAX_OUTPUT_SEC", 3600, minimum=1)
+# Host-local folder of the RENDER_MAX_CONCURRENT slot lock files (and render scratch space).
+RENDER_WORK_DIR = env_str("RENDER_WORK_DIR", str(DATA_DIR / "render-work"))
+
+# --- Separation (apps/separation) ----------------------------------------------------------------------------
+# Perso refuses media shorter than this (F4009): shorter windows are padded with silence before the upload
+# and their stems cut back to the window. 0 turns the padding off.
+SEPARATION_MIN_UPSTREAM_MS = env_int("SEPARATION_MIN_UPSTREAM_MS", 5000, minimum=0)
