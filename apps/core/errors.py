@@ -3,7 +3,7 @@
 import logging
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import DatabaseError, InterfaceError, OperationalError, connections
 from django.http import Http404
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
@@ -59,6 +59,13 @@ class ServiceUnavailable(ApiError):
     code = "service_unavailable"
 
 
+def close_broken_connections() -> None:
+    """Drops dead database connections now, so the next request on this thread reconnects."""
+    for database_connection in connections.all(initialized_only=True):
+        if database_connection.connection is not None and not database_connection.is_usable():
+            database_connection.close()
+
+
 def error_body(code: str, detail: str | None = None) -> dict:
     body = {"error": code}
     if detail:
@@ -105,6 +112,7 @@ def api_exception_handler(exc, context) -> Response | None:
         status, body = 400, error_body("bad_request", "The request could not be processed")
     elif isinstance(exc, OperationalError | InterfaceError):
         logger.warning("database unavailable during request: %s", exc)
+        close_broken_connections()
         status, body = 503, error_body("service_unavailable", "Database unavailable, please retry")
         headers["Retry-After"] = "5"
     elif isinstance(exc, DatabaseError):

@@ -2,13 +2,23 @@
 
 import logging
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 
-from apps.core.errors import error_body
+from apps.core.errors import close_broken_connections, error_body
 
 logger = logging.getLogger(__name__)
+
+
+def _announced_body_too_large(request) -> bool:
+    try:
+        announced = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False
+    return announced > settings.MAX_REQUEST_BODY_MB * 1024 * 1024
+
 
 _PLAIN_ERRORS = {
     404: "not_found",
@@ -23,6 +33,10 @@ class ApiErrorShapeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if request.path.startswith("/api/") and _announced_body_too_large(request):
+            return JsonResponse(
+                error_body("request_too_large", f"Request body exceeds {settings.MAX_REQUEST_BODY_MB}MB"), status=413
+            )
         response = self.get_response(request)
         if not request.path.startswith("/api/"):
             return response
@@ -40,6 +54,7 @@ class ApiErrorShapeMiddleware:
             )
         if isinstance(exception, OperationalError | InterfaceError):
             logger.warning("database unavailable during request: %s", exception)
+            close_broken_connections()
             response = JsonResponse(error_body("service_unavailable", "Database unavailable, please retry"), status=503)
             response["Retry-After"] = "5"
             return response

@@ -164,6 +164,8 @@ STORAGES = {
 # --- Uploads: files spool to disk, never whole in memory --------------------------------------
 MAX_UPLOAD_FILE_SIZE_MB = env_int("MAX_UPLOAD_FILE_SIZE_MB", 500, minimum=1)
 MAX_FORM_FIELD_SIZE_KB = env_int("MAX_FORM_FIELD_SIZE_KB", 256, minimum=1)
+# A request body announcing more than this is refused before a byte of it is read.
+MAX_REQUEST_BODY_MB = env_int("MAX_REQUEST_BODY_MB", 2048, minimum=1)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 0
 FILE_UPLOAD_TEMP_DIR = str(DATA_DIR / "upload-tmp")
 Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
@@ -262,6 +264,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "apps.core.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "apps.core.schema.VibiAutoSchema",
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_THROTTLE_CLASSES": ["apps.core.throttling.SubmitRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "sign_in": env_str("THROTTLE_SIGN_IN", "10/min"),
         "submit": env_str("THROTTLE_SUBMIT", "30/min"),
@@ -343,3 +346,8 @@ RENDER_WORK_DIR = env_str("RENDER_WORK_DIR", str(DATA_DIR / "render-work"))
 # Perso refuses media shorter than this (F4009): shorter windows are padded with silence before the upload
 # and their stems cut back to the window. 0 turns the padding off.
 SEPARATION_MIN_UPSTREAM_MS = env_int("SEPARATION_MIN_UPSTREAM_MS", 5000, minimum=0)
+# Perso's own hosts are always allowed for downloads (the embedded default and tests use the simulator's).
+PERSO_DOWNLOAD_ALLOWED_HOSTS = sorted(
+    {*PERSO_DOWNLOAD_ALLOWED_HOSTS}
+    | {host for host in (urlparse(PERSO_API_BASE_URL).hostname, urlparse(PERSO_STORAGE_BASE_URL).hostname) if host}
+)
