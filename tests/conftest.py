@@ -21,6 +21,9 @@ settings.CELERY_BROKER_TRANSPORT_OPTIONS = {
     "global_keyprefix": f"{RUN_ID}:",
 }
 settings.DATA_DIR = Path(tempfile.mkdtemp(prefix=f"vibi-test-{RUN_ID}-"))
+# Worker processes started by tests inherit the same isolation.
+os.environ["CELERY_REDIS_KEY_PREFIX"] = f"{RUN_ID}:"
+os.environ["VIBI_DATA_DIR"] = str(settings.DATA_DIR)
 
 
 @pytest.fixture(scope="session")

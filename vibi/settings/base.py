@@ -246,6 +246,9 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_SEC", 4 * 3600, minimum=600)
     }
+    if env_str("CELERY_REDIS_KEY_PREFIX", ""):
+        # Lets several deployments (or test runs) share one Redis without seeing each other's queues.
+        CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = env_str("CELERY_REDIS_KEY_PREFIX")
 CELERY_TASK_ALWAYS_EAGER = False
 JOB_LEASE_SEC = env_int("JOB_LEASE_SEC", 120, minimum=10)
 JOB_REDISPATCH_AFTER_SEC = env_int("JOB_REDISPATCH_AFTER_SEC", 600, minimum=10)
