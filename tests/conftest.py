@@ -5,9 +5,11 @@ import os
 import shutil
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import requests
 from django.conf import settings
 from rest_framework.test import APIClient
 
@@ -149,3 +151,24 @@ def make_media(tmp_path, ffmpeg_tools):
         return target
 
     return _make
+
+
+@dataclass
+class PersoSim:
+    base_url: str
+
+    def control(self, **changes) -> dict:
+        response = requests.post(f"{self.base_url}/sim/perso/_control", json=changes, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+
+@pytest.fixture
+def perso_sim(simulators, settings, tmp_path) -> PersoSim:
+    """The simulator with its own state folder and fast timings; the client retries quickly."""
+    settings.PERSO_SIM_DATA_DIR = str(tmp_path / "sim-perso")
+    settings.PERSO_SIM_STEP_SEC = 0.2
+    settings.PERSO_RETRY_BASE_MS = 20
+    settings.PERSO_STORAGE_READY_WAIT_SEC = 0
+    settings.LANGUAGES_CACHE_SEC = 0
+    return PersoSim(base_url=simulators)

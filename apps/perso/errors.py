@@ -1,0 +1,98 @@
+"""Typed errors of the Perso client, and their mapping to our HTTP answers for synchronous calls."""
+
+from apps.core.errors import ApiError
+
+QUEUE_NOT_FOUND_MARKER = "queue not found"
+
+
+class PersoError(Exception):
+    """Perso answered with an error (or could not be reached): HTTP status, Perso code, message."""
+
+    def __init__(self, status: int | None, code: str = "", message: str = ""):
+        self.status = status
+        self.code = code or ""
+        self.message = message or ""
+        super().__init__(f"Perso {status} {code}: {message}".strip())
+
+    @property
+    def is_queue_not_found(self) -> bool:
+        return QUEUE_NOT_FOUND_MARKER in self.message.lower()
+
+
+class PersoAuthError(PersoError):
+    """401 / F4001: the API key is missing, wrong, expired or revoked (or 403: no permission on the space)."""
+
+
+class PersoInsufficientCredits(PersoError):
+    """402 / VT4021: the space has no credits left for this project."""
+
+
+class PersoQueueFull(PersoError):
+    """503 / VT5034: the space's processing queue is full; submit again later."""
+
+
+class PersoNotFound(PersoError):
+    """404: a wrong space, project or media seq (or a path asked on the wrong host)."""
+
+
+class PersoRateLimited(PersoError):
+    """429 after our bounded retries."""
+
+
+class PersoTransientError(PersoError):
+    """429/5xx/connection failure/timeout that did not pass within our bounded retries."""
+
+
+class PersoSubmitUncertain(PersoTransientError):
+    """A submit timed out or lost its connection: the project may exist, so it is never resent."""
+
+
+class PersoInvalidMedia(PersoError):
+    """400 F4004/F4007/F4008/F4009/F40010/F40011 (limits on size, type, duration, resolution)."""
+
+
+class PersoProtocolError(PersoError):
+    """The answer did not have the shape we expect (e.g. an empty project id list)."""
+
+
+class PersoDownloadError(PersoError):
+    """A file link could not be fetched (not allowed, not found, interrupted)."""
+
+
+INVALID_MEDIA_CODES = {"F4004", "F4007", "F4008", "F4009", "F40010", "F40011", "F4005"}
+
+
+def perso_error_from_response(*, status: int, code: str, message: str) -> PersoError:
+    """The typed error for one Perso error answer."""
+    if status == 401 or code == "F4001":
+        return PersoAuthError(status, code, message)
+    if status == 402 or code == "VT4021":
+        return PersoInsufficientCredits(status, code, message)
+    if code == "VT5034":
+        return PersoQueueFull(status, code, message)
+    if code in INVALID_MEDIA_CODES:
+        return PersoInvalidMedia(status, code, message)
+    if status == 403:
+        return PersoAuthError(status, code, message)
+    if status == 404:
+        return PersoNotFound(status, code, message)
+    if status == 429:
+        return PersoRateLimited(status, code, message)
+    if status >= 500:
+        return PersoTransientError(status, code, message)
+    return PersoError(status, code, message)
+
+
+def perso_error_to_api_error(error: PersoError) -> ApiError:
+    """How a Perso failure reads to our own API clients on synchronous calls (e.g. /languages);
+    the messages are fixed and sanitised (no upstream text, no key)."""
+    status = error.status or 0
+    if status == 401:
+        return ApiError("perso_auth_failed", "Authentication failed with Perso", status_code=401)
+    if status == 402:
+        return ApiError("perso_insufficient_quota", "Insufficient Perso quota", status_code=402)
+    if status == 429:
+        return ApiError("perso_rate_limited", "Perso rate limit exceeded, please try again later", status_code=429)
+    if 400 <= status < 500:
+        return ApiError("perso_bad_request", "Invalid request to Perso", status_code=400)
+    return ApiError("perso_unavailable", "Perso service unavailable", status_code=502)

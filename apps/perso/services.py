@@ -1,0 +1,583 @@
+"""What capability stages call to use Perso: upload, submit (then the poller takes over), and the
+reads and downloads of a finished project.
+
+Failures leave as `JobFailure` (for good) or `TransientFailure` (the stage is run again with backoff),
+so a stage function only calls these and lets the exceptions through.
+"""
+
+import logging
+import tarfile
+import time
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path, PurePosixPath
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.utils import timezone
+
+from apps.core.errors import JobFailure, TransientFailure
+from apps.jobs.context import current_job_id
+from apps.jobs.models import ACTIVE_STATUSES, Job
+from apps.jobs.services import job_update_upstream, job_wait_upstream
+from apps.perso.client import PersoClient, PersoProgress, perso_client
+from apps.perso.errors import (
+    PersoAuthError,
+    PersoError,
+    PersoInsufficientCredits,
+    PersoInvalidMedia,
+    PersoNotFound,
+    PersoQueueFull,
+    PersoRateLimited,
+    PersoSubmitUncertain,
+    PersoTransientError,
+    perso_error_to_api_error,
+)
+
+logger = logging.getLogger(__name__)
+
+PROJECT_KINDS = ("stt", "translate", "separation")
+VALIDATABLE_EXTENSIONS = {".mp4", ".webm", ".mov", ".mp3", ".wav"}
+
+# upstream["persoState"]: where the job stands with Perso.
+STATE_QUEUED = "queued"  # waiting for a slot (our cap or Perso's VT5034); the poller resubmits
+STATE_SUBMITTING = "submitting"  # a slot is reserved and the submit call is under way
+STATE_PROCESSING = "processing"  # Perso accepted it; the poller polls progress
+STATE_DONE = "done"  # Perso finished (completed or failed)
+IN_FLIGHT_STATES = (STATE_SUBMITTING, STATE_PROCESSING)
+
+MEDIA_ERROR_TEXT = {
+    "F4004": "The file is larger than Perso accepts",
+    "F4005": "The Perso plan usage limit is exceeded",
+    "F4007": "Perso does not accept this media type",
+    "F4008": "The media is longer than Perso accepts",
+    "F4009": "The media is too short for Perso (minimum 5 seconds)",
+    "F40010": "The video resolution is higher than Perso accepts",
+    "F40011": "The video resolution is lower than Perso accepts (minimum 201 pixels)",
+}
+
+
+@dataclass(frozen=True)
+class SttSentence:
+    offset_ms: int
+    duration_ms: int
+    text: str
+    speaker: int
+
+
+# --- languages (synchronous, for GET /api/v2/languages) ----------------------------------------------
+
+LANGUAGES_CACHE_KEY = "perso:languages:v1"
+
+
+def perso_languages_list() -> list[dict]:
+    """Perso's languages (experimental ones included) in our API's shape, cached LANGUAGES_CACHE_SEC.
+    A Perso failure raises the contract's ApiError (401/402/429/400/502)."""
+    cached = cache.get(LANGUAGES_CACHE_KEY)
+    if cached is not None:
+        return cached
+    try:
+        languages = PersoClient(max_attempts=2).languages()
+    except PersoError as exc:
+        logger.warning("Perso languages failed: %s", exc)
+        raise perso_error_to_api_error(exc) from exc
+    rows = [
+        {
+            "code": language.code,
+            "name": language.name,
+            "nativeName": language.native_name,
+            "supportsDubbing": language.supports_dubbing,
+            "supportsSubtitles": language.supports_subtitles,
+        }
+        for language in languages
+    ]
+    if settings.LANGUAGES_CACHE_SEC > 0:
+        cache.set(LANGUAGES_CACHE_KEY, rows, settings.LANGUAGES_CACHE_SEC)
+    return rows
+
+
+# --- error translation ----------------------------------------------------------------------------
+
+
+def perso_stage_failure(error: PersoError) -> JobFailure | TransientFailure:
+    """The stage outcome of a Perso error: transient errors retry the stage, others fail the job."""
+    if isinstance(error, PersoSubmitUncertain):
+        return JobFailure(
+            "perso_submit_uncertain",
+            "Perso did not answer the request in time; it was not sent again to avoid paying twice",
+        )
+    if isinstance(error, PersoInsufficientCredits):
+        return JobFailure("insufficient_credits", "The Perso account has no credits left for this job")
+    if isinstance(error, PersoInvalidMedia):
+        return JobFailure("invalid_media", MEDIA_ERROR_TEXT.get(error.code, "Perso rejected the media file"))
+    if isinstance(error, PersoAuthError):
+        return JobFailure("perso_auth_failed", "Authentication failed with Perso")
+    if isinstance(error, PersoRateLimited):
+        return TransientFailure("perso_rate_limited", "Perso rate limit exceeded", retry_after_sec=30)
+    if isinstance(error, PersoTransientError):
+        return TransientFailure("perso_unavailable", "Perso service unavailable")
+    if isinstance(error, PersoNotFound):
+        return JobFailure("perso_not_found", "Perso does not know this project or media")
+    return JobFailure("perso_error", f"Perso refused the request ({error.code or error.status})")
+
+
+@contextmanager
+def perso_errors_as_stage_outcome() -> Iterator[None]:
+    """Inside a stage: any PersoError leaves as JobFailure/TransientFailure."""
+    try:
+        yield
+    except PersoError as exc:
+        logger.warning("Perso call failed: %s", exc)
+        raise perso_stage_failure(exc) from exc
+
+
+# --- upload ---------------------------------------------------------------------------------------
+
+
+def perso_upload_media(
+    *, local_path: Path, file_name: str, media_type: str, validate: bool = True, client: PersoClient | None = None
+) -> int:
+    """SAS token → streamed blob PUT (a 403 means the SAS expired: new SAS, once) → register → mediaSeq.
+    With `validate`, the media's limits are checked by Perso before the upload (fail fast)."""
+    client = client or perso_client()
+    local_path = Path(local_path)
+    media_type = "video" if media_type.lower() == "video" else "audio"
+    with perso_errors_as_stage_outcome():
+        if validate:
+            _validate_before_upload(client=client, local_path=local_path, file_name=file_name, media_type=media_type)
+        sas = client.sas_token(file_name)
+        try:
+            client.put_blob(sas.blob_sas_url, local_path)
+        except PersoAuthError as exc:
+            if exc.status != 403:
+                raise
+            logger.info("SAS URL expired before the upload finished; asking for a new one")
+            sas = client.sas_token(file_name)
+            client.put_blob(sas.blob_sas_url, local_path)
+        media = client.register_media(media_type=media_type, file_url=sas.blob_url, file_name=file_name)
+    return media.seq
+
+
+def _validate_before_upload(*, client: PersoClient, local_path: Path, file_name: str, media_type: str) -> None:
+    from apps.media.ffmpeg import FfmpegError, probe
+
+    extension = Path(file_name).suffix.lower() or local_path.suffix.lower()
+    if extension not in VALIDATABLE_EXTENSIONS:
+        return
+    try:
+        info = probe(local_path)
+    except FfmpegError as exc:
+        raise JobFailure("invalid_media", "The file is not readable audio or video") from exc
+    video = info.video if media_type == "video" else None
+    client.validate_media(
+        media_type=media_type,
+        duration_ms=info.duration_ms,
+        original_name=file_name,
+        extension=extension,
+        size=local_path.stat().st_size,
+        width=video.width if video else None,
+        height=video.height if video else None,
+    )
+
+
+# --- submit and the queue ---------------------------------------------------------------------------
+
+
+def perso_submit_project(
+    *,
+    job: Job,
+    kind: str,
+    media_seq: int,
+    on_complete_stage: str,
+    progress_span: tuple[int, int] = (10, 80),
+    is_video: bool = False,
+    title: str | None = None,
+    source_language: str | None = None,
+    target_languages: list[dict] | None = None,
+    number_of_speakers: int = 1,
+    preferred_speed_type: str = "GREEN",
+    with_lip_sync: bool = False,
+    deadline_sec: int | None = None,
+) -> None:
+    """Submits a Perso project for the job and hands the job to the poller (no worker waits).
+
+    kind: "stt" | "translate" | "separation". When Perso completes, the job advances to
+    `on_complete_stage`; Perso's progress 0-100 is shown within `progress_span` of the job's progress.
+    When our in-flight cap (PERSO_MAX_IN_FLIGHT per space, all workers) is reached or Perso answers
+    VT5034 (queue full), the job waits as "Queued" and the poller submits again with backoff until
+    the deadline. VT4021 fails the job with `insufficient_credits`."""
+    if kind not in PROJECT_KINDS:
+        raise ValueError(f"unknown Perso project kind {kind!r}")
+    if kind == "translate" and not target_languages:
+        raise ValueError("a translate project needs target_languages")
+    now = timezone.now()
+    submit_request = {
+        "kind": kind,
+        "mediaSeq": int(media_seq),
+        "isVideo": bool(is_video),
+        "title": title or "",
+        "sourceLanguage": source_language or "auto",
+        "targetLanguages": [
+            {"code": item["code"], "tts_model": item.get("tts_model") or item.get("ttsModel") or ""}
+            for item in (target_languages or [])
+        ],
+        "numberOfSpeakers": int(number_of_speakers or 1),
+        "preferredSpeedType": preferred_speed_type or "GREEN",
+        "withLipSync": bool(with_lip_sync),
+    }
+    deadline_at = now + timedelta(seconds=deadline_sec or settings.PERSO_POLL_DEADLINE_SEC)
+    job_update_upstream(
+        job=job,
+        upstream={
+            "provider": "perso",
+            "persoState": STATE_QUEUED,
+            "persoRequest": submit_request,
+            "onCompleteStage": on_complete_stage,
+            "progressSpan": [int(progress_span[0]), int(progress_span[1])],
+            "persoSubmitAttempts": 0,
+            "persoPolls": 0,
+            "persoUnchangedPolls": 0,
+            "persoDeadlineAt": deadline_at.isoformat(),
+        },
+    )
+    perso_try_submit(job=job, deadline_at=deadline_at)
+
+
+def perso_in_flight_count() -> int:
+    """Perso projects of this space that hold one of its slots, counted in Postgres across workers."""
+    return Job.objects.filter(status__in=ACTIVE_STATUSES, upstream__persoState__in=list(IN_FLIGHT_STATES)).count()
+
+
+def _lock_space_slots() -> None:
+    """Serialises slot reservation between workers (a transaction-scoped Postgres advisory lock;
+    SQLite transactions are already serial)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [0x7065_7273_6F00 + int(settings.PERSO_SPACE_SEQ)])
+
+
+def _reserve_slot(*, job: Job) -> bool:
+    with transaction.atomic():
+        _lock_space_slots()
+        if perso_in_flight_count() >= settings.PERSO_MAX_IN_FLIGHT:
+            return False
+        job_update_upstream(job=job, upstream={"persoState": STATE_SUBMITTING})
+        return True
+
+
+def _queue_retry_delay(attempts: int) -> float:
+    first = float(settings.PERSO_POLL_FIRST_DELAY_SEC)
+    return min(float(settings.PERSO_QUEUE_RETRY_MAX_INTERVAL_SEC), first * 1.5 ** max(0, attempts - 1))
+
+
+@contextmanager
+def _calls_linked_to(job: Job) -> Iterator[None]:
+    """Links the Perso call log to `job` (stage tasks and the poller do it already; this covers
+    direct callers)."""
+    token = current_job_id.set(job.pk)
+    try:
+        yield
+    finally:
+        current_job_id.reset(token)
+
+
+def perso_try_submit(*, job: Job, deadline_at: datetime | None = None) -> None:
+    """Submits the project stored in job.upstream if a slot is free, else keeps the job queued.
+    Runs in the submitting stage and, for queued jobs, in the poller."""
+    with _calls_linked_to(job):
+        _try_submit(job=job, deadline_at=deadline_at)
+
+
+def _try_submit(*, job: Job, deadline_at: datetime | None) -> None:
+    request = job.upstream["persoRequest"]
+    attempts = int(job.upstream.get("persoSubmitAttempts", 0)) + 1
+    now = timezone.now()
+    if not _reserve_slot(job=job):
+        _wait_queued(job=job, attempts=attempts, deadline_at=deadline_at, reason="our in-flight limit")
+        return
+    client = perso_client()
+    try:
+        project_seqs = _submit_once(client=client, request=request)
+    except PersoQueueFull:
+        job_update_upstream(job=job, upstream={"persoState": STATE_QUEUED})
+        _wait_queued(job=job, attempts=attempts, deadline_at=deadline_at, reason="Perso queue full (VT5034)")
+        return
+    except PersoError as exc:
+        # The slot is released: no project was created (or, for an uncertain submit, we stop here).
+        outcome = perso_stage_failure(exc)
+        state = STATE_QUEUED if isinstance(outcome, TransientFailure) else STATE_DONE
+        job_update_upstream(job=job, upstream={"persoState": state, "persoSubmitError": str(exc)[:300]})
+        raise outcome from exc
+    job_update_upstream(
+        job=job,
+        upstream={
+            "persoState": STATE_PROCESSING,
+            "persoProjectSeq": project_seqs[0],
+            "persoProjectSeqs": project_seqs,
+            "persoSubmittedAt": now.isoformat(),
+            "persoSubmitAttempts": attempts,
+        },
+    )
+    job_wait_upstream(
+        job=job,
+        upstream={},
+        next_poll_at=now + timedelta(seconds=settings.PERSO_POLL_FIRST_DELAY_SEC),
+        deadline_at=deadline_at,
+        progress_reason="Enqueue Pending",
+    )
+
+
+def _submit_once(*, client: PersoClient, request: dict) -> list[int]:
+    """One submit; a space whose queue was never initialised gets it initialised and one more try."""
+    try:
+        return _submit_call(client=client, request=request)
+    except PersoError as exc:
+        if not exc.is_queue_not_found:
+            raise
+        logger.info("Perso space queue not initialised; initialising it and submitting again")
+        client.init_queue()
+        return _submit_call(client=client, request=request)
+
+
+def _submit_call(*, client: PersoClient, request: dict) -> list[int]:
+    kind = request["kind"]
+    title = request.get("title") or None
+    if kind == "stt":
+        return [client.submit_stt(media_seq=request["mediaSeq"], is_video=request["isVideo"], title=title)]
+    if kind == "separation":
+        return [client.submit_audio_separation(media_seq=request["mediaSeq"], is_video=request["isVideo"], title=title)]
+    return client.submit_translate(
+        media_seq=request["mediaSeq"],
+        is_video=request["isVideo"],
+        source_language=request.get("sourceLanguage") or "auto",
+        target_languages=request["targetLanguages"],
+        number_of_speakers=request.get("numberOfSpeakers") or 1,
+        preferred_speed_type=request.get("preferredSpeedType") or "GREEN",
+        with_lip_sync=bool(request.get("withLipSync")),
+        title=title,
+    )
+
+
+def _wait_queued(*, job: Job, attempts: int, deadline_at: datetime | None, reason: str) -> None:
+    delay = _queue_retry_delay(attempts)
+    logger.info("job %s queued for Perso (%s); next submit in %.0fs", job.public_id, reason, delay)
+    job_wait_upstream(
+        job=job,
+        upstream={"persoState": STATE_QUEUED, "persoSubmitAttempts": attempts, "persoQueuedReason": reason},
+        next_poll_at=timezone.now() + timedelta(seconds=delay),
+        deadline_at=deadline_at,
+        progress_reason="Queued",
+    )
+
+
+def perso_progress_to_job_progress(*, perso_progress: int, progress_span: tuple[int, int] | list[int]) -> int:
+    low, high = int(progress_span[0]), int(progress_span[1])
+    return int(low + (high - low) * max(0, min(100, perso_progress)) / 100)
+
+
+def perso_projects_progress(*, project_seqs: list[int], client: PersoClient | None = None) -> PersoProgress:
+    """The combined progress of a job's projects (one per target language): the least advanced one;
+    failed as soon as one failed, completed when all completed."""
+    client = client or perso_client()
+    answers = [client.progress(seq) for seq in project_seqs]
+    failed = next((answer for answer in answers if answer.is_failed), None)
+    if failed:
+        return failed
+    return min(answers, key=lambda answer: (answer.is_completed, answer.progress))
+
+
+# --- reading a finished project ------------------------------------------------------------------------
+
+
+def perso_stt_sentences(*, project_seq: int, client: PersoClient | None = None) -> list[SttSentence]:
+    """The STT script of a completed STT project (all cursor pages), sorted by offset."""
+    client = client or perso_client()
+    with perso_errors_as_stage_outcome():
+        script = client.stt_script_all(project_seq)
+    sentences = [
+        SttSentence(
+            offset_ms=sentence.offset_ms,
+            duration_ms=sentence.duration_ms,
+            text=sentence.original_text.strip(),
+            speaker=sentence.speaker_order_index,
+        )
+        for sentence in script.sentences
+        if sentence.original_text.strip()
+    ]
+    return sorted(sentences, key=lambda sentence: (sentence.offset_ms, sentence.duration_ms))
+
+
+def perso_translation_script(*, project_seq: int, client: PersoClient | None = None):
+    """The translation script (original and translated text per sentence) of a translate project."""
+    client = client or perso_client()
+    with perso_errors_as_stage_outcome():
+        return client.script_all(project_seq)
+
+
+def perso_wait_storage_ready(*, project_seq: int, flag: str, client: PersoClient | None = None) -> None:
+    """Files land in storage a little after "Completed": checks download-info a few times (seconds
+    apart); still not ready → TransientFailure, so the stage runs again later instead of waiting."""
+    client = client or perso_client()
+    with perso_errors_as_stage_outcome():
+        for check in range(settings.PERSO_STORAGE_READY_CHECKS):
+            if client.download_info(project_seq).has(flag):
+                return
+            if check + 1 < settings.PERSO_STORAGE_READY_CHECKS:
+                time.sleep(settings.PERSO_STORAGE_READY_WAIT_SEC)
+    raise TransientFailure("perso_storage_not_ready", f"Perso files are not ready yet ({flag})", retry_after_sec=15)
+
+
+# Which download-info flag says a target is in storage.
+TARGET_READY_FLAGS = {
+    "video": "hasTranslatedVideo",
+    "dubbingVideo": "hasTranslatedVideo",
+    "lipSyncVideo": "hasLipSyncVideo",
+    "originalSubtitle": "hasOriginalSubtitle",
+    "translatedSubtitle": "hasTranslatedSubtitle",
+    "originalVoiceAudio": "hasOriginalVoiceOnly",
+    "voiceAudio": "hasTranslatedVoice",
+    "translatedVoice": "hasTranslatedVoice",
+    "backgroundAudio": "hasOriginalBackground",
+    "voicewithBackgroundAudio": "hasTranslatedVoiceWithBackground",
+    "translatedAudio": "hasTranslateAudio",
+    "originalVoiceSpeakers": "hasOriginalSpeakerAudioCollection",
+    "originalSubBackground": "hasOriginalSubBackground",
+}
+SEPARATION_TARGETS = {"originalVoiceSpeakers", "originalSubBackground"}
+
+
+def perso_download_target(
+    *,
+    project_seq: int,
+    target: str,
+    dest: Path,
+    separation: bool | None = None,
+    wait_ready: bool = True,
+    client: PersoClient | None = None,
+) -> Path:
+    """Downloads one `/download?target=` file of a finished project to `dest`.
+
+    Waits for storage readiness (download-info flag) first. Each attempt asks `/download` again for a
+    FRESH link, because the storage CDN caches a 404 per path for hours: a retry of the same path
+    keeps failing, a fresh path does not. `separation` picks the answer model (default: by target)."""
+    client = client or perso_client()
+    separation = target in SEPARATION_TARGETS if separation is None else separation
+    if wait_ready and target in TARGET_READY_FLAGS:
+        perso_wait_storage_ready(project_seq=project_seq, flag=TARGET_READY_FLAGS[target], client=client)
+    dest = Path(dest)
+    with perso_errors_as_stage_outcome():
+        for attempt in range(1, settings.PERSO_FRESH_LINK_ATTEMPTS + 1):
+            if separation:
+                link = client.separation_download_links(project_seq, target).link_for(target)
+            else:
+                link = client.download_links(project_seq, target).link_for(target)
+            if not link:
+                raise JobFailure("perso_output_missing", f"Perso gave no download link for {target}")
+            try:
+                client.download_file(link, dest)
+                return dest
+            except PersoNotFound:
+                logger.info("Perso link for %s not found (attempt %s); asking for a fresh one", target, attempt)
+    raise TransientFailure(
+        "perso_download_not_found", f"Perso file {target} was not found in storage", retry_after_sec=30
+    )
+
+
+def perso_download_path(*, path: str, dest: Path, client: PersoClient | None = None) -> Path:
+    """Downloads a file named by a path Perso returned (e.g. project info's originalBackgroundPath)."""
+    client = client or perso_client()
+    with perso_errors_as_stage_outcome():
+        client.download_file(path, Path(dest))
+    return Path(dest)
+
+
+def perso_download_background(*, project_seq: int, dest: Path, client: PersoClient | None = None) -> Path:
+    """The true background-only track: project info's downloadPathInfo.originalBackgroundPath
+    (OriginalBaseBackground), falling back to target originalSubBackground (which, with a single
+    speaker, can still contain the voice)."""
+    client = client or perso_client()
+    with perso_errors_as_stage_outcome():
+        background_path = client.project(project_seq).download_path_info.original_background_path
+    if background_path:
+        try:
+            return perso_download_path(path=background_path, dest=dest, client=client)
+        except (JobFailure, TransientFailure) as exc:
+            logger.warning("original background path failed (%s); falling back to originalSubBackground", exc)
+    return perso_download_target(project_seq=project_seq, target="originalSubBackground", dest=dest, client=client)
+
+
+def perso_download_speaker_archive(*, project_seq: int, dest: Path, client: PersoClient | None = None) -> Path:
+    """The per-speaker archive (target originalVoiceSpeakers of a separation project)."""
+    return perso_download_target(
+        project_seq=project_seq, target="originalVoiceSpeakers", dest=dest, separation=True, client=client
+    )
+
+
+def perso_download_original_voice(*, project_seq: int, dest: Path, client: PersoClient | None = None) -> Path:
+    """All voices without background (target originalVoiceAudio)."""
+    return perso_download_target(
+        project_seq=project_seq, target="originalVoiceAudio", dest=dest, separation=True, client=client
+    )
+
+
+def perso_extract_speaker_archive(*, archive: Path, dest_dir: Path) -> list[Path]:
+    """Unpacks a speaker archive (tar in practice, zip accepted: detected from the bytes) into
+    `dest_dir`; refuses path traversal, skips entries that fail (one bad file does not lose all),
+    returns the files sorted by name."""
+    dest_dir = Path(dest_dir)
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    extracted: list[Path] = []
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as bundle:
+            for member in bundle.infolist():
+                if member.is_dir():
+                    continue
+                target = _safe_member_target(dest_dir, member.filename)
+                if target is None:
+                    continue
+                try:
+                    with bundle.open(member) as source, target.open("wb") as sink:
+                        _copy(source, sink)
+                    extracted.append(target)
+                except (OSError, zipfile.BadZipFile) as exc:
+                    logger.warning("speaker archive entry %s failed: %s", member.filename, exc)
+    elif tarfile.is_tarfile(archive):
+        with tarfile.open(archive) as bundle:
+            for member in bundle.getmembers():
+                if not member.isfile():
+                    continue
+                target = _safe_member_target(dest_dir, member.name)
+                if target is None:
+                    continue
+                try:
+                    source = bundle.extractfile(member)
+                    if source is None:
+                        continue
+                    with source, target.open("wb") as sink:
+                        _copy(source, sink)
+                    extracted.append(target)
+                except (OSError, tarfile.TarError) as exc:
+                    logger.warning("speaker archive entry %s failed: %s", member.name, exc)
+    else:
+        raise JobFailure("perso_bad_archive", "Perso's speaker archive is neither tar nor zip")
+    return sorted(extracted, key=lambda path: path.name)
+
+
+def _safe_member_target(dest_dir: Path, member_name: str) -> Path | None:
+    name = PurePosixPath(member_name.replace("\\", "/")).name
+    if not name or name.startswith(".") or ".." in PurePosixPath(member_name).parts or member_name.startswith("/"):
+        logger.warning("speaker archive entry %r refused", member_name)
+        return None
+    target = (dest_dir / name).resolve()
+    if not target.is_relative_to(dest_dir.resolve()):
+        return None
+    return target
+
+
+def _copy(source, sink) -> None:
+    while chunk := source.read(1024 * 1024):
+        sink.write(chunk)

@@ -1,0 +1,117 @@
+"""The Perso simulator's state: one JSON document plus files under PERSO_SIM_DATA_DIR.
+
+The simulator runs inside the web process (threads in tests, maybe several processes in embedded
+mode), so every read-modify-write holds a thread lock and an flock on the folder's lock file.
+"""
+
+import fcntl
+import json
+import shutil
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.conf import settings
+
+_thread_lock = threading.RLock()
+
+DEFAULT_CONTROL = {
+    "fail_next": [],  # [{"match": "<path part>", "method": "POST", "status": 500, "code": "F5001", "times": 1}]
+    "rate_limit_burst": 0,  # the next n API requests answer 429
+    "retry_after_sec": 1,  # Retry-After sent with those 429s
+    "transient_500_rate": 0.0,  # share of API requests answering 500 F5001
+    "sas_ttl_sec": None,  # SAS lifetime (default PERSO_SIM_SAS_TTL_SEC)
+    "sas_expire_next": 0,  # the next n SAS URLs are issued already expired
+    "project_fail_at_percent": None,  # new projects fail when they reach this progress
+    "fail_mode": "hasFailed",  # or "reasonOnly": progressReason "Failed" with hasFailed false
+    "credits_exhausted": False,  # submits answer 402 VT4021
+    "slow_ms": 0,  # every API answer waits this long
+    "step_sec": None,  # length of one progress stage (default PERSO_SIM_STEP_SEC)
+    "storage_lag_sec": 0,  # files appear in download-info this long after Completed
+    "queue_max": None,  # projects in processing per space before VT5034 (default PERSO_SIM_QUEUE_MAX)
+    "queue_initialised": False,  # a new space has no queue: submits fail until PUT .../queue
+    "script_page_size": None,  # caps the page size of the script endpoints (pagination tests)
+    "storage_404_next": 0,  # the next n storage downloads 404, and their paths keep 404-ing (CDN cache)
+    "max_size_bytes": 2 * 1024 * 1024 * 1024,
+    "max_duration_ms": 3 * 3600 * 1000,
+    "min_duration_ms": 5000,
+}
+
+
+def sim_root() -> Path:
+    root = Path(settings.PERSO_SIM_DATA_DIR)
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def _empty_state() -> dict:
+    return {
+        "control": dict(DEFAULT_CONTROL),
+        "nextMediaSeq": 1001,
+        "nextProjectSeq": 5001,
+        "media": {},
+        "projects": {},
+        "sidecars": {},
+        "cdn404": [],
+        "requests": 0,
+        "envelopeFlip": 0,
+    }
+
+
+@contextmanager
+def sim_state(*, write: bool = True):
+    """The state document, locked; written back on exit when `write`."""
+    root = sim_root()
+    with _thread_lock, (root / "state.lock").open("a+") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        try:
+            state_path = root / "state.json"
+            state = json.loads(state_path.read_text()) if state_path.exists() else _empty_state()
+            state["control"] = {**DEFAULT_CONTROL, **state.get("control", {})}
+            yield state
+            if write:
+                temp_path = root / "state.json.tmp"
+                temp_path.write_text(json.dumps(state))
+                temp_path.replace(state_path)
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+
+def sim_reset() -> None:
+    root = sim_root()
+    with _thread_lock, (root / "state.lock").open("a+") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        try:
+            for name in ("state.json", "blobs", "outputs"):
+                target = root / name
+                if target.is_dir():
+                    shutil.rmtree(target, ignore_errors=True)
+                elif target.exists():
+                    target.unlink()
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+
+@contextmanager
+def project_lock(project_seq: int):
+    """Serialises the (slow) output generation of one project."""
+    folder = sim_root() / "outputs"
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / f"{project_seq}.lock").open("a+") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+
+def control_value(state: dict, name: str):
+    value = state["control"].get(name)
+    if value is None:
+        defaults = {
+            "sas_ttl_sec": settings.PERSO_SIM_SAS_TTL_SEC,
+            "step_sec": settings.PERSO_SIM_STEP_SEC,
+            "queue_max": settings.PERSO_SIM_QUEUE_MAX,
+        }
+        return defaults.get(name)
+    return value

@@ -1,0 +1,63 @@
+"""GET /api/v2/languages: the contract's shape, no sign-in, caching, and Perso error mapping."""
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from apps.jobs.models import ExternalCall
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def test_languages_lists_perso_languages_without_sign_in(perso_sim):
+    response = APIClient().get("/api/v2/languages")
+
+    assert response.status_code == 200
+    rows = {row["code"]: row for row in response.json()["languages"]}
+    assert rows["ko"] == {
+        "code": "ko",
+        "name": "Korean",
+        "nativeName": None,
+        "supportsDubbing": True,
+        "supportsSubtitles": True,
+    }
+    assert "vi" in rows  # experimental languages are included
+
+
+def test_languages_are_cached(perso_sim, settings):
+    settings.LANGUAGES_CACHE_SEC = 60
+    APIClient().get("/api/v2/languages")
+    APIClient().get("/api/v2/languages")
+    assert ExternalCall.objects.filter(service="perso", endpoint__endswith="/languages").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("injected", "status", "code"),
+    [
+        ({"status": 402, "code": "VT4021"}, 402, "perso_insufficient_quota"),
+        ({"status": 429, "code": "TOO_MANY_REQUESTS"}, 429, "perso_rate_limited"),
+        ({"status": 404, "code": "VT4041"}, 400, "perso_bad_request"),
+        ({"status": 500, "code": "F5001"}, 502, "perso_unavailable"),
+    ],
+)
+def test_perso_errors_map_to_the_contract(perso_sim, injected, status, code):
+    perso_sim.control(fail_next=[{"match": "/languages", "times": 5, **injected}], retry_after_sec=0)
+
+    response = APIClient().get("/api/v2/languages")
+
+    assert response.status_code == status
+    assert response.json()["error"] == code
+
+
+def test_wrong_perso_key_is_401(perso_sim, settings):
+    settings.PERSO_API_KEY = "not-the-key"
+    response = APIClient().get("/api/v2/languages")
+    assert response.status_code == 401
+    assert response.json() == {"error": "perso_auth_failed", "detail": "Authentication failed with Perso"}
