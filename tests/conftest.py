@@ -40,9 +40,13 @@ def fresh_cache():
     """Throttle counters and cached upstream answers never leak from one test into another."""
     from django.core.cache import cache
 
+    from apps.accounts.services import user_cache_clear
+
     cache.clear()
+    user_cache_clear()
     yield
     cache.clear()
+    user_cache_clear()
 
 
 @pytest.fixture(autouse=True)

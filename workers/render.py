@@ -2,3 +2,26 @@
 
 Start: celery -A vibi worker -Q render -n render@%h --concurrency $(nproc) --prefetch-multiplier 1
 """
+
+from workers.base import job_stage_task
+
+# --- stem mix (separation) ------------------------------------------------------------------------
+
+
+@job_stage_task(soft_time_limit=960)
+def stem_mix_task(job):
+    from apps.separation.services import stem_mix_run
+
+    stem_mix_run(job=job)
+
+
+# --- render (apps/render) -------------------------------------------------------------------------
+# The ffmpeg run has its own timeout scaled to the output (apps.render.services.render_timeout_sec),
+# always below this limit (apps.render.services.STAGE_SOFT_TIME_LIMIT_SEC).
+
+
+@job_stage_task(soft_time_limit=3 * 3600)
+def render_task(job):
+    from apps.render.services import render_run
+
+    render_run(job=job)

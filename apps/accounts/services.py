@@ -123,6 +123,10 @@ _USER_CACHE_SEC = 30.0
 _user_cache: dict[str, tuple[float, dict]] = {}
 
 
+def user_cache_clear() -> None:
+    _user_cache.clear()
+
+
 def _active_user_by_subject(sub: str) -> User | None:
     """The token's user, from a per-process cache for a few seconds: status polls are the hottest
     path and the user row rarely changes (a deactivation takes effect within _USER_CACHE_SEC)."""

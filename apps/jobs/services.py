@@ -122,7 +122,9 @@ def _dispatch(job: Job, *, stage: str, countdown: float | None = None, event_kin
     """Moves the job to PENDING for `stage` and sends the stage's task once the transaction commits."""
     task_name = stage_task_name(kind=job.kind, stage=stage)
     now = timezone.now()
+    stage_changes = {"attempts": 0} if stage != job.stage else {}  # attempts count per stage
     Job.objects.filter(pk=job.pk).update(
+        **stage_changes,
         stage=stage,
         status=JobStatus.PENDING,
         dispatch_seq=F("dispatch_seq") + 1,
@@ -131,7 +133,9 @@ def _dispatch(job: Job, *, stage: str, countdown: float | None = None, event_kin
         next_poll_at=None,
         updated_at=now,
     )
-    job.refresh_from_db(fields=["stage", "status", "dispatch_seq", "dispatched_at", "lease_expires_at", "next_poll_at"])
+    job.refresh_from_db(
+        fields=["stage", "status", "attempts", "dispatch_seq", "dispatched_at", "lease_expires_at", "next_poll_at"]
+    )
     job_event_add(job=job, kind=event_kind, message=f"queued {stage}" + (f" in {countdown:.0f}s" if countdown else ""))
     transaction.on_commit(functools.partial(_send_stage_task, task_name, job.pk, job.dispatch_seq, countdown))
 

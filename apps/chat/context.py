@@ -1,0 +1,105 @@
+"""The editor's project context as the phone sends it with each chat turn, parsed once."""
+
+import json
+from dataclasses import dataclass, field
+
+STANDARD_STEM_IDS = ("background", "voice_all")
+SPEAKER_STEM_PREFIX = "speaker_"
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    start_ms: int
+    end_ms: int
+
+    @property
+    def duration_ms(self) -> int:
+        return max(0, self.end_ms - self.start_ms)
+
+    def overlaps(self, other: "TimeRange") -> bool:
+        return self.start_ms < other.end_ms and other.start_ms < self.end_ms
+
+
+@dataclass(frozen=True)
+class ProjectContext:
+    payload: dict = field(default_factory=dict)  # the validated request object, camelCase
+
+    def _items(self, key: str) -> list[dict]:
+        return self.payload.get(key) or []
+
+    def ids(self, key: str) -> set[str]:
+        return {item["id"] for item in self._items(key) if item.get("id") is not None}
+
+    @property
+    def segment_ids(self) -> set[str]:
+        return self.ids("segments")
+
+    @property
+    def subtitle_clip_ids(self) -> set[str]:
+        return self.ids("subtitleClips")
+
+    @property
+    def bgm_clip_ids(self) -> set[str]:
+        return self.ids("bgmClips")
+
+    @property
+    def stem_ids(self) -> set[str]:
+        return {item["stemId"] for item in self._items("separationStems") if item.get("stemId")}
+
+    def item(self, key: str, item_id: str) -> dict | None:
+        return next((item for item in self._items(key) if item.get("id") == item_id), None)
+
+    @property
+    def timeline_end_ms(self) -> int:
+        """videoDurationMs; when the phone sent none, the end of the last segment."""
+        duration = self.payload.get("videoDurationMs") or 0
+        if duration > 0:
+            return duration
+        return max((item.get("endMs") or 0 for item in self._items("segments")), default=0)
+
+    @property
+    def pending_range(self) -> TimeRange | None:
+        start, end = self.payload.get("pendingRangeStartMs"), self.payload.get("pendingRangeEndMs")
+        if self.payload.get("isRangeSelecting") and start is not None and end is not None and start < end:
+            return TimeRange(start, end)
+        return None
+
+    @property
+    def separation_ranges(self) -> list[tuple[str, TimeRange]]:
+        """Existing directives and separations still processing, each with its kind."""
+        ranges = [
+            ("directive", TimeRange(item["rangeStartMs"], item["rangeEndMs"]))
+            for item in self._items("separationDirectives")
+            if item.get("rangeStartMs") is not None and item.get("rangeEndMs") is not None
+        ]
+        ranges += [
+            ("processing", TimeRange(item["rangeStartMs"], item["rangeEndMs"]))
+            for item in self._items("processingSeparations")
+            if item.get("rangeStartMs") is not None and item.get("rangeEndMs") is not None
+        ]
+        return ranges
+
+    def derived_items(self) -> dict[str, int]:
+        """How many results of earlier work a structural edit would invalidate, by kind."""
+        return {
+            "separations": len(self._items("separationDirectives")) + len(self._items("processingSeparations")),
+            "subtitles": len(self._items("subtitleClips")),
+            "dubs": len(self._items("dubClips")),
+            "bgm": len(self._items("bgmClips")),
+        }
+
+    def as_prompt_json(self) -> str:
+        """Compact JSON for the model: empty lists, nulls and defaults left out to save tokens."""
+        compact = {
+            key: value
+            for key, value in self.payload.items()
+            if value is not None and value != [] and not (key == "isRangeSelecting" and value is False)
+        }
+        return json.dumps(compact, ensure_ascii=False, separators=(",", ":"))
+
+
+def is_standard_stem_id(stem_id: str) -> bool:
+    if stem_id in STANDARD_STEM_IDS:
+        return True
+    suffix = stem_id.removeprefix(SPEAKER_STEM_PREFIX)
+    return stem_id.startswith(SPEAKER_STEM_PREFIX) and suffix.isdigit() and suffix.isascii()

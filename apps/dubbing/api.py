@@ -1,0 +1,184 @@
+"""HTTP API of auto dubbing (`/api/v2/autodub...`)."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from apps.core.downloads import stored_file_response
+from apps.core.errors import BadRequest, NotFound
+from apps.core.schema import ERROR_RESPONSES, TOKEN_ERROR_RESPONSES, UPLOAD_ERROR_RESPONSES
+from apps.core.signing import verify_token
+from apps.dubbing.selectors import (
+    AUDIO_RESOURCE_ID,
+    VIDEO_RESOURCE_ID,
+    autodub_job_get,
+    dubbed_storage_key,
+    dubbed_urls,
+)
+from apps.dubbing.services import AutoDubSpec, autodub_submit
+from apps.jobs.models import Job, JobKind
+from apps.subtitles.api import JobIdSerializer, upload_path
+from apps.subtitles.sources import (
+    job_status_string,
+    language_code_check,
+    spec_json_parse,
+    spec_media_type,
+    spec_number_of_speakers,
+    spec_optional_str,
+    spec_source_language,
+)
+
+_TOKEN_PARAMETER = OpenApiParameter("token", OpenApiTypes.STR, OpenApiParameter.QUERY, required=True)
+
+
+def autodub_spec_parse(raw) -> AutoDubSpec:
+    payload = spec_json_parse(raw)
+    media_type = spec_media_type(payload)
+    source_language = spec_source_language(payload)
+    target = spec_optional_str(payload, "targetLanguageCode")
+    if target is None:
+        raise BadRequest("target_language_required", "targetLanguageCode is required")
+    tts_model = spec_optional_str(payload, "ttsModel")
+    return AutoDubSpec(
+        media_type=media_type,
+        source_language_code=source_language,
+        target_language_code=language_code_check(target, field="targetLanguageCode"),
+        number_of_speakers=spec_number_of_speakers(payload),
+        tts_model=tts_model.upper() if tts_model else None,
+        edited_render_job_id=spec_optional_str(payload, "editedRenderJobId"),
+    )
+
+
+class AutoDubSubmitApi(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "submit"
+
+    @extend_schema(
+        operation_id="autodub_submit",
+        request={
+            "multipart/form-data": inline_serializer(
+                name="AutoDubSubmitForm",
+                fields={
+                    "file": serializers.FileField(required=False, help_text="Optional source video or audio"),
+                    "spec": serializers.CharField(
+                        help_text="JSON AutoDubSpec: {mediaType: VIDEO|AUDIO, sourceLanguageCode, targetLanguageCode "
+                        "(must differ), numberOfSpeakers: 1..10|null, ttsModel: ELEVEN_V2|ELEVEN_V3|null, "
+                        "editedRenderJobId: string|null}"
+                    ),
+                },
+            )
+        },
+        responses={202: JobIdSerializer, **UPLOAD_ERROR_RESPONSES},
+        description=(
+            "Dubs an uploaded file or a finished render (editedRenderJobId wins; another user's or an unfinished "
+            "render → 404) with Perso. Errors (400): spec_required, invalid_spec, invalid_media_type, "
+            "source_language_required, target_language_required, unsupported_language, same_language, "
+            "invalid_tts_model, source_required, not_media, no_audio; 413 file_too_large."
+        ),
+    )
+    def post(self, request):
+        upload = request.FILES.get("file")
+        spec = autodub_spec_parse(request.data.get("spec") or request.FILES.get("spec"))
+        if upload is not None and not spec.edited_render_job_id:
+            with upload_path(upload) as path:
+                job = autodub_submit(owner=request.user, spec=spec, upload_path=path, upload_name=upload.name)
+        else:
+            job = autodub_submit(owner=request.user, spec=spec, upload_path=None)
+        return Response({"jobId": job.public_id}, status=202)
+
+
+class AutoDubStatusApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        jobId = serializers.CharField()
+        status = serializers.ChoiceField(choices=["PENDING", "PROCESSING", "READY", "FAILED"])
+        progress = serializers.IntegerField()
+        progressReason = serializers.CharField(allow_null=True)
+        error = serializers.CharField(allow_null=True)
+        dubbedAudioUrl = serializers.CharField(allow_null=True, help_text="Signed mp3 URL; always set when READY")
+        dubbedVideoUrl = serializers.CharField(allow_null=True, help_text="Signed mp4 URL (VIDEO projects)")
+        audioExtractFailed = serializers.BooleanField(help_text="Always false (kept for old clients)")
+
+    @extend_schema(
+        operation_id="autodub_status",
+        responses={200: OutputSerializer, **ERROR_RESPONSES},
+        description="READY always carries dubbedAudioUrl.",
+    )
+    def get(self, request, job_id: str):
+        job = autodub_job_get(owner=request.user, public_id=job_id)
+        status = job_status_string(job)
+        audio_url, video_url = dubbed_urls(job=job)
+        progress_reason = job.progress_reason or None
+        error = (job.error_detail or job.error_code or "Dubbing failed") if status == "FAILED" else None
+        if status == "READY" and audio_url is None:
+            status, video_url = "FAILED", None
+            error = progress_reason = "The dubbed audio is no longer available"
+        return Response(
+            {
+                "jobId": job.public_id,
+                "status": status,
+                "progress": int(job.progress),
+                "progressReason": progress_reason,
+                "error": error,
+                "dubbedAudioUrl": audio_url,
+                "dubbedVideoUrl": video_url,
+                "audioExtractFailed": False,
+            }
+        )
+
+
+def _dubbed_file_response(request, *, job_id: str, resource_id: str, content_type: str, extension: str):
+    verify_token(token=request.query_params.get("token"), job_id=job_id, resource_id=resource_id)
+    job = Job.objects.filter(public_id=job_id, kind=JobKind.AUTODUB).first()
+    if job is None:
+        raise NotFound("not_found", f"AutoDub job not found: {job_id}")
+    storage_key = dubbed_storage_key(job=job, resource_id=resource_id)
+    if not storage_key:
+        what = "audio" if resource_id == AUDIO_RESOURCE_ID else "video"
+        raise NotFound("not_found", f"Dubbed {what} not ready")
+    return stored_file_response(
+        request, storage_key=storage_key, content_type=content_type, filename=f"{job.public_id}{extension}"
+    )
+
+
+class AutoDubAudioDownloadApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="autodub_audio_download",
+        auth=[],
+        parameters=[_TOKEN_PARAMETER],
+        responses={
+            (200, "audio/mpeg"): OpenApiResponse(OpenApiTypes.BINARY, description="Dubbed audio (Range supported)"),
+            **TOKEN_ERROR_RESPONSES,
+        },
+    )
+    def get(self, request, job_id: str):
+        return _dubbed_file_response(
+            request, job_id=job_id, resource_id=AUDIO_RESOURCE_ID, content_type="audio/mpeg", extension=".mp3"
+        )
+
+
+class AutoDubVideoDownloadApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="autodub_video_download",
+        auth=[],
+        parameters=[_TOKEN_PARAMETER],
+        responses={
+            (200, "video/mp4"): OpenApiResponse(OpenApiTypes.BINARY, description="Dubbed video (Range supported)"),
+            **TOKEN_ERROR_RESPONSES,
+        },
+    )
+    def get(self, request, job_id: str):
+        return _dubbed_file_response(
+            request, job_id=job_id, resource_id=VIDEO_RESOURCE_ID, content_type="video/mp4", extension=".mp4"
+        )

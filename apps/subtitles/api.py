@@ -1,0 +1,227 @@
+"""HTTP API of auto subtitles (`/api/v2/subtitles...`)."""
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from apps.core.downloads import stored_file_response
+from apps.core.errors import BadRequest, NotFound, PayloadTooLarge
+from apps.core.schema import ERROR_RESPONSES, TOKEN_ERROR_RESPONSES, UPLOAD_ERROR_RESPONSES
+from apps.core.signing import TokenMissing, verify_token
+from apps.jobs.models import Job, JobKind
+from apps.subtitles.selectors import ORIGINAL, srt_resource_id, srt_storage_key, subtitles_job_get, subtitles_urls
+from apps.subtitles.services import (
+    SubtitleRegenerateSpec,
+    SubtitleSpec,
+    subtitles_regenerate_submit,
+    subtitles_submit,
+)
+from apps.subtitles.sources import (
+    job_status_string,
+    spec_json_parse,
+    spec_media_type,
+    spec_number_of_speakers,
+    spec_optional_str,
+    spec_source_language,
+    spec_target_languages,
+)
+
+SRT_CONTENT_TYPE = "application/x-subrip; charset=utf-8"
+
+
+class JobIdSerializer(serializers.Serializer):
+    jobId = serializers.CharField()
+
+
+@contextmanager
+def upload_path(upload) -> Iterator[Path]:
+    """The upload's spooled temp file (or a temp copy of an in-memory one), as a path."""
+    if hasattr(upload, "temporary_file_path"):
+        yield Path(upload.temporary_file_path())
+        return
+    with tempfile.NamedTemporaryFile(suffix=".upload") as copy:
+        for chunk in upload.chunks():
+            copy.write(chunk)
+        copy.flush()
+        yield Path(copy.name)
+
+
+def subtitle_spec_parse(raw) -> SubtitleSpec:
+    """Every requested target is kept, the source's own language included: it gets a copy of the original."""
+    payload = spec_json_parse(raw)
+    return SubtitleSpec(
+        media_type=spec_media_type(payload),
+        source_language_code=spec_source_language(payload),
+        target_language_codes=spec_target_languages(payload),
+        number_of_speakers=spec_number_of_speakers(payload),
+        edited_render_job_id=spec_optional_str(payload, "editedRenderJobId"),
+    )
+
+
+def regenerate_spec_parse(raw) -> SubtitleRegenerateSpec:
+    payload = spec_json_parse(raw)
+    return SubtitleRegenerateSpec(
+        source_language_code=spec_source_language(payload), target_language_codes=spec_target_languages(payload)
+    )
+
+
+_SUBMIT_FORM = inline_serializer(
+    name="SubtitleSubmitForm",
+    fields={
+        "file": serializers.FileField(required=False, help_text="Optional source video or audio (probed by bytes)"),
+        "spec": serializers.CharField(
+            help_text="JSON SubtitleSpec: {mediaType: VIDEO|AUDIO, sourceLanguageCode: ISO code or 'auto', "
+            "targetLanguageCodes: [ISO code], numberOfSpeakers: 1..10|null, editedRenderJobId: string|null}"
+        ),
+    },
+)
+
+
+class SubtitleSubmitApi(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "submit"
+
+    @extend_schema(
+        operation_id="subtitles_submit",
+        request={"multipart/form-data": _SUBMIT_FORM},
+        responses={202: JobIdSerializer, **UPLOAD_ERROR_RESPONSES},
+        description=(
+            "Transcribes (Perso STT) and translates (Gemini) an uploaded file or a finished render "
+            "(editedRenderJobId wins over file; another user's or an unfinished render → 404). Errors (400): "
+            "spec_required, invalid_spec, invalid_media_type, source_language_required, unsupported_language, "
+            "source_required, not_media, no_audio; 413 file_too_large."
+        ),
+    )
+    def post(self, request):
+        upload = request.FILES.get("file")
+        spec = subtitle_spec_parse(request.data.get("spec") or request.FILES.get("spec"))
+        if upload is not None and not spec.edited_render_job_id:
+            with upload_path(upload) as path:
+                job = subtitles_submit(owner=request.user, spec=spec, upload_path=path, upload_name=upload.name)
+        else:
+            job = subtitles_submit(owner=request.user, spec=spec, upload_path=None)
+        return Response({"jobId": job.public_id}, status=202)
+
+
+class SubtitleRegenerateApi(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "submit"
+
+    @extend_schema(
+        operation_id="subtitles_regenerate",
+        request={
+            "multipart/form-data": inline_serializer(
+                name="SubtitleRegenerateForm",
+                fields={
+                    "file": serializers.FileField(help_text="The edited SRT (UTF-8); `srtFile` is accepted too"),
+                    "spec": serializers.CharField(
+                        help_text="JSON {sourceLanguageCode: ISO code or 'auto', targetLanguageCodes: [ISO code]}"
+                    ),
+                },
+            )
+        },
+        responses={202: JobIdSerializer, **UPLOAD_ERROR_RESPONSES},
+        description="Translates a user-edited SRT with Gemini only; the uploaded SRT is the job's original. "
+        "Errors (400): spec_required, invalid_spec, file_required, invalid_srt (with the line number).",
+    )
+    def post(self, request):
+        upload = request.FILES.get("file") or request.FILES.get("srtFile")
+        spec = regenerate_spec_parse(request.data.get("spec") or request.FILES.get("spec"))
+        if upload is None:
+            raise BadRequest("file_required", "file is required")
+        job = subtitles_regenerate_submit(owner=request.user, spec=spec, srt_bytes=_read_limited(upload))
+        return Response({"jobId": job.public_id}, status=202)
+
+
+def _read_limited(upload) -> bytes:
+    if upload.size is not None and upload.size > settings.SUBTITLES_SRT_MAX_BYTES:
+        raise PayloadTooLarge("file_too_large", f"SRT files are limited to {settings.SUBTITLES_SRT_MAX_BYTES} bytes")
+    return upload.read()
+
+
+class SubtitleStatusApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        jobId = serializers.CharField()
+        status = serializers.ChoiceField(choices=["PENDING", "PROCESSING", "READY", "FAILED"])
+        progress = serializers.IntegerField()
+        progressReason = serializers.CharField(allow_null=True)
+        error = serializers.CharField(allow_null=True)
+        originalSrtUrl = serializers.CharField(allow_null=True, help_text="Signed path-only URL, when READY")
+        translatedSrtUrlsByLang = serializers.DictField(child=serializers.CharField())
+        translatedSrtUrl = serializers.CharField(allow_null=True, help_text="The first translation (old clients)")
+
+    @extend_schema(
+        operation_id="subtitles_status",
+        responses={200: OutputSerializer, **ERROR_RESPONSES},
+        description="READY always carries originalSrtUrl and one URL per requested target language.",
+    )
+    def get(self, request, job_id: str):
+        job = subtitles_job_get(owner=request.user, public_id=job_id)
+        return Response(subtitles_status_body(job))
+
+
+def subtitles_status_body(job: Job) -> dict:
+    status = job_status_string(job)
+    original_url, urls_by_lang = subtitles_urls(job=job)
+    progress_reason = job.progress_reason or None
+    error = (job.error_detail or job.error_code or "Subtitle generation failed") if status == "FAILED" else None
+    if status == "READY" and original_url is None:
+        status = "FAILED"
+        error = progress_reason = "The subtitles are no longer available"
+    return {
+        "jobId": job.public_id,
+        "status": status,
+        "progress": int(job.progress),
+        "progressReason": progress_reason,
+        "error": error,
+        "originalSrtUrl": original_url,
+        "translatedSrtUrlsByLang": urls_by_lang,
+        "translatedSrtUrl": next(iter(urls_by_lang.values()), None),
+    }
+
+
+class SubtitleSrtDownloadApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="subtitles_srt_download",
+        auth=[],
+        parameters=[
+            OpenApiParameter("token", OpenApiTypes.STR, OpenApiParameter.QUERY, required=True),
+            OpenApiParameter(
+                "lang", OpenApiTypes.STR, OpenApiParameter.QUERY, description="'original' (default) or a target code"
+            ),
+        ],
+        responses={
+            (200, "application/x-subrip"): OpenApiResponse(OpenApiTypes.STR, description="The SRT, UTF-8"),
+            **TOKEN_ERROR_RESPONSES,
+        },
+        description="Signed SRT download; no Bearer needed (missing token 401, bad or expired 403).",
+    )
+    def get(self, request, job_id: str):
+        token = request.query_params.get("token")
+        if not token:
+            raise TokenMissing(detail="token required")
+        lang = (request.query_params.get("lang") or ORIGINAL).strip() or ORIGINAL
+        verify_token(token=token, job_id=job_id, resource_id=srt_resource_id(lang))
+        job = Job.objects.filter(public_id=job_id, kind=JobKind.SUBTITLES).first()
+        if job is None:
+            raise NotFound("not_found", f"Subtitle job not found: {job_id}")
+        storage_key = srt_storage_key(job=job, lang=lang)
+        if not storage_key:
+            raise NotFound("not_found", f"SRT not available: {lang}")
+        return stored_file_response(request, storage_key=storage_key, content_type=SRT_CONTENT_TYPE)

@@ -1,0 +1,225 @@
+"""What subtitles and autodub submits share: the multipart `spec`, language codes, the source media
+(an upload probed in the request, or a finished render of the caller), and the status strings.
+
+Used by apps.subtitles and apps.dubbing.
+"""
+
+import json
+import math
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+
+from apps.core.errors import BadRequest, JobFailure
+from apps.jobs.models import Job, JobStatus
+from apps.media.ffmpeg import FfmpegError, MediaInfo, NotMedia, probe, run_ffmpeg
+from apps.media.storage import job_file_key, local_copy, safe_file_name, storage_save_file
+
+MAX_SPEC_BYTES = 64 * 1024
+AUTO_LANGUAGE = "auto"
+MEDIA_TYPES = ("VIDEO", "AUDIO")
+_LANGUAGE_CODE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8}){0,2}$")
+
+SOURCE_UPLOAD = "upload"
+SOURCE_RENDER = "render"
+
+# Status strings of GET /subtitles/{id} and GET /autodub/{id}.
+JOB_STATUS_STRINGS = {
+    JobStatus.PENDING: "PENDING",
+    JobStatus.PROCESSING: "PROCESSING",
+    JobStatus.WAITING: "PROCESSING",
+    JobStatus.SUCCEEDED: "READY",
+    JobStatus.FAILED: "FAILED",
+    JobStatus.CANCELLED: "FAILED",
+}
+
+
+def job_status_string(job: Job) -> str:
+    # A job between two stages is queued again (pending) but has long started for the user.
+    if job.status == JobStatus.PENDING and job.started_at is not None:
+        return "PROCESSING"
+    return JOB_STATUS_STRINGS[job.status]
+
+
+# --- spec -------------------------------------------------------------------------------------------
+
+
+def spec_json_parse(raw) -> dict:
+    """The multipart `spec` form item (or a small file part) as a JSON object."""
+    if raw is None or raw == "":
+        raise BadRequest("spec_required", "spec is required")
+    if hasattr(raw, "read"):
+        raw = raw.read(MAX_SPEC_BYTES + 1)
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8", errors="replace")
+    if len(raw) > MAX_SPEC_BYTES:
+        raise BadRequest("invalid_spec", "spec is too large")
+    try:
+        payload = json.loads(raw)
+    except ValueError as exc:
+        raise BadRequest("invalid_spec", f"spec is not valid JSON: {exc}") from exc
+    if not isinstance(payload, dict):
+        raise BadRequest("invalid_spec", "spec must be a JSON object")
+    return payload
+
+
+def spec_media_type(payload: dict) -> str:
+    media_type = payload.get("mediaType")
+    if not isinstance(media_type, str) or media_type.strip().upper() not in MEDIA_TYPES:
+        raise BadRequest("invalid_media_type", f"mediaType must be VIDEO or AUDIO (got {media_type!r})")
+    return media_type.strip().upper()
+
+
+def spec_optional_str(payload: dict, name: str) -> str | None:
+    value = payload.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadRequest("invalid_spec", f"{name} must be a string or null (got {value!r})")
+    return value.strip() or None
+
+
+def spec_number_of_speakers(payload: dict) -> int:
+    value = payload.get("numberOfSpeakers")
+    if value is None:
+        return 1
+    valid = not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
+    if not valid or value != int(value) or not 1 <= value <= 10:
+        raise BadRequest("invalid_number_of_speakers", f"numberOfSpeakers must be in 1..10 (got {value!r})")
+    return int(value)
+
+
+def language_code_check(code: str, *, field: str, allow_auto: bool = False) -> str:
+    """A language code as sent (ISO 639 with optional region/script), or "auto" where allowed."""
+    if allow_auto and code.lower() == AUTO_LANGUAGE:
+        return AUTO_LANGUAGE
+    if not _LANGUAGE_CODE.match(code):
+        raise BadRequest("unsupported_language", f"{field} is not a supported language code (got {code!r})")
+    return code
+
+
+def spec_source_language(payload: dict, *, allow_auto: bool = True) -> str:
+    value = payload.get("sourceLanguageCode")
+    if value is not None and not isinstance(value, str):
+        raise BadRequest("invalid_spec", f"sourceLanguageCode must be a string (got {value!r})")
+    if not value or not value.strip():
+        raise BadRequest("source_language_required", "sourceLanguageCode is required")
+    return language_code_check(value.strip(), field="sourceLanguageCode", allow_auto=allow_auto)
+
+
+def spec_target_languages(payload: dict) -> list[str]:
+    """Distinct non-blank target codes in the order sent (null or absent = none)."""
+    value = payload.get("targetLanguageCodes")
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, str | type(None)) for item in value):
+        raise BadRequest("invalid_spec", "targetLanguageCodes must be a list of language codes")
+    codes = [item.strip() for item in value if item and item.strip()]
+    return list(dict.fromkeys(language_code_check(code, field="targetLanguageCodes") for code in codes))
+
+
+def same_language(first: str | None, second: str | None) -> bool:
+    """ "en" and "en" or "en-US" and "en" are the same language; "auto" or unknown is never equal."""
+    if not first or not second or AUTO_LANGUAGE in (first.lower(), second.lower()):
+        return False
+    a, b = first.lower().replace("_", "-"), second.lower().replace("_", "-")
+    if a == b:
+        return True
+    return a.split("-")[0] == b.split("-")[0] and ("-" not in a or "-" not in b)
+
+
+# --- source media -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceMedia:
+    """Where a job's source lives: {"kind", "storageKey", "renderJobId"?, "hasVideo", "durationMs"}."""
+
+    kind: str
+    storage_key: str
+    has_video: bool
+    duration_ms: int
+    render_job_id: str | None = None
+
+    def as_spec(self) -> dict:
+        return {
+            "kind": self.kind,
+            "storageKey": self.storage_key,
+            "renderJobId": self.render_job_id,
+            "hasVideo": self.has_video,
+            "durationMs": self.duration_ms,
+        }
+
+
+def upload_probe(path: Path) -> MediaInfo:
+    """The upload must be readable media with sound (names and content types lie: the bytes decide)."""
+    try:
+        info = probe(path)
+    except NotMedia as exc:
+        raise BadRequest("not_media", "The file is not readable audio or video") from exc
+    except FfmpegError as exc:
+        raise BadRequest("not_media", "The file could not be probed as audio or video") from exc
+    if not info.has_audio:
+        raise BadRequest("no_audio", "The file has no audio track")
+    return info
+
+
+def upload_store(*, public_id: str, upload_path: Path, upload_name: str, info: MediaInfo) -> SourceMedia:
+    suffix = Path(safe_file_name(upload_name or "")).suffix.lower()[:8]
+    key = storage_save_file(key=job_file_key(public_id, f"source{suffix}"), local_path=upload_path)
+    return SourceMedia(kind=SOURCE_UPLOAD, storage_key=key, has_video=info.has_video, duration_ms=info.duration_ms)
+
+
+def render_source(*, owner, render_job_id: str) -> SourceMedia:
+    """A finished render of the caller (404 `editedRenderJobId not found or not ready: <id>` otherwise)."""
+    from apps.render.selectors import render_output_source
+
+    output = render_output_source(owner=owner, render_job_id=render_job_id)
+    return SourceMedia(
+        kind=SOURCE_RENDER,
+        storage_key=output.storage_key,
+        has_video=output.output_kind == "video",
+        duration_ms=output.duration_ms,
+        render_job_id=render_job_id,
+    )
+
+
+@contextmanager
+def source_local_path(job: Job) -> Iterator[Path]:
+    """The job's source media as a local file; a source gone from storage fails the job clearly."""
+    storage_key = job.spec["source"]["storageKey"]
+    if not default_storage.exists(storage_key):
+        raise JobFailure("source_missing", "The source media is no longer available; please submit again")
+    with local_copy(storage_key, suffix=Path(storage_key).suffix) as path:
+        yield path
+
+
+@contextmanager
+def work_dir() -> Iterator[Path]:
+    folder = tempfile.mkdtemp(dir=settings.FILE_UPLOAD_TEMP_DIR)
+    try:
+        yield Path(folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def audio_to_mp3(*, source: Path, target: Path, duration_ms: int | None = None, timeout: float = 600.0) -> Path:
+    """The audio of any media file as mp3 (`-vn`): what Perso reliably accepts, and the phone plays."""
+    try:
+        run_ffmpeg(
+            ["-i", str(source), "-vn", "-map", "0:a:0", "-c:a", "libmp3lame", "-q:a", "4", str(target)],
+            timeout=timeout,
+            expected_duration_ms=duration_ms,
+        )
+    except FfmpegError as exc:
+        raise JobFailure("ffmpeg_error", "Could not extract the audio from the media") from exc
+    if not target.exists() or target.stat().st_size == 0:
+        raise JobFailure("ffmpeg_error", "Extracting the audio produced no output")
+    return target

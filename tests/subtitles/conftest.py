@@ -1,0 +1,155 @@
+"""Fixtures of the subtitles and autodub tests: speech media made with espeak-ng, the whole pipeline
+(real worker, Perso and Gemini simulators over HTTP), and a way to wait for a job through the API."""
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from apps.jobs.models import Job, JobKind, JobStatus
+from apps.jobs.services import new_public_id
+from apps.media.storage import job_file_key, storage_save_file
+from tests.gemini.sim import gemini_sim_control
+
+SPEECH_SENTENCES = ["Hello and welcome to the show.", "Today we talk about rivers.", "Thank you for watching."]
+
+
+def run(command: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run(command, check=True, capture_output=True, timeout=120)
+
+
+def ffprobe_json(path: Path) -> dict:
+    completed = run(["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json", str(path)])
+    return json.loads(completed.stdout)
+
+
+def media_duration_ms(path: Path) -> int:
+    return int(float(ffprobe_json(path)["format"]["duration"]) * 1000)
+
+
+@pytest.fixture
+def speech_wav(tmp_path, ffmpeg_tools) -> Path:
+    """About 8 s of espeak-ng speech: three sentences with pauses, the transcript in the comment tag."""
+    parts = []
+    for index, sentence in enumerate(SPEECH_SENTENCES):
+        part = tmp_path / f"part{index}.wav"
+        run(["espeak-ng", "-s", "170", "-w", str(part), sentence])
+        parts.append(part)
+    command = ["ffmpeg", "-y", "-loglevel", "error"]
+    filters = []
+    for index, part in enumerate(parts):
+        command += ["-i", str(part)]
+        filters.append(f"[{index}:a]aresample=44100,apad=pad_dur=1.2[p{index}]")
+    labels = "".join(f"[p{index}]" for index in range(len(parts)))
+    filters.append(f"{labels}concat=n={len(parts)}:v=0:a=1[out]")
+    target = tmp_path / "speech.wav"
+    command += [
+        "-filter_complex",
+        ";".join(filters),
+        "-map",
+        "[out]",
+        "-metadata",
+        f"comment={'|'.join(SPEECH_SENTENCES)}",
+    ]
+    run([*command, str(target)])
+    return target
+
+
+@pytest.fixture
+def speech_video(tmp_path, speech_wav) -> Path:
+    """The speech under a test-pattern video, as the phone uploads it (H.264/AAC mp4)."""
+    target = tmp_path / "speech.mp4"
+    seconds = media_duration_ms(speech_wav) / 1000
+    run(
+        ["ffmpeg", "-y", "-loglevel", "error", "-f", "lavfi", "-i", f"testsrc2=size=320x240:rate=25:duration={seconds}"]
+        + ["-i", str(speech_wav), "-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-preset", "ultrafast"]
+        + ["-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", "-metadata", f"comment={'|'.join(SPEECH_SENTENCES)}"]
+        + [str(target)]
+    )
+    return target
+
+
+@pytest.fixture
+def pipeline(celery_worker_all_queues, simulators, settings, tmp_path):
+    """Everything a job runs through: a real worker on every queue, both simulators (fast timings,
+    reset), and quick client retries. Returns the live server's base URL."""
+    settings.PERSO_SIM_DATA_DIR = str(tmp_path / "sim-perso")
+    settings.PERSO_SIM_STEP_SEC = 0.2
+    settings.PERSO_RETRY_BASE_MS = 20
+    settings.PERSO_STORAGE_READY_WAIT_SEC = 0
+    settings.LANGUAGES_CACHE_SEC = 0
+    # Production never polls Perso sooner than every 5 s (it rate-limits faster polling); the
+    # simulator does not, and the tests drive the poller themselves (no beat runs here).
+    settings.PERSO_POLL_FIRST_DELAY_SEC = 0
+    settings.PERSO_POLL_MAX_INTERVAL_SEC = 0
+    settings.GEMINI_BACKOFF_BASE_MS = 10
+    settings.GEMINI_BACKOFF_MAX_MS = 50
+    gemini_sim_control(simulators, reset=True)
+    yield simulators
+    gemini_sim_control(simulators, reset=True)
+
+
+def perso_sim_control(base_url: str, **changes) -> dict:
+    response = requests.post(f"{base_url}/sim/perso/_control", json=changes, timeout=10)
+    response.raise_for_status()
+    return response.json()
+
+
+def wait_for_job(api_client, status_path: str, *, timeout: float = 45.0) -> dict:
+    """Polls the status endpoint like the phone does, running the Perso poller each round (the beat's work)."""
+    from apps.perso.polling import poll_due_jobs
+
+    deadline = time.monotonic() + timeout
+    body: dict = {}
+    while time.monotonic() < deadline:
+        poll_due_jobs()
+        response = api_client.get(status_path)
+        assert response.status_code == 200, response.content
+        body = response.json()
+        if body["status"] in ("READY", "FAILED"):
+            return body
+        time.sleep(0.15)
+    raise AssertionError(f"job did not finish in {timeout}s; last status {body}")
+
+
+def submit(api_client, path: str, *, spec: dict | str | None, file_path: Path | None = None, field: str = "file"):
+    """A multipart submit shaped like the phone's: the file part first, the JSON spec last."""
+    data = {}
+    handle = None
+    if file_path is not None:
+        handle = open(file_path, "rb")
+        data[field] = handle
+    if spec is not None:
+        data["spec"] = spec if isinstance(spec, str) else json.dumps(spec)
+    try:
+        return api_client.post(path, data, format="multipart")
+    finally:
+        if handle:
+            handle.close()
+
+
+def download(client, url: str, **headers):
+    """GETs a path-only signed URL with no Bearer (as a media player does)."""
+    return client.get(url, **headers)
+
+
+def body_bytes(response) -> bytes:
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+def finished_render(*, owner, source: Path, output_kind: str) -> Job:
+    """A succeeded render job row whose output is `source` (arranged directly: rendering is not under test here)."""
+    public_id = new_public_id(JobKind.RENDER)
+    key = storage_save_file(key=job_file_key(public_id, f"output{source.suffix}"), local_path=source)
+    return Job.objects.create(
+        public_id=public_id,
+        kind=JobKind.RENDER,
+        owner=owner,
+        status=JobStatus.SUCCEEDED,
+        stage="render",
+        progress=100,
+        result={"output_key": key, "output_kind": output_kind, "duration_ms": media_duration_ms(source)},
+    )
