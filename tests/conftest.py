@@ -125,6 +125,20 @@ def celery_worker_all_queues(transactional_db):
     ) as worker:
         yield worker
     app.control.purge()
+    _close_worker_thread_connections()
+
+
+def _close_worker_thread_connections() -> None:
+    """The worker's threads are gone but their database sessions linger until garbage collection;
+    end them so the test database can be flushed and dropped."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,10 @@ def reconcile_jobs_task() -> int:
 
 @shared_task(name="workers.housekeeping.delete_expired_jobs_task", ignore_result=True)
 def delete_expired_jobs_task() -> int:
-    from apps.jobs.services import jobs_expired_delete
+    from django.conf import settings
 
-    return jobs_expired_delete()
+    from apps.jobs.services import jobs_expired_delete
+    from apps.media.storage import storage_delete_stale
+
+    stale_uploads = storage_delete_stale(prefix="uploads/", older_than_sec=settings.UPLOAD_STAGING_TTL_SEC)
+    return jobs_expired_delete() + stale_uploads

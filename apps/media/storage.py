@@ -10,11 +10,13 @@ import re
 import shutil
 import tempfile
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
+from django.utils import timezone
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -75,3 +77,22 @@ def local_copy(key: str, *, suffix: str = ""):
         yield Path(temp_path)
     finally:
         Path(temp_path).unlink(missing_ok=True)
+
+
+def storage_delete_stale(*, prefix: str, older_than_sec: int) -> int:
+    """Deletes files under `prefix` last modified more than `older_than_sec` ago (upload staging
+    left behind by a crash between saving an upload and creating its job). Returns the count."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_sec)
+    deleted = 0
+    try:
+        directories, files = default_storage.listdir(prefix)
+    except FileNotFoundError:
+        return 0
+    for name in files:
+        key = prefix + name
+        if default_storage.get_modified_time(key) < cutoff:
+            default_storage.delete(key)
+            deleted += 1
+    for directory in directories:
+        deleted += storage_delete_stale(prefix=f"{prefix}{directory}/", older_than_sec=older_than_sec)
+    return deleted

@@ -6,14 +6,12 @@ so a stage function only calls these and lets the exceptions through.
 """
 
 import logging
-import tarfile
 import time
-import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
@@ -522,62 +520,3 @@ def perso_download_original_voice(*, project_seq: int, dest: Path, client: Perso
     return perso_download_target(
         project_seq=project_seq, target="originalVoiceAudio", dest=dest, separation=True, client=client
     )
-
-
-def perso_extract_speaker_archive(*, archive: Path, dest_dir: Path) -> list[Path]:
-    """Unpacks a speaker archive (tar in practice, zip accepted: detected from the bytes) into
-    `dest_dir`; refuses path traversal, skips entries that fail (one bad file does not lose all),
-    returns the files sorted by name."""
-    dest_dir = Path(dest_dir)
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    extracted: list[Path] = []
-    if zipfile.is_zipfile(archive):
-        with zipfile.ZipFile(archive) as bundle:
-            for member in bundle.infolist():
-                if member.is_dir():
-                    continue
-                target = _safe_member_target(dest_dir, member.filename)
-                if target is None:
-                    continue
-                try:
-                    with bundle.open(member) as source, target.open("wb") as sink:
-                        _copy(source, sink)
-                    extracted.append(target)
-                except (OSError, zipfile.BadZipFile) as exc:
-                    logger.warning("speaker archive entry %s failed: %s", member.filename, exc)
-    elif tarfile.is_tarfile(archive):
-        with tarfile.open(archive) as bundle:
-            for member in bundle.getmembers():
-                if not member.isfile():
-                    continue
-                target = _safe_member_target(dest_dir, member.name)
-                if target is None:
-                    continue
-                try:
-                    source = bundle.extractfile(member)
-                    if source is None:
-                        continue
-                    with source, target.open("wb") as sink:
-                        _copy(source, sink)
-                    extracted.append(target)
-                except (OSError, tarfile.TarError) as exc:
-                    logger.warning("speaker archive entry %s failed: %s", member.name, exc)
-    else:
-        raise JobFailure("perso_bad_archive", "Perso's speaker archive is neither tar nor zip")
-    return sorted(extracted, key=lambda path: path.name)
-
-
-def _safe_member_target(dest_dir: Path, member_name: str) -> Path | None:
-    name = PurePosixPath(member_name.replace("\\", "/")).name
-    if not name or name.startswith(".") or ".." in PurePosixPath(member_name).parts or member_name.startswith("/"):
-        logger.warning("speaker archive entry %r refused", member_name)
-        return None
-    target = (dest_dir / name).resolve()
-    if not target.is_relative_to(dest_dir.resolve()):
-        return None
-    return target
-
-
-def _copy(source, sink) -> None:
-    while chunk := source.read(1024 * 1024):
-        sink.write(chunk)

@@ -164,3 +164,33 @@ def test_idempotency_key_returns_the_live_job(alice, bob, sent_tasks):
         kind=JobKind.RENDER, owner=alice, spec={}, first_stage="first", idempotency_key="k1"
     )
     assert created_after_failure and after_failure.pk != first.pk
+
+
+def test_retention_sweep_deletes_expired_jobs_files_and_stale_staged_uploads(alice, sent_tasks, settings):
+    import os
+    import time
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from apps.jobs.services import jobs_expired_delete
+    from apps.media.storage import job_file_key, storage_delete_stale
+
+    expired = _create(alice)
+    kept = _create(alice)
+    for job in (expired, kept):
+        default_storage.save(job_file_key(job.public_id, "output.mp4"), ContentFile(b"x"))
+        job_fail(job=job, code="x")
+    Job.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    Job.objects.filter(pk=kept.pk).update(expires_at=timezone.now() + timedelta(days=1))
+    assert jobs_expired_delete() == 1
+    assert not Job.objects.filter(pk=expired.pk).exists()
+    assert not default_storage.exists(job_file_key(expired.public_id, "output.mp4"))
+    assert default_storage.exists(job_file_key(kept.public_id, "output.mp4"))
+
+    old_upload = default_storage.save("uploads/separation/2026-01-01/old.wav", ContentFile(b"x"))
+    new_upload = default_storage.save("uploads/separation/2026-01-01/new.wav", ContentFile(b"x"))
+    a_day_ago = time.time() - 24 * 3600
+    os.utime(default_storage.path(old_upload), (a_day_ago, a_day_ago))
+    assert storage_delete_stale(prefix="uploads/", older_than_sec=3600) == 1
+    assert not default_storage.exists(old_upload) and default_storage.exists(new_upload)

@@ -201,6 +201,7 @@ SEPARATION_RETENTION_SEC = env_int("SEPARATION_RETENTION_SEC", 8 * 24 * 3600, mi
 RESULT_RETENTION_SEC = env_int("RESULT_RETENTION_SEC", 7 * 24 * 3600, minimum=3600)
 RENDER_OUTPUT_TTL_SEC = env_int("RENDER_OUTPUT_TTL_SEC", 7 * 24 * 3600, minimum=2 * 3600)
 RENDER_INPUT_CACHE_TTL_SEC = env_int("RENDER_INPUT_CACHE_TTL_SEC", 24 * 3600, minimum=600)
+UPLOAD_STAGING_TTL_SEC = env_int("UPLOAD_STAGING_TTL_SEC", 6 * 3600, minimum=600)
 FAILED_JOB_RETENTION_SEC = env_int("FAILED_JOB_RETENTION_SEC", 7 * 24 * 3600, minimum=600)
 
 # --- Upstreams ------------------------------------------------------------------------------------------
