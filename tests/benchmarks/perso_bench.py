@@ -1,5 +1,5 @@
 """Perso call economy and worker slots: one job of T seconds of simulated Perso processing, and
-100 jobs waiting on Perso at once, against the simulator on a local gunicorn.
+WAITING_JOBS (default 200) jobs waiting on Perso at once, against the simulator on a local gunicorn.
 
 Run: .venv/bin/python tests/benchmarks/perso_bench.py [T_seconds]   (needs Postgres, Redis, ffmpeg, espeak-ng)
 Goals: calls = upload (validate + SAS + PUT + register) + 1 submit (+ 1 queue init + the refused
@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import bench_environment, gunicorn_server, recreate_database, setup_django
 
 DATABASE = "vibi_bench_perso"
-WAITING_JOBS = 100
+WAITING_JOBS = int(os.environ.get("PERSO_BENCH_WAITING_JOBS", "200"))
 
 
 def speech_file(folder: Path) -> Path:

@@ -1,0 +1,208 @@
+"""HTTP API of rendering (`/api/v2/render...`): the input cache, submit, status and download."""
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import UTC
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.core.downloads import stored_file_response
+from apps.core.errors import BadRequest, NotFound
+from apps.core.schema import ERROR_RESPONSES, UPLOAD_ERROR_RESPONSES
+from apps.jobs.models import JobStatus
+from apps.jobs.services import job_touch_expiry
+from apps.render.config import load_config_document
+from apps.render.selectors import RESULT_OUTPUT_KEY, RESULT_OUTPUT_KIND, render_job_get
+from apps.render.services import render_input_store, render_submit
+
+RENDER_STATUS = {
+    JobStatus.PENDING: "PENDING",
+    JobStatus.PROCESSING: "PROCESSING",
+    JobStatus.WAITING: "PROCESSING",
+    JobStatus.SUCCEEDED: "COMPLETED",
+    JobStatus.FAILED: "FAILED",
+    JobStatus.CANCELLED: "FAILED",
+}
+MAX_CONFIG_BYTES = 1024 * 1024
+
+
+@contextmanager
+def _local_paths(files) -> Iterator[dict[str, str]]:
+    """Upload name → a local path (uploads are spooled to temp files; anything else is written out)."""
+    with ExitStack() as stack:
+        paths = {}
+        for name, uploaded in files.items():
+            if hasattr(uploaded, "temporary_file_path"):
+                paths[name] = uploaded.temporary_file_path()
+                continue
+            handle = stack.enter_context(tempfile.NamedTemporaryFile(prefix="render-part-"))
+            shutil.copyfileobj(uploaded, handle)
+            handle.flush()
+            paths[name] = handle.name
+        yield paths
+
+
+def _config_raw(request):
+    raw = request.data.get("config")
+    if raw is None and "config" in request.FILES:
+        raw = request.FILES["config"].read(MAX_CONFIG_BYTES + 1)
+    if isinstance(raw, str | bytes) and len(raw) > MAX_CONFIG_BYTES:
+        raise BadRequest("invalid_config", "config is too large")
+    return raw
+
+
+_MULTIPART_NOTE = "multipart/form-data; file parts first, the `config` JSON form item last."
+
+
+class RenderInputsApi(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    class OutputSerializer(serializers.Serializer):
+        inputId = serializers.CharField()
+        expiresAt = serializers.IntegerField(help_text="Epoch milliseconds")
+        videoSizeBytes = serializers.IntegerField()
+        audioCount = serializers.IntegerField()
+
+    @extend_schema(
+        operation_id="render_inputs_create",
+        request={
+            "multipart/form-data": inline_serializer(
+                name="RenderInputsRequest",
+                fields={
+                    "video": serializers.FileField(),
+                    "audios": serializers.ListField(child=serializers.FileField(), required=False),
+                },
+            )
+        },
+        responses={200: OutputSerializer, **UPLOAD_ERROR_RESPONSES},
+        description="Caches a video (+ dub audios, repeated `audios` parts or `audio_0..N`) for later renders "
+        "of the caller: pass the `inputId` to POST /render instead of re-uploading.",
+    )
+    def post(self, request):
+        videos = request.FILES.getlist("video")
+        if not videos:
+            raise BadRequest("video_required", "video part is required for /render/inputs")
+        if len(videos) > 1:
+            raise BadRequest("duplicate_video_part", "Multiple 'video' parts in /render/inputs")
+        audio_files = {f"audio_{index}": uploaded for index, uploaded in enumerate(request.FILES.getlist("audios"))}
+        for name in request.FILES:
+            if name.startswith("audio_") and name[6:].isdigit():
+                audio_files[name] = request.FILES[name]
+        with _local_paths({"video": videos[0], **audio_files}) as paths:
+            video_path = paths.pop("video")
+            entry = render_input_store(owner=request.user, video_path=video_path, audio_paths=paths)
+        return Response(
+            self.OutputSerializer(
+                {
+                    "inputId": entry.public_id,
+                    "expiresAt": int(entry.expires_at.astimezone(UTC).timestamp() * 1000),
+                    "videoSizeBytes": entry.video_size_bytes,
+                    "audioCount": entry.audio_count,
+                }
+            ).data
+        )
+
+
+class RenderSubmitApi(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    class OutputSerializer(serializers.Serializer):
+        jobId = serializers.CharField()
+
+    @extend_schema(
+        operation_id="render_create",
+        request={
+            "multipart/form-data": inline_serializer(
+                name="RenderRequest",
+                fields={
+                    "inputId": serializers.CharField(required=False),
+                    "video": serializers.FileField(required=False, help_text="legacy single video"),
+                    "video_0": serializers.FileField(required=False, help_text="video_<order>, one per segment"),
+                    "segment_image_0": serializers.FileField(required=False, help_text="IMAGE segment stills"),
+                    "image_0": serializers.FileField(required=False, help_text="stickers (image_<i>)"),
+                    "audio_0": serializers.FileField(required=False, help_text="dub clips (audio_<i>)"),
+                    "bgm_0": serializers.FileField(required=False, help_text="BGM (bgm_<i>)"),
+                    "audio_override": serializers.FileField(required=False),
+                    "subtitles": serializers.FileField(required=False, help_text="ASS file to burn in"),
+                    "config": serializers.CharField(help_text="RenderConfig JSON (see docs/render.md)"),
+                },
+            )
+        },
+        responses={200: OutputSerializer, **UPLOAD_ERROR_RESPONSES},
+        description="Starts a render (one ffmpeg pass on a render host). " + _MULTIPART_NOTE,
+    )
+    def post(self, request):
+        config_document = load_config_document(_config_raw(request))
+        input_id = request.data.get("inputId")
+        input_id = input_id.strip() if isinstance(input_id, str) and input_id.strip() else None
+        files = {name: request.FILES.getlist(name)[-1] for name in request.FILES if name != "config"}
+        with _local_paths(files) as uploads:
+            job = render_submit(owner=request.user, config_document=config_document, uploads=uploads, input_id=input_id)
+        return Response({"jobId": job.public_id})
+
+
+class RenderStatusApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        jobId = serializers.CharField()
+        status = serializers.ChoiceField(choices=["PENDING", "PROCESSING", "COMPLETED", "FAILED"])
+        progress = serializers.IntegerField()
+        progressReason = serializers.CharField(allow_null=True)
+        error = serializers.CharField(allow_null=True)
+
+    @extend_schema(
+        operation_id="render_status",
+        responses={200: OutputSerializer, **ERROR_RESPONSES},
+        description="`progressReason` is `queued` while the render waits for a render slot.",
+    )
+    def get(self, request, job_id: str):
+        job = render_job_get(owner=request.user, public_id=job_id)
+        status = RENDER_STATUS[job.status]
+        error = None
+        if status == "FAILED":
+            # The first line only: the stderr tail stays in the job row for operators.
+            error = (job.error_detail or job.error_code or "Render failed").splitlines()[0][:500]
+            if job.status == JobStatus.CANCELLED:
+                error = "Cancelled"
+        reason = error if status == "FAILED" else (job.progress_reason or None)
+        return Response(
+            self.OutputSerializer(
+                {
+                    "jobId": job.public_id,
+                    "status": status,
+                    "progress": int(job.progress),
+                    "progressReason": reason,
+                    "error": error,
+                }
+            ).data
+        )
+
+
+class RenderDownloadApi(APIView):
+    @extend_schema(
+        operation_id="render_download",
+        responses={
+            (200, "video/mp4"): OpenApiResponse(description="The rendered mp4 (m4a for outputKind audio)"),
+            **ERROR_RESPONSES,
+        },
+        description="The owner's finished render, with Range support.",
+    )
+    def get(self, request, job_id: str):
+        job = render_job_get(owner=request.user, public_id=job_id)
+        output_key = job.result.get(RESULT_OUTPUT_KEY)
+        if job.status != JobStatus.SUCCEEDED or not output_key:
+            raise NotFound("not_found", f"Render not ready: status={RENDER_STATUS[job.status]}")
+        job_touch_expiry(job=job, ttl_sec=settings.RENDER_OUTPUT_TTL_SEC)
+        audio = job.result.get(RESULT_OUTPUT_KIND) == "audio"
+        return stored_file_response(
+            request,
+            storage_key=output_key,
+            content_type="audio/mp4" if audio else "video/mp4",
+            filename=f"{job.public_id}.{'m4a' if audio else 'mp4'}",
+        )

@@ -1,0 +1,414 @@
+"""HTTP API of audio separation and stem mixing (`/api/v2/separate...`)."""
+
+import json
+import math
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from apps.accounts.authentication import BearerJWTAuthentication
+from apps.core.downloads import stored_file_response
+from apps.core.errors import ApiError, BadRequest, NotFound
+from apps.core.schema import ERROR_RESPONSES, TOKEN_ERROR_RESPONSES, UPLOAD_ERROR_RESPONSES, ErrorSerializer
+from apps.core.signing import verify_token
+from apps.jobs.models import Job, JobStatus
+from apps.separation.selectors import (
+    MIX_RESOURCE_ID,
+    RESULT_MIX_OUTPUT_KEY,
+    live_mix_of,
+    mix_job_by_public_id,
+    mix_job_get,
+    separation_job_by_public_id,
+    separation_job_get,
+    separation_stem_get,
+    separation_stems,
+    signed_mix_download_url,
+    signed_stem_url,
+)
+from apps.separation.services import (
+    SeparationSpec,
+    StemVolume,
+    separation_submit,
+    stem_mix_submit,
+)
+
+MAX_SPEC_BYTES = 64 * 1024
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+MAX_IDEMPOTENCY_HEADER_LENGTH = 255
+
+SEPARATION_STATUS = {
+    JobStatus.PENDING: "PENDING",
+    JobStatus.PROCESSING: "PROCESSING",
+    JobStatus.WAITING: "PROCESSING",
+    JobStatus.SUCCEEDED: "READY",
+    JobStatus.FAILED: "FAILED",
+    JobStatus.CANCELLED: "FAILED",
+}
+MIX_STATUS = {**SEPARATION_STATUS, JobStatus.SUCCEEDED: "COMPLETED"}
+
+STEM_CONTENT_TYPES = {
+    ".wav": "audio/wav",
+    ".mp3": "audio/mpeg",
+    ".flac": "audio/flac",
+    ".ogg": "audio/ogg",
+    ".m4a": "audio/mp4",
+}
+
+_IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    IDEMPOTENCY_HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Optional: the same key from the same user within 24 h returns the same job.",
+)
+_TOKEN_PARAMETER = OpenApiParameter("token", OpenApiTypes.STR, OpenApiParameter.QUERY, required=True)
+
+
+def _idempotency_header(request) -> str | None:
+    value = (request.headers.get(IDEMPOTENCY_HEADER) or "").strip()
+    if not value:
+        return None
+    if len(value) > MAX_IDEMPOTENCY_HEADER_LENGTH:
+        raise BadRequest("invalid_idempotency_key", f"{IDEMPOTENCY_HEADER} is longer than 255 characters")
+    return value
+
+
+def _optional_int(payload: dict, name: str) -> int | None:
+    value = payload.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value != int(value):
+        raise BadRequest("invalid_spec", f"{name} must be an integer or null (got {value!r})")
+    return int(value)
+
+
+def separation_spec_parse(raw) -> SeparationSpec:
+    """The multipart `spec` JSON: every optional key may be an explicit null; unknown keys are ignored."""
+    if raw is None or raw == "":
+        raise BadRequest("spec_required", "spec is required")
+    if hasattr(raw, "read"):
+        raw = raw.read(MAX_SPEC_BYTES + 1)
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8", errors="replace")
+    if len(raw) > MAX_SPEC_BYTES:
+        raise BadRequest("invalid_spec", "spec is too large")
+    try:
+        payload = json.loads(raw)
+    except ValueError as exc:
+        raise BadRequest("invalid_spec", f"spec is not valid JSON: {exc}") from exc
+    if not isinstance(payload, dict):
+        raise BadRequest("invalid_spec", "spec must be a JSON object")
+    media_type = payload.get("mediaType")
+    if not isinstance(media_type, str) or media_type.strip().upper() not in ("VIDEO", "AUDIO"):
+        raise BadRequest("invalid_media_type", f"mediaType must be VIDEO or AUDIO (got {media_type!r})")
+    speakers = payload.get("numberOfSpeakers")
+    if speakers is not None:
+        valid = not isinstance(speakers, bool) and isinstance(speakers, int | float) and math.isfinite(speakers)
+        if not valid or speakers != int(speakers) or not 1 <= speakers <= 10:
+            raise BadRequest("invalid_number_of_speakers", f"numberOfSpeakers must be in 1..10 (got {speakers!r})")
+        speakers = int(speakers)
+    language = payload.get("sourceLanguageCode")
+    if language is not None and not isinstance(language, str):
+        raise BadRequest("invalid_spec", f"sourceLanguageCode must be a string or null (got {language!r})")
+    language = (language or "").strip()[:16] or "auto"
+    render_job_id = payload.get("editedRenderJobId")
+    if render_job_id is not None and not isinstance(render_job_id, str):
+        raise BadRequest("invalid_spec", f"editedRenderJobId must be a string or null (got {render_job_id!r})")
+    return SeparationSpec(
+        media_type=media_type.strip().upper(),
+        number_of_speakers=speakers,
+        source_language_code=language,
+        trim_start_ms=_optional_int(payload, "trimStartMs"),
+        trim_end_ms=_optional_int(payload, "trimEndMs"),
+        edited_render_job_id=(render_job_id or "").strip() or None,
+    )
+
+
+def _optional_bearer_user(request):
+    """The Bearer's user when a valid one is sent; downloads need none (players send no headers)."""
+    try:
+        authenticated = BearerJWTAuthentication().authenticate(request)
+    except ApiError:
+        return None
+    return authenticated[0] if authenticated else None
+
+
+def _check_download_owner(request, job: Job) -> None:
+    """A leaked URL used under another user's token is not found for them."""
+    user = _optional_bearer_user(request)
+    if user is not None and user.pk != job.owner_id:
+        raise NotFound("not_found")
+
+
+class SeparationSubmitApi(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "submit"
+
+    class OutputSerializer(serializers.Serializer):
+        jobId = serializers.CharField()
+
+    @extend_schema(
+        operation_id="separation_submit",
+        parameters=[_IDEMPOTENCY_PARAMETER],
+        request={
+            "multipart/form-data": inline_serializer(
+                name="SeparationSubmitForm",
+                fields={
+                    "file": serializers.FileField(
+                        required=False, help_text="Optional source (mp4/mov/webm video or mp3/wav/m4a audio)"
+                    ),
+                    "spec": serializers.CharField(
+                        help_text="JSON SeparationSpec: {mediaType: VIDEO|AUDIO, numberOfSpeakers: 1..10|null, "
+                        "sourceLanguageCode: 'auto'|ISO|null, trimStartMs: int|null, trimEndMs: int|null, "
+                        "editedRenderJobId: string|null}"
+                    ),
+                },
+            )
+        },
+        responses={
+            202: OutputSerializer,
+            **UPLOAD_ERROR_RESPONSES,
+            500: OpenApiResponse(ErrorSerializer, description="ffmpeg_error: the media could not be probed"),
+        },
+        description=(
+            "Starts an audio separation of an uploaded file or of a finished render (editedRenderJobId wins). "
+            "Trim errors (400): partial_trim_range, trim_start_negative, trim_range_invalid, "
+            "trim_range_too_short (< 500 ms), trim_end_exceeds_duration (> 100 ms past the measured duration; "
+            "within 100 ms the end is clamped). The same user, source and spec while a job is pending or ready "
+            "returns the same jobId."
+        ),
+    )
+    def post(self, request):
+        upload = request.FILES.get("file") or next(
+            (item for name, item in request.FILES.items() if name != "spec"), None
+        )
+        spec = separation_spec_parse(request.data.get("spec") or request.FILES.get("spec"))
+        header_key = _idempotency_header(request)
+        if upload is not None and not spec.edited_render_job_id:
+            with _upload_path(upload) as upload_path:
+                job, _ = separation_submit(
+                    owner=request.user, spec=spec, upload_path=upload_path, idempotency_header=header_key
+                )
+        else:
+            job, _ = separation_submit(owner=request.user, spec=spec, upload_path=None, idempotency_header=header_key)
+        return Response({"jobId": job.public_id}, status=202)
+
+
+@contextmanager
+def _upload_path(upload) -> Iterator[Path]:
+    """The upload's spooled temp file (or a temp copy of an in-memory one), as a path."""
+    if hasattr(upload, "temporary_file_path"):
+        yield Path(upload.temporary_file_path())
+        return
+    with tempfile.NamedTemporaryFile(suffix=".upload") as copy:
+        for chunk in upload.chunks():
+            copy.write(chunk)
+        copy.flush()
+        yield Path(copy.name)
+
+
+class StemSerializer(serializers.Serializer):
+    stemId = serializers.CharField()
+    label = serializers.CharField()
+    url = serializers.CharField(help_text="Path-only signed URL of this service, valid up to 7 days")
+    durationMs = serializers.IntegerField(allow_null=True)
+
+
+class SeparationStatusApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        jobId = serializers.CharField()
+        status = serializers.ChoiceField(choices=["PENDING", "PROCESSING", "READY", "FAILED"])
+        progress = serializers.IntegerField()
+        progressReason = serializers.CharField(allow_null=True)
+        error = serializers.CharField(allow_null=True)
+        stems = StemSerializer(many=True)
+        mixJobId = serializers.CharField(allow_null=True)
+
+    @extend_schema(
+        operation_id="separation_status",
+        responses={200: OutputSerializer, **ERROR_RESPONSES},
+        description=(
+            "READY always carries a non-empty stems list. On FAILED the readable reason is in progressReason "
+            "(and error). mixJobId is set once a mix holds or consumed the stems (then stems is empty)."
+        ),
+    )
+    def get(self, request, job_id: str):
+        job = separation_job_get(owner=request.user, public_id=job_id)
+        stems = separation_stems(job=job)
+        mix = live_mix_of(separation_job=job) if job.status == JobStatus.SUCCEEDED else None
+        status = SEPARATION_STATUS[job.status]
+        progress_reason = job.progress_reason or None
+        error = (job.error_detail or job.error_code or "Separation failed") if status == "FAILED" else None
+        if status == "READY" and not stems and mix is None:
+            # Never a READY without stems (the phone would poll forever); a consumed job keeps READY + mixJobId.
+            status, error = "FAILED", "Separation produced no stems"
+            progress_reason = error
+        return Response(
+            {
+                "jobId": job.public_id,
+                "status": status,
+                "progress": int(job.progress),
+                "progressReason": progress_reason,
+                "error": error,
+                "stems": [
+                    {
+                        "stemId": stem.stem_id,
+                        "label": stem.label,
+                        "url": signed_stem_url(job=job, stem_id=stem.stem_id),
+                        "durationMs": stem.duration_ms,
+                    }
+                    for stem in stems
+                ],
+                "mixJobId": mix.public_id if mix else None,
+            }
+        )
+
+
+class StemDownloadApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="separation_stem_download",
+        auth=[],
+        parameters=[_TOKEN_PARAMETER],
+        responses={
+            (200, "audio/*"): OpenApiResponse(OpenApiTypes.BINARY, description="The stem audio (Range supported)"),
+            **TOKEN_ERROR_RESPONSES,
+        },
+        description="Signed stem stream; no Bearer needed. With a valid Bearer of another user → 404.",
+    )
+    def get(self, request, job_id: str, stem_id: str):
+        verify_token(token=request.query_params.get("token"), job_id=job_id, resource_id=stem_id)
+        job = separation_job_by_public_id(public_id=job_id)
+        _check_download_owner(request, job)
+        stem = separation_stem_get(job=job, stem_id=stem_id)
+        if stem is None:
+            raise NotFound("not_found", f"Stem not found: {stem_id}")
+        extension = Path(stem.storage_key).suffix.lower()
+        return stored_file_response(
+            request,
+            storage_key=stem.storage_key,
+            content_type=STEM_CONTENT_TYPES.get(extension, "audio/wav"),
+            filename=f"{stem_id}{extension}",
+        )
+
+
+class StemMixSubmitApi(APIView):
+    parser_classes = [JSONParser]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "submit"
+
+    class InputSerializer(serializers.Serializer):
+        class StemVolumeSerializer(serializers.Serializer):
+            stemId = serializers.CharField()
+            volume = serializers.FloatField(required=False, allow_null=True, default=1.0, min_value=0, max_value=2)
+
+        stems = StemVolumeSerializer(many=True, allow_empty=False)
+
+    class OutputSerializer(serializers.Serializer):
+        mixJobId = serializers.CharField()
+
+    @extend_schema(
+        operation_id="separation_mix_submit",
+        parameters=[_IDEMPOTENCY_PARAMETER],
+        request=InputSerializer,
+        responses={
+            202: OutputSerializer,
+            **ERROR_RESPONSES,
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="separation_already_mixed: a mix of this separation is running or succeeded (its stems "
+                "are consumed); separation_not_ready: no stems yet",
+            ),
+        },
+        description=(
+            "Mixes chosen stems (volume 0..2 each, at least one) to mp3 on a render worker. A successful mix "
+            "disposes of the separation's stems; a failed mix releases them."
+        ),
+    )
+    def post(self, request, job_id: str):
+        # Ownership first, before the body is read.
+        separation_job = separation_job_get(owner=request.user, public_id=job_id)
+        stems = _stem_volumes_parse(request.data)
+        mix_job, _ = stem_mix_submit(
+            separation_job=separation_job, stems=stems, idempotency_header=_idempotency_header(request)
+        )
+        return Response({"mixJobId": mix_job.public_id}, status=202)
+
+
+def _stem_volumes_parse(payload) -> list[StemVolume]:
+    entries = payload.get("stems") if isinstance(payload, dict) else None
+    if not isinstance(entries, list) or not entries:
+        raise BadRequest("no_stems", "stems must be a non-empty list of {stemId, volume}")
+    stems = []
+    for entry in entries:
+        if not isinstance(entry, dict) or not isinstance(entry.get("stemId"), str):
+            raise BadRequest("invalid_stems", "each stem needs a string stemId")
+        volume = entry.get("volume", 1.0)
+        volume = 1.0 if volume is None else volume
+        if isinstance(volume, bool) or not isinstance(volume, int | float) or not math.isfinite(volume):
+            raise BadRequest("invalid_volume", f"volume of {entry['stemId']} must be a finite number")
+        stems.append(StemVolume(stem_id=entry["stemId"], volume=float(volume)))
+    return stems
+
+
+class MixStatusApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        mixJobId = serializers.CharField()
+        status = serializers.ChoiceField(choices=["PENDING", "PROCESSING", "COMPLETED", "FAILED"])
+        progress = serializers.IntegerField()
+        error = serializers.CharField(allow_null=True)
+        downloadUrl = serializers.CharField(allow_null=True, help_text="Signed mp3 URL, when COMPLETED")
+
+    @extend_schema(operation_id="separation_mix_status", responses={200: OutputSerializer, **ERROR_RESPONSES})
+    def get(self, request, mix_job_id: str):
+        job = mix_job_get(owner=request.user, public_id=mix_job_id)
+        status = MIX_STATUS[job.status]
+        return Response(
+            {
+                "mixJobId": job.public_id,
+                "status": status,
+                "progress": int(job.progress),
+                "error": (job.error_detail or job.error_code or "Mix failed") if status == "FAILED" else None,
+                "downloadUrl": signed_mix_download_url(mix_job=job) if status == "COMPLETED" else None,
+            }
+        )
+
+
+class MixDownloadApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="separation_mix_download",
+        auth=[],
+        parameters=[_TOKEN_PARAMETER],
+        responses={
+            (200, "audio/mpeg"): OpenApiResponse(OpenApiTypes.BINARY, description="The mix as mp3"),
+            **TOKEN_ERROR_RESPONSES,
+        },
+    )
+    def get(self, request, mix_job_id: str):
+        verify_token(token=request.query_params.get("token"), job_id=mix_job_id, resource_id=MIX_RESOURCE_ID)
+        job = mix_job_by_public_id(public_id=mix_job_id)
+        _check_download_owner(request, job)
+        if job.status != JobStatus.SUCCEEDED or not job.result.get(RESULT_MIX_OUTPUT_KEY):
+            raise NotFound("not_found", f"Mix not ready: status={MIX_STATUS[job.status]}")
+        return stored_file_response(
+            request,
+            storage_key=job.result[RESULT_MIX_OUTPUT_KEY],
+            content_type="audio/mpeg",
+            filename=f"{job.public_id}.mp3",
+        )
