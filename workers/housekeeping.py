@@ -26,7 +26,6 @@ def delete_expired_jobs_task() -> int:
 
     from apps.jobs.services import jobs_expired_delete
     from apps.media.storage import storage_delete_stale
-
     from apps.render.services import render_inputs_expired_delete
 
     stale_uploads = storage_delete_stale(prefix="uploads/", older_than_sec=settings.UPLOAD_STAGING_TTL_SEC)
