@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "apps.core",
     "apps.accounts",
     "apps.jobs",
@@ -287,6 +288,8 @@ SPECTACULAR_SETTINGS = {
         "ReadyStatusEnum": ["PENDING", "PROCESSING", "READY", "FAILED"],
         "CompletedStatusEnum": ["PENDING", "PROCESSING", "COMPLETED", "FAILED"],
     },
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
 }
