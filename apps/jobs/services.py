@@ -128,7 +128,9 @@ def _dispatch(job: Job, *, stage: str, countdown: float | None = None, event_kin
         stage=stage,
         status=JobStatus.PENDING,
         dispatch_seq=F("dispatch_seq") + 1,
-        dispatched_at=now,
+        # When the message becomes deliverable: the reconciler must not take a retry that waits out
+        # its backoff (countdown) for a message lost with the broker.
+        dispatched_at=now + timedelta(seconds=countdown or 0),
         lease_expires_at=None,
         next_poll_at=None,
         updated_at=now,
@@ -164,11 +166,13 @@ def job_claim(*, job_id: int, dispatch_seq: int) -> Job | None:
         lease_lost = job.status == JobStatus.PROCESSING and (job.lease_expires_at is None or job.lease_expires_at < now)
         if job.status != JobStatus.PENDING and not lease_lost:
             return None
+        if lease_lost:
+            job.dispatch_seq += 1  # fences off the worker whose lease expired (see jobs_reconcile)
         job.status = JobStatus.PROCESSING
         job.lease_expires_at = lease_until
         job.attempts += 1
         job.started_at = job.started_at or now
-        job.save(update_fields=["status", "lease_expires_at", "attempts", "started_at", "updated_at"])
+        job.save(update_fields=["status", "dispatch_seq", "lease_expires_at", "attempts", "started_at", "updated_at"])
         job_event_add(job=job, kind=JobEvent.Kind.STAGE, message=f"started {job.stage} (attempt {job.attempts})")
     return job
 
@@ -329,24 +333,33 @@ def job_retry(*, job: Job) -> None:
 
 def jobs_reconcile(*, now: datetime | None = None) -> int:
     """Finds jobs whose task was lost (a dead worker's expired lease, a queued message gone with a
-    broker restart) and sends their stage again. The dispatch number stays the same, so if the
-    old message does turn up, only one of the two deliveries runs the stage."""
+    broker restart) and sends their stage again. A lost queued message keeps its dispatch number,
+    so if the old message does turn up, only one of the two deliveries runs the stage. An expired
+    lease gets a new dispatch number: its worker may still be alive (stalled, cut off from the
+    database), and its next heartbeat or transition must fail (JobLost) rather than two workers
+    running the stage side by side."""
     now = now or timezone.now()
     redispatch_before = now - timedelta(seconds=settings.JOB_REDISPATCH_AFTER_SEC)
     count = 0
     lost_pending = Job.objects.filter(status=JobStatus.PENDING, dispatched_at__lt=redispatch_before)
     lost_running = Job.objects.filter(status=JobStatus.PROCESSING, lease_expires_at__lt=now)
     for job in list(lost_pending[:200]) + list(lost_running[:200]):
+        lease_expired = job.status == JobStatus.PROCESSING
         with transaction.atomic():
             updated = Job.objects.filter(pk=job.pk, status=job.status, dispatch_seq=job.dispatch_seq).update(
-                status=JobStatus.PENDING, dispatched_at=now, lease_expires_at=None, updated_at=now
+                status=JobStatus.PENDING,
+                dispatched_at=now,
+                lease_expires_at=None,
+                updated_at=now,
+                **({"dispatch_seq": F("dispatch_seq") + 1} if lease_expired else {}),
             )
             if not updated:
                 continue
-            reason = "lease expired (worker lost)" if job.status == JobStatus.PROCESSING else "queued message lost"
+            reason = "lease expired (worker lost)" if lease_expired else "queued message lost"
             job_event_add(job=job, kind=JobEvent.Kind.REDISPATCH, message=f"re-sent {job.stage}: {reason}")
             task_name = stage_task_name(kind=job.kind, stage=job.stage)
-            transaction.on_commit(functools.partial(_send_stage_task, task_name, job.pk, job.dispatch_seq, None))
+            dispatch_seq = job.dispatch_seq + 1 if lease_expired else job.dispatch_seq
+            transaction.on_commit(functools.partial(_send_stage_task, task_name, job.pk, dispatch_seq, None))
         count += 1
     return count
 

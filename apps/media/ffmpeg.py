@@ -5,6 +5,7 @@ the static build shipped in the imageio-ffmpeg wheel (no root needed). That whee
 ffprobe, so probing falls back to parsing `ffmpeg -i` when ffprobe cannot be found.
 """
 
+import ctypes
 import json
 import logging
 import os
@@ -12,6 +13,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections import deque
@@ -192,6 +194,30 @@ def _tail(text: str, lines: int = STDERR_TAIL_LINES) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
 
 
+def _die_with_parent_hook() -> Callable[[], None] | None:
+    """A preexec hook (Linux) that makes the child get SIGKILL when the thread that started it dies.
+
+    ffmpeg runs in its own process group (so a timeout or cancel kills all of it) and ignores
+    SIGPIPE, so without this a worker killed with SIGKILL leaves its ffmpeg running to the end,
+    writing into a scratch folder nobody reads. The libc function is resolved here, before any
+    fork, so the hook itself only makes two system calls in the child."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent_pid = os.getpid()
+    pr_set_pdeathsig = 1
+
+    def hook() -> None:
+        prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+        if os.getppid() != parent_pid:  # the parent died before the death signal was armed
+            os._exit(1)
+
+    return hook
+
+
 def run_ffmpeg(
     arguments: Sequence[str],
     *,
@@ -205,14 +231,20 @@ def run_ffmpeg(
 
     With `expected_duration_ms` and `on_progress`, `-progress pipe:1` output is turned into a
     0–99 percentage. stdout and stderr are drained concurrently (a full pipe would deadlock).
-    On timeout or when `should_cancel()` turns true the whole process group is killed.
+    On timeout or when `should_cancel()` turns true the whole process group is killed; if the calling
+    process dies, ffmpeg is killed with it (Linux: the parent-death signal).
     """
     command = [ffmpeg_binary(), "-hide_banner", "-nostdin", "-y"]
     if on_progress is not None:
         command += ["-progress", "pipe:1", "-nostats"]
     command += list(arguments)
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, start_new_session=True
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        preexec_fn=_die_with_parent_hook(),
     )
     stderr_lines: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
     last_percent = [-1]

@@ -382,6 +382,10 @@ def render_run(*, job: Job) -> None:
     heartbeat = _Heartbeat(job)
     with render_slot(on_wait=lambda: heartbeat.beat(progress_reason=QUEUED_REASON)):
         heartbeat.beat(progress_reason="rendering", force=True)
+        # A run of this job on a worker that was killed left its scratch folder; that run is fenced
+        # off (its lease expired and the stage was re-dispatched), so its files are garbage.
+        for stale_dir in Path(_work_root()).glob(f"{job.public_id}-*"):
+            shutil.rmtree(stale_dir, ignore_errors=True)
         work_dir = Path(tempfile.mkdtemp(prefix=f"{job.public_id}-", dir=_work_root()))
         try:
             output_path, duration_ms = _render_in(job=job, work_dir=work_dir, heartbeat=heartbeat)
