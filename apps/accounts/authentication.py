@@ -4,6 +4,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
 from apps.accounts.services import access_token_user
+from apps.core.errors import ApiError
 
 
 class BearerJWTAuthentication(BaseAuthentication):
@@ -20,6 +21,15 @@ class BearerJWTAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return 'Bearer realm="api"'
+
+
+def bearer_user_or_none(request):
+    """The user of a valid Bearer, else None: signed downloads need no Bearer (players send no headers)."""
+    try:
+        authenticated = BearerJWTAuthentication().authenticate(request)
+    except ApiError:
+        return None
+    return authenticated[0] if authenticated else None
 
 
 class BearerJWTScheme(OpenApiAuthenticationExtension):

@@ -4,9 +4,9 @@ import re
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.http import FileResponse, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import FileResponse, HttpResponse, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
 
-from apps.core.errors import NotFound
+from apps.core.errors import NotFound, error_body
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _CHUNK = 256 * 1024
@@ -46,6 +46,16 @@ def _parse_range(header: str, size: int) -> tuple[int, int] | None:
     return start, end
 
 
+def download_owner_check(request, *, owner_id: int) -> None:
+    """A signed URL opened under another user's Bearer is not found for them (a leaked URL is not a
+    way into someone else's jobs); without a Bearer the token alone decides."""
+    from apps.accounts.authentication import bearer_user_or_none
+
+    user = bearer_user_or_none(request)
+    if user is not None and user.pk != owner_id:
+        raise NotFound("not_found")
+
+
 def stored_file_response(request, *, storage_key: str, content_type: str, filename: str | None = None) -> HttpResponse:
     if not storage_key or not default_storage.exists(storage_key):
         raise NotFound(detail="file not found")
@@ -58,7 +68,7 @@ def stored_file_response(request, *, storage_key: str, content_type: str, filena
     try:
         byte_range = _parse_range(range_header, size) if range_header else None
     except ValueError:
-        response = HttpResponse(status=416)
+        response = JsonResponse(error_body("range_not_satisfiable", f"The file has {size} bytes"), status=416)
         response["Content-Range"] = f"bytes */{size}"
         return response
     handle = default_storage.open(storage_key, "rb")

@@ -3,7 +3,7 @@
 import logging
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
-from django.db import DatabaseError, InterfaceError, OperationalError, connections
+from django.db import DatabaseError, DataError, InterfaceError, OperationalError, connections
 from django.http import Http404
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
@@ -115,11 +115,22 @@ def api_exception_handler(exc, context) -> Response | None:
         close_broken_connections()
         status, body = 503, error_body("service_unavailable", "Database unavailable, please retry")
         headers["Retry-After"] = "5"
+    elif isinstance(exc, DataError):
+        # A value Postgres cannot hold (a NUL character, an out-of-range number) came from the client.
+        logger.warning("database refused a request value: %s", exc)
+        status, body = (
+            400,
+            error_body("invalid_input", "A value in the request cannot be stored (e.g. a NUL character)"),
+        )
     elif isinstance(exc, DatabaseError):
         logger.exception("database error during request")
         status, body = 500, error_body("internal_error")
     else:
         return None
+    # Like DRF's own handler: an error answer never commits what the request wrote before failing.
+    from rest_framework.views import set_rollback  # not at import time: DRF's views import our settings' classes
+
+    set_rollback()
     if isinstance(exc, drf_exceptions.APIException) and getattr(exc, "auth_header", None):
         headers["WWW-Authenticate"] = exc.auth_header
     if status == 401 and "WWW-Authenticate" not in headers:

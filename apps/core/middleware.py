@@ -20,9 +20,15 @@ def _announced_body_too_large(request) -> bool:
     return announced > settings.MAX_REQUEST_BODY_MB * 1024 * 1024
 
 
+def _body_length_unknown(request) -> bool:
+    chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+    return chunked and not request.META.get("CONTENT_LENGTH")
+
+
 _PLAIN_ERRORS = {
     404: "not_found",
     405: "method_not_allowed",
+    411: "length_required",
     413: "request_too_large",
     500: "internal_error",
 }
@@ -36,6 +42,13 @@ class ApiErrorShapeMiddleware:
         if request.path.startswith("/api/") and _announced_body_too_large(request):
             return JsonResponse(
                 error_body("request_too_large", f"Request body exceeds {settings.MAX_REQUEST_BODY_MB}MB"), status=413
+            )
+        if request.path.startswith("/api/") and _body_length_unknown(request):
+            # Django reads a WSGI body only up to its Content-Length: a chunked body would arrive empty
+            # (and unbounded if it were read), so it is refused before a byte of it is read.
+            return JsonResponse(
+                error_body("length_required", "Send the request body with a Content-Length (no chunked encoding)"),
+                status=411,
             )
         response = self.get_response(request)
         if not request.path.startswith("/api/"):

@@ -1,7 +1,8 @@
 """OpenAPI pieces shared by every API module: the error shape and its common responses."""
 
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiRequest, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
 ErrorSerializer = inline_serializer(
@@ -23,12 +24,37 @@ TOKEN_ERROR_RESPONSES = {
     401: OpenApiResponse(ErrorSerializer, description="token query parameter missing"),
     403: OpenApiResponse(ErrorSerializer, description="token invalid or expired"),
     404: OpenApiResponse(ErrorSerializer, description="Not found"),
+    416: OpenApiResponse(ErrorSerializer, description="Range not satisfiable"),
 }
+
+RANGE_PARAMETER = OpenApiParameter(
+    "Range",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="One byte range, e.g. `bytes=0-1023` (players seek with it); answered 206",
+)
+
+
+def file_responses(content_type: str, description: str) -> dict:
+    """200 with the whole file and 206 with a byte range of it (stored_file_response)."""
+    return {
+        (200, content_type): OpenApiResponse(OpenApiTypes.BINARY, description=description),
+        (206, content_type): OpenApiResponse(OpenApiTypes.BINARY, description="The requested byte range"),
+    }
+
 
 UPLOAD_ERROR_RESPONSES = {
     **ERROR_RESPONSES,
     413: OpenApiResponse(ErrorSerializer, description="Upload larger than MAX_UPLOAD_FILE_SIZE_MB"),
 }
+
+
+def multipart_request(form_serializer, *, json_items: tuple[str, ...] = ("spec",)) -> dict:
+    """A multipart body whose JSON form items (`spec`, `config`) are documented as the objects they carry,
+    sent as parts of type application/json (clients may also send them as plain text form items)."""
+    encoding = {name: {"contentType": "application/json"} for name in json_items}
+    return {"multipart/form-data": OpenApiRequest(form_serializer, encoding=encoding)}
 
 
 class VibiAutoSchema(AutoSchema):

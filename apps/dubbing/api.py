@@ -1,7 +1,7 @@
 """HTTP API of auto dubbing (`/api/v2/autodub...`)."""
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
@@ -9,9 +9,16 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from apps.core.downloads import stored_file_response
+from apps.core.downloads import download_owner_check, stored_file_response
 from apps.core.errors import BadRequest, NotFound
-from apps.core.schema import ERROR_RESPONSES, TOKEN_ERROR_RESPONSES, UPLOAD_ERROR_RESPONSES
+from apps.core.schema import (
+    ERROR_RESPONSES,
+    RANGE_PARAMETER,
+    TOKEN_ERROR_RESPONSES,
+    UPLOAD_ERROR_RESPONSES,
+    file_responses,
+    multipart_request,
+)
 from apps.core.signing import verify_token
 from apps.dubbing.selectors import (
     AUDIO_RESOURCE_ID,
@@ -22,8 +29,9 @@ from apps.dubbing.selectors import (
 )
 from apps.dubbing.services import AutoDubSpec, autodub_submit
 from apps.jobs.models import Job, JobKind
-from apps.subtitles.api import JobIdSerializer, upload_path
+from apps.subtitles.api import JobIdSerializer, language_code_field, source_language_field, upload_path
 from apps.subtitles.sources import (
+    MEDIA_TYPES,
     job_status_string,
     language_code_check,
     spec_json_parse,
@@ -54,6 +62,21 @@ def autodub_spec_parse(raw) -> AutoDubSpec:
     )
 
 
+class AutoDubSpecSerializer(serializers.Serializer):
+    """The JSON `spec` form item: explicit nulls accepted, unknown keys ignored."""
+
+    mediaType = serializers.ChoiceField(choices=MEDIA_TYPES)
+    sourceLanguageCode = source_language_field()
+    targetLanguageCode = language_code_field(help_text="Must differ from the source language")
+    numberOfSpeakers = serializers.IntegerField(min_value=1, max_value=10, required=False, allow_null=True)
+    ttsModel = serializers.CharField(
+        required=False, allow_null=True, help_text="ELEVEN_V2 (natural) or ELEVEN_V3 (emotional); default natural"
+    )
+    editedRenderJobId = serializers.CharField(
+        required=False, allow_null=True, help_text="A completed render of the caller; wins over `file`"
+    )
+
+
 class AutoDubSubmitApi(APIView):
     parser_classes = [MultiPartParser, FormParser]
     throttle_classes = [ScopedRateThrottle]
@@ -61,19 +84,15 @@ class AutoDubSubmitApi(APIView):
 
     @extend_schema(
         operation_id="autodub_submit",
-        request={
-            "multipart/form-data": inline_serializer(
+        request=multipart_request(
+            inline_serializer(
                 name="AutoDubSubmitForm",
                 fields={
                     "file": serializers.FileField(required=False, help_text="Optional source video or audio"),
-                    "spec": serializers.CharField(
-                        help_text="JSON AutoDubSpec: {mediaType: VIDEO|AUDIO, sourceLanguageCode, targetLanguageCode "
-                        "(must differ), numberOfSpeakers: 1..10|null, ttsModel: ELEVEN_V2|ELEVEN_V3|null, "
-                        "editedRenderJobId: string|null}"
-                    ),
+                    "spec": AutoDubSpecSerializer(help_text="JSON form item, sent after the file part"),
                 },
             )
-        },
+        ),
         responses={202: JobIdSerializer, **UPLOAD_ERROR_RESPONSES},
         description=(
             "Dubs an uploaded file or a finished render (editedRenderJobId wins; another user's or an unfinished "
@@ -137,6 +156,7 @@ def _dubbed_file_response(request, *, job_id: str, resource_id: str, content_typ
     job = Job.objects.filter(public_id=job_id, kind=JobKind.AUTODUB).first()
     if job is None:
         raise NotFound("not_found", f"AutoDub job not found: {job_id}")
+    download_owner_check(request, owner_id=job.owner_id)
     storage_key = dubbed_storage_key(job=job, resource_id=resource_id)
     if not storage_key:
         what = "audio" if resource_id == AUDIO_RESOURCE_ID else "video"
@@ -153,9 +173,9 @@ class AutoDubAudioDownloadApi(APIView):
     @extend_schema(
         operation_id="autodub_audio_download",
         auth=[],
-        parameters=[_TOKEN_PARAMETER],
+        parameters=[_TOKEN_PARAMETER, RANGE_PARAMETER],
         responses={
-            (200, "audio/mpeg"): OpenApiResponse(OpenApiTypes.BINARY, description="Dubbed audio (Range supported)"),
+            **file_responses("audio/mpeg", "Dubbed audio"),
             **TOKEN_ERROR_RESPONSES,
         },
     )
@@ -172,9 +192,9 @@ class AutoDubVideoDownloadApi(APIView):
     @extend_schema(
         operation_id="autodub_video_download",
         auth=[],
-        parameters=[_TOKEN_PARAMETER],
+        parameters=[_TOKEN_PARAMETER, RANGE_PARAMETER],
         responses={
-            (200, "video/mp4"): OpenApiResponse(OpenApiTypes.BINARY, description="Dubbed video (Range supported)"),
+            **file_responses("video/mp4", "Dubbed video"),
             **TOKEN_ERROR_RESPONSES,
         },
     )

@@ -16,12 +16,19 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from apps.accounts.authentication import BearerJWTAuthentication
-from apps.core.downloads import stored_file_response
-from apps.core.errors import ApiError, BadRequest, NotFound
-from apps.core.schema import ERROR_RESPONSES, TOKEN_ERROR_RESPONSES, UPLOAD_ERROR_RESPONSES, ErrorSerializer
+from apps.core.downloads import download_owner_check, stored_file_response
+from apps.core.errors import BadRequest, NotFound
+from apps.core.schema import (
+    ERROR_RESPONSES,
+    RANGE_PARAMETER,
+    TOKEN_ERROR_RESPONSES,
+    UPLOAD_ERROR_RESPONSES,
+    ErrorSerializer,
+    file_responses,
+    multipart_request,
+)
 from apps.core.signing import verify_token
-from apps.jobs.models import Job, JobStatus
+from apps.jobs.models import JobStatus
 from apps.separation.selectors import (
     MIX_RESOURCE_ID,
     RESULT_MIX_OUTPUT_KEY,
@@ -134,20 +141,19 @@ def separation_spec_parse(raw) -> SeparationSpec:
     )
 
 
-def _optional_bearer_user(request):
-    """The Bearer's user when a valid one is sent; downloads need none (players send no headers)."""
-    try:
-        authenticated = BearerJWTAuthentication().authenticate(request)
-    except ApiError:
-        return None
-    return authenticated[0] if authenticated else None
+class SeparationSpecSerializer(serializers.Serializer):
+    """The JSON `spec` form item (the phone sends every key, nulls explicit); unknown keys ignored."""
 
-
-def _check_download_owner(request, job: Job) -> None:
-    """A leaked URL used under another user's token is not found for them."""
-    user = _optional_bearer_user(request)
-    if user is not None and user.pk != job.owner_id:
-        raise NotFound("not_found")
+    mediaType = serializers.ChoiceField(choices=["VIDEO", "AUDIO"])
+    numberOfSpeakers = serializers.IntegerField(
+        min_value=1, max_value=10, required=False, allow_null=True, help_text="A hint; Perso detects when null"
+    )
+    sourceLanguageCode = serializers.CharField(required=False, allow_null=True, help_text="Default 'auto'")
+    trimStartMs = serializers.IntegerField(required=False, allow_null=True, help_text="Both trim bounds or neither")
+    trimEndMs = serializers.IntegerField(required=False, allow_null=True)
+    editedRenderJobId = serializers.CharField(
+        required=False, allow_null=True, help_text="A completed render of the caller; wins over `file`"
+    )
 
 
 class SeparationSubmitApi(APIView):
@@ -161,21 +167,17 @@ class SeparationSubmitApi(APIView):
     @extend_schema(
         operation_id="separation_submit",
         parameters=[_IDEMPOTENCY_PARAMETER],
-        request={
-            "multipart/form-data": inline_serializer(
+        request=multipart_request(
+            inline_serializer(
                 name="SeparationSubmitForm",
                 fields={
                     "file": serializers.FileField(
                         required=False, help_text="Optional source (mp4/mov/webm video or mp3/wav/m4a audio)"
                     ),
-                    "spec": serializers.CharField(
-                        help_text="JSON SeparationSpec: {mediaType: VIDEO|AUDIO, numberOfSpeakers: 1..10|null, "
-                        "sourceLanguageCode: 'auto'|ISO|null, trimStartMs: int|null, trimEndMs: int|null, "
-                        "editedRenderJobId: string|null}"
-                    ),
+                    "spec": SeparationSpecSerializer(help_text="JSON form item, sent after the file part"),
                 },
             )
-        },
+        ),
         responses={
             202: OutputSerializer,
             **UPLOAD_ERROR_RESPONSES,
@@ -282,9 +284,9 @@ class StemDownloadApi(APIView):
     @extend_schema(
         operation_id="separation_stem_download",
         auth=[],
-        parameters=[_TOKEN_PARAMETER],
+        parameters=[_TOKEN_PARAMETER, RANGE_PARAMETER],
         responses={
-            (200, "audio/*"): OpenApiResponse(OpenApiTypes.BINARY, description="The stem audio (Range supported)"),
+            **file_responses("audio/*", "The stem audio"),
             **TOKEN_ERROR_RESPONSES,
         },
         description="Signed stem stream; no Bearer needed. With a valid Bearer of another user → 404.",
@@ -292,7 +294,7 @@ class StemDownloadApi(APIView):
     def get(self, request, job_id: str, stem_id: str):
         verify_token(token=request.query_params.get("token"), job_id=job_id, resource_id=stem_id)
         job = separation_job_by_public_id(public_id=job_id)
-        _check_download_owner(request, job)
+        download_owner_check(request, owner_id=job.owner_id)
         stem = separation_stem_get(job=job, stem_id=stem_id)
         if stem is None:
             raise NotFound("not_found", f"Stem not found: {stem_id}")
@@ -394,16 +396,16 @@ class MixDownloadApi(APIView):
     @extend_schema(
         operation_id="separation_mix_download",
         auth=[],
-        parameters=[_TOKEN_PARAMETER],
+        parameters=[_TOKEN_PARAMETER, RANGE_PARAMETER],
         responses={
-            (200, "audio/mpeg"): OpenApiResponse(OpenApiTypes.BINARY, description="The mix as mp3"),
+            **file_responses("audio/mpeg", "The mix as mp3"),
             **TOKEN_ERROR_RESPONSES,
         },
     )
     def get(self, request, mix_job_id: str):
         verify_token(token=request.query_params.get("token"), job_id=mix_job_id, resource_id=MIX_RESOURCE_ID)
         job = mix_job_by_public_id(public_id=mix_job_id)
-        _check_download_owner(request, job)
+        download_owner_check(request, owner_id=job.owner_id)
         if job.status != JobStatus.SUCCEEDED or not job.result.get(RESULT_MIX_OUTPUT_KEY):
             raise NotFound("not_found", f"Mix not ready: status={MIX_STATUS[job.status]}")
         return stored_file_response(

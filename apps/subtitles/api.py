@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
@@ -15,9 +15,16 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from apps.core.downloads import stored_file_response
+from apps.core.downloads import download_owner_check, stored_file_response
 from apps.core.errors import BadRequest, NotFound, PayloadTooLarge
-from apps.core.schema import ERROR_RESPONSES, TOKEN_ERROR_RESPONSES, UPLOAD_ERROR_RESPONSES
+from apps.core.schema import (
+    ERROR_RESPONSES,
+    RANGE_PARAMETER,
+    TOKEN_ERROR_RESPONSES,
+    UPLOAD_ERROR_RESPONSES,
+    file_responses,
+    multipart_request,
+)
 from apps.core.signing import TokenMissing, verify_token
 from apps.jobs.models import Job, JobKind
 from apps.subtitles.selectors import ORIGINAL, srt_resource_id, srt_storage_key, subtitles_job_get, subtitles_urls
@@ -28,6 +35,8 @@ from apps.subtitles.services import (
     subtitles_submit,
 )
 from apps.subtitles.sources import (
+    LANGUAGE_CODE_PATTERN,
+    MEDIA_TYPES,
     job_status_string,
     spec_json_parse,
     spec_media_type,
@@ -76,14 +85,43 @@ def regenerate_spec_parse(raw) -> SubtitleRegenerateSpec:
     )
 
 
+SOURCE_LANGUAGE_PATTERN = r"^(?:auto|" + LANGUAGE_CODE_PATTERN.removeprefix("^").removesuffix("$") + r")$"
+
+
+def language_code_field(**kwargs) -> serializers.RegexField:
+    return serializers.RegexField(LANGUAGE_CODE_PATTERN, **kwargs)
+
+
+def source_language_field() -> serializers.RegexField:
+    return serializers.RegexField(SOURCE_LANGUAGE_PATTERN, help_text="ISO 639 code (region optional) or 'auto'")
+
+
+class SubtitleSpecSerializer(serializers.Serializer):
+    """The JSON `spec` form item: explicit nulls accepted, unknown keys ignored."""
+
+    mediaType = serializers.ChoiceField(choices=MEDIA_TYPES)
+    sourceLanguageCode = source_language_field()
+    targetLanguageCodes = serializers.ListField(
+        child=language_code_field(), required=False, allow_null=True, help_text="Default: none (original only)"
+    )
+    numberOfSpeakers = serializers.IntegerField(min_value=1, max_value=10, required=False, allow_null=True)
+    editedRenderJobId = serializers.CharField(
+        required=False, allow_null=True, help_text="A completed render of the caller; wins over `file`"
+    )
+
+
+class SubtitleRegenerateSpecSerializer(serializers.Serializer):
+    """The JSON `spec` form item of a regenerate: explicit nulls accepted, unknown keys ignored."""
+
+    sourceLanguageCode = source_language_field()
+    targetLanguageCodes = serializers.ListField(child=language_code_field(), required=False, allow_null=True)
+
+
 _SUBMIT_FORM = inline_serializer(
     name="SubtitleSubmitForm",
     fields={
         "file": serializers.FileField(required=False, help_text="Optional source video or audio (probed by bytes)"),
-        "spec": serializers.CharField(
-            help_text="JSON SubtitleSpec: {mediaType: VIDEO|AUDIO, sourceLanguageCode: ISO code or 'auto', "
-            "targetLanguageCodes: [ISO code], numberOfSpeakers: 1..10|null, editedRenderJobId: string|null}"
-        ),
+        "spec": SubtitleSpecSerializer(help_text="JSON form item, sent after the file part"),
     },
 )
 
@@ -95,7 +133,7 @@ class SubtitleSubmitApi(APIView):
 
     @extend_schema(
         operation_id="subtitles_submit",
-        request={"multipart/form-data": _SUBMIT_FORM},
+        request=multipart_request(_SUBMIT_FORM),
         responses={202: JobIdSerializer, **UPLOAD_ERROR_RESPONSES},
         description=(
             "Transcribes (Perso STT) and translates (Gemini) an uploaded file or a finished render "
@@ -122,17 +160,15 @@ class SubtitleRegenerateApi(APIView):
 
     @extend_schema(
         operation_id="subtitles_regenerate",
-        request={
-            "multipart/form-data": inline_serializer(
+        request=multipart_request(
+            inline_serializer(
                 name="SubtitleRegenerateForm",
                 fields={
                     "file": serializers.FileField(help_text="The edited SRT (UTF-8); `srtFile` is accepted too"),
-                    "spec": serializers.CharField(
-                        help_text="JSON {sourceLanguageCode: ISO code or 'auto', targetLanguageCodes: [ISO code]}"
-                    ),
+                    "spec": SubtitleRegenerateSpecSerializer(help_text="JSON form item, sent after the file part"),
                 },
             )
-        },
+        ),
         responses={202: JobIdSerializer, **UPLOAD_ERROR_RESPONSES},
         description="Translates a user-edited SRT with Gemini only; the uploaded SRT is the job's original. "
         "Errors (400): spec_required, invalid_spec, file_required, invalid_srt (with the line number).",
@@ -205,12 +241,14 @@ class SubtitleSrtDownloadApi(APIView):
             OpenApiParameter(
                 "lang", OpenApiTypes.STR, OpenApiParameter.QUERY, description="'original' (default) or a target code"
             ),
+            RANGE_PARAMETER,
         ],
         responses={
-            (200, "application/x-subrip"): OpenApiResponse(OpenApiTypes.STR, description="The SRT, UTF-8"),
+            **file_responses("application/x-subrip", "The SRT, UTF-8"),
             **TOKEN_ERROR_RESPONSES,
         },
-        description="Signed SRT download; no Bearer needed (missing token 401, bad or expired 403).",
+        description="Signed SRT download; no Bearer needed (missing token 401, bad or expired 403). "
+        "With a valid Bearer of another user → 404.",
     )
     def get(self, request, job_id: str):
         token = request.query_params.get("token")
@@ -221,6 +259,7 @@ class SubtitleSrtDownloadApi(APIView):
         job = Job.objects.filter(public_id=job_id, kind=JobKind.SUBTITLES).first()
         if job is None:
             raise NotFound("not_found", f"Subtitle job not found: {job_id}")
+        download_owner_check(request, owner_id=job.owner_id)
         storage_key = srt_storage_key(job=job, lang=lang)
         if not storage_key:
             raise NotFound("not_found", f"SRT not available: {lang}")

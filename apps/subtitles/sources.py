@@ -25,7 +25,8 @@ from apps.media.storage import job_file_key, local_copy, safe_file_name, storage
 MAX_SPEC_BYTES = 64 * 1024
 AUTO_LANGUAGE = "auto"
 MEDIA_TYPES = ("VIDEO", "AUDIO")
-_LANGUAGE_CODE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8}){0,2}$")
+LANGUAGE_CODE_PATTERN = r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8}){0,2}$"
+_LANGUAGE_CODE = re.compile(LANGUAGE_CODE_PATTERN)
 
 SOURCE_UPLOAD = "upload"
 SOURCE_RENDER = "render"
