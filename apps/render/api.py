@@ -15,10 +15,18 @@ from rest_framework.views import APIView
 
 from apps.core.downloads import stored_file_response
 from apps.core.errors import BadRequest, NotFound
-from apps.core.schema import ERROR_RESPONSES, UPLOAD_ERROR_RESPONSES
+from apps.core.schema import (
+    ERROR_RESPONSES,
+    RANGE_PARAMETER,
+    UPLOAD_ERROR_RESPONSES,
+    ErrorSerializer,
+    file_responses,
+    multipart_request,
+)
 from apps.jobs.models import JobStatus
 from apps.jobs.services import job_touch_expiry
 from apps.render.config import load_config_document
+from apps.render.schema import RenderConfigSchema
 from apps.render.selectors import RESULT_OUTPUT_KEY, RESULT_OUTPUT_KIND, render_job_get
 from apps.render.services import render_input_store, render_submit
 
@@ -118,8 +126,8 @@ class RenderSubmitApi(APIView):
 
     @extend_schema(
         operation_id="render_create",
-        request={
-            "multipart/form-data": inline_serializer(
+        request=multipart_request(
+            inline_serializer(
                 name="RenderRequest",
                 fields={
                     "inputId": serializers.CharField(required=False),
@@ -131,10 +139,11 @@ class RenderSubmitApi(APIView):
                     "bgm_0": serializers.FileField(required=False, help_text="BGM (bgm_<i>)"),
                     "audio_override": serializers.FileField(required=False),
                     "subtitles": serializers.FileField(required=False, help_text="ASS file to burn in"),
-                    "config": serializers.CharField(help_text="RenderConfig JSON (see docs/render.md)"),
+                    "config": RenderConfigSchema(help_text="RenderConfig JSON (see docs/render.md)"),
                 },
-            )
-        },
+            ),
+            json_items=("config",),
+        ),
         responses={200: OutputSerializer, **UPLOAD_ERROR_RESPONSES},
         description="Starts a render (one ffmpeg pass on a render host). " + _MULTIPART_NOTE,
     )
@@ -187,8 +196,10 @@ class RenderStatusApi(APIView):
 class RenderDownloadApi(APIView):
     @extend_schema(
         operation_id="render_download",
+        parameters=[RANGE_PARAMETER],
         responses={
-            (200, "video/mp4"): OpenApiResponse(description="The rendered mp4 (m4a for outputKind audio)"),
+            **file_responses("video/mp4", "The rendered mp4 (audio/mp4 m4a for outputKind audio)"),
+            416: OpenApiResponse(ErrorSerializer, description="Range not satisfiable"),
             **ERROR_RESPONSES,
         },
         description="The owner's finished render, with Range support.",
