@@ -29,10 +29,10 @@ from apps.dubbing.selectors import (
 )
 from apps.dubbing.services import AutoDubSpec, autodub_submit
 from apps.jobs.models import Job, JobKind
+from apps.jobs.public_status import READY_STATUSES, ready_status
 from apps.subtitles.api import JobIdSerializer, language_code_field, source_language_field, upload_path
 from apps.subtitles.sources import (
     MEDIA_TYPES,
-    job_status_string,
     language_code_check,
     spec_json_parse,
     spec_media_type,
@@ -115,7 +115,7 @@ class AutoDubSubmitApi(APIView):
 class AutoDubStatusApi(APIView):
     class OutputSerializer(serializers.Serializer):
         jobId = serializers.CharField()
-        status = serializers.ChoiceField(choices=["PENDING", "PROCESSING", "READY", "FAILED"])
+        status = serializers.ChoiceField(choices=READY_STATUSES)
         progress = serializers.IntegerField()
         progressReason = serializers.CharField(allow_null=True)
         error = serializers.CharField(allow_null=True)
@@ -130,7 +130,7 @@ class AutoDubStatusApi(APIView):
     )
     def get(self, request, job_id: str):
         job = autodub_job_get(owner=request.user, public_id=job_id)
-        status = job_status_string(job)
+        status = ready_status(job)
         audio_url, video_url = dubbed_urls(job=job)
         progress_reason = job.progress_reason or None
         error = (job.error_detail or job.error_code or "Dubbing failed") if status == "FAILED" else None

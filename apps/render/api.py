@@ -24,20 +24,13 @@ from apps.core.schema import (
     multipart_request,
 )
 from apps.jobs.models import JobStatus
+from apps.jobs.public_status import COMPLETED_STATUSES, completed_status
 from apps.jobs.services import job_touch_expiry
 from apps.render.config import load_config_document
 from apps.render.schema import RenderConfigSchema
 from apps.render.selectors import RESULT_OUTPUT_KEY, RESULT_OUTPUT_KIND, render_job_get
 from apps.render.services import render_input_store, render_submit
 
-RENDER_STATUS = {
-    JobStatus.PENDING: "PENDING",
-    JobStatus.PROCESSING: "PROCESSING",
-    JobStatus.WAITING: "PROCESSING",
-    JobStatus.SUCCEEDED: "COMPLETED",
-    JobStatus.FAILED: "FAILED",
-    JobStatus.CANCELLED: "FAILED",
-}
 MAX_CONFIG_BYTES = 1024 * 1024
 
 
@@ -160,7 +153,7 @@ class RenderSubmitApi(APIView):
 class RenderStatusApi(APIView):
     class OutputSerializer(serializers.Serializer):
         jobId = serializers.CharField()
-        status = serializers.ChoiceField(choices=["PENDING", "PROCESSING", "COMPLETED", "FAILED"])
+        status = serializers.ChoiceField(choices=COMPLETED_STATUSES)
         progress = serializers.IntegerField()
         progressReason = serializers.CharField(allow_null=True)
         error = serializers.CharField(allow_null=True)
@@ -172,7 +165,7 @@ class RenderStatusApi(APIView):
     )
     def get(self, request, job_id: str):
         job = render_job_get(owner=request.user, public_id=job_id)
-        status = RENDER_STATUS[job.status]
+        status = completed_status(job)
         error = None
         if status == "FAILED":
             # The first line only: the stderr tail stays in the job row for operators.
@@ -208,7 +201,7 @@ class RenderDownloadApi(APIView):
         job = render_job_get(owner=request.user, public_id=job_id)
         output_key = job.result.get(RESULT_OUTPUT_KEY)
         if job.status != JobStatus.SUCCEEDED or not output_key:
-            raise NotFound("not_found", f"Render not ready: status={RENDER_STATUS[job.status]}")
+            raise NotFound("not_found", f"Render not ready: status={completed_status(job)}")
         job_touch_expiry(job=job, ttl_sec=settings.RENDER_OUTPUT_TTL_SEC)
         audio = job.result.get(RESULT_OUTPUT_KIND) == "audio"
         return stored_file_response(

@@ -29,6 +29,7 @@ from apps.core.schema import (
 )
 from apps.core.signing import verify_token
 from apps.jobs.models import JobStatus
+from apps.jobs.public_status import COMPLETED_STATUSES, READY_STATUSES, completed_status, ready_status
 from apps.separation.selectors import (
     MIX_RESOURCE_ID,
     RESULT_MIX_OUTPUT_KEY,
@@ -52,16 +53,6 @@ from apps.separation.services import (
 MAX_SPEC_BYTES = 64 * 1024
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_IDEMPOTENCY_HEADER_LENGTH = 255
-
-SEPARATION_STATUS = {
-    JobStatus.PENDING: "PENDING",
-    JobStatus.PROCESSING: "PROCESSING",
-    JobStatus.WAITING: "PROCESSING",
-    JobStatus.SUCCEEDED: "READY",
-    JobStatus.FAILED: "FAILED",
-    JobStatus.CANCELLED: "FAILED",
-}
-MIX_STATUS = {**SEPARATION_STATUS, JobStatus.SUCCEEDED: "COMPLETED"}
 
 STEM_CONTENT_TYPES = {
     ".wav": "audio/wav",
@@ -230,7 +221,7 @@ class StemSerializer(serializers.Serializer):
 class SeparationStatusApi(APIView):
     class OutputSerializer(serializers.Serializer):
         jobId = serializers.CharField()
-        status = serializers.ChoiceField(choices=["PENDING", "PROCESSING", "READY", "FAILED"])
+        status = serializers.ChoiceField(choices=READY_STATUSES)
         progress = serializers.IntegerField()
         progressReason = serializers.CharField(allow_null=True)
         error = serializers.CharField(allow_null=True)
@@ -249,7 +240,7 @@ class SeparationStatusApi(APIView):
         job = separation_job_get(owner=request.user, public_id=job_id)
         stems = separation_stems(job=job)
         mix = live_mix_of(separation_job=job) if job.status == JobStatus.SUCCEEDED else None
-        status = SEPARATION_STATUS[job.status]
+        status = ready_status(job)
         progress_reason = job.progress_reason or None
         error = (job.error_detail or job.error_code or "Separation failed") if status == "FAILED" else None
         if status == "READY" and not stems and mix is None:
@@ -369,7 +360,7 @@ def _stem_volumes_parse(payload) -> list[StemVolume]:
 class MixStatusApi(APIView):
     class OutputSerializer(serializers.Serializer):
         mixJobId = serializers.CharField()
-        status = serializers.ChoiceField(choices=["PENDING", "PROCESSING", "COMPLETED", "FAILED"])
+        status = serializers.ChoiceField(choices=COMPLETED_STATUSES)
         progress = serializers.IntegerField()
         error = serializers.CharField(allow_null=True)
         downloadUrl = serializers.CharField(allow_null=True, help_text="Signed mp3 URL, when COMPLETED")
@@ -377,7 +368,7 @@ class MixStatusApi(APIView):
     @extend_schema(operation_id="separation_mix_status", responses={200: OutputSerializer, **ERROR_RESPONSES})
     def get(self, request, mix_job_id: str):
         job = mix_job_get(owner=request.user, public_id=mix_job_id)
-        status = MIX_STATUS[job.status]
+        status = completed_status(job)
         return Response(
             {
                 "mixJobId": job.public_id,
@@ -407,7 +398,7 @@ class MixDownloadApi(APIView):
         job = mix_job_by_public_id(public_id=mix_job_id)
         download_owner_check(request, owner_id=job.owner_id)
         if job.status != JobStatus.SUCCEEDED or not job.result.get(RESULT_MIX_OUTPUT_KEY):
-            raise NotFound("not_found", f"Mix not ready: status={MIX_STATUS[job.status]}")
+            raise NotFound("not_found", f"Mix not ready: status={completed_status(job)}")
         return stored_file_response(
             request,
             storage_key=job.result[RESULT_MIX_OUTPUT_KEY],

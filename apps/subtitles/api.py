@@ -27,6 +27,7 @@ from apps.core.schema import (
 )
 from apps.core.signing import TokenMissing, verify_token
 from apps.jobs.models import Job, JobKind
+from apps.jobs.public_status import READY_STATUSES, ready_status
 from apps.subtitles.selectors import ORIGINAL, srt_resource_id, srt_storage_key, subtitles_job_get, subtitles_urls
 from apps.subtitles.services import (
     SubtitleRegenerateSpec,
@@ -37,7 +38,6 @@ from apps.subtitles.services import (
 from apps.subtitles.sources import (
     LANGUAGE_CODE_PATTERN,
     MEDIA_TYPES,
-    job_status_string,
     spec_json_parse,
     spec_media_type,
     spec_number_of_speakers,
@@ -191,7 +191,7 @@ def _read_limited(upload) -> bytes:
 class SubtitleStatusApi(APIView):
     class OutputSerializer(serializers.Serializer):
         jobId = serializers.CharField()
-        status = serializers.ChoiceField(choices=["PENDING", "PROCESSING", "READY", "FAILED"])
+        status = serializers.ChoiceField(choices=READY_STATUSES)
         progress = serializers.IntegerField()
         progressReason = serializers.CharField(allow_null=True)
         error = serializers.CharField(allow_null=True)
@@ -210,7 +210,7 @@ class SubtitleStatusApi(APIView):
 
 
 def subtitles_status_body(job: Job) -> dict:
-    status = job_status_string(job)
+    status = ready_status(job)
     original_url, urls_by_lang = subtitles_urls(job=job)
     progress_reason = job.progress_reason or None
     error = (job.error_detail or job.error_code or "Subtitle generation failed") if status == "FAILED" else None

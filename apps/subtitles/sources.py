@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 
 from apps.core.errors import BadRequest, JobFailure
-from apps.jobs.models import Job, JobStatus
+from apps.jobs.models import Job
 from apps.media.ffmpeg import FfmpegError, MediaInfo, NotMedia, probe, run_ffmpeg
 from apps.media.storage import job_file_key, local_copy, safe_file_name, storage_save_file
 
@@ -32,23 +32,6 @@ SOURCE_UPLOAD = "upload"
 SOURCE_RENDER = "render"
 
 # Status strings of GET /subtitles/{id} and GET /autodub/{id}.
-JOB_STATUS_STRINGS = {
-    JobStatus.PENDING: "PENDING",
-    JobStatus.PROCESSING: "PROCESSING",
-    JobStatus.WAITING: "PROCESSING",
-    JobStatus.SUCCEEDED: "READY",
-    JobStatus.FAILED: "FAILED",
-    JobStatus.CANCELLED: "FAILED",
-}
-
-
-def job_status_string(job: Job) -> str:
-    # A job between two stages is queued again (pending) but has long started for the user.
-    if job.status == JobStatus.PENDING and job.started_at is not None:
-        return "PROCESSING"
-    return JOB_STATUS_STRINGS[job.status]
-
-
 # --- spec -------------------------------------------------------------------------------------------
 
 
