@@ -30,11 +30,11 @@ from apps.dubbing.selectors import (
 from apps.dubbing.services import AutoDubSpec, autodub_submit
 from apps.jobs.models import Job, JobKind
 from apps.jobs.public_status import READY_STATUSES, ready_status
-from apps.subtitles.api import JobIdSerializer, language_code_field, source_language_field, upload_path
+from apps.media.uploads import json_form_item_parse, uploaded_file_path
+from apps.subtitles.api import JobIdSerializer, language_code_field, source_language_field
 from apps.subtitles.sources import (
     MEDIA_TYPES,
     language_code_check,
-    spec_json_parse,
     spec_media_type,
     spec_number_of_speakers,
     spec_optional_str,
@@ -45,7 +45,7 @@ _TOKEN_PARAMETER = OpenApiParameter("token", OpenApiTypes.STR, OpenApiParameter.
 
 
 def autodub_spec_parse(raw) -> AutoDubSpec:
-    payload = spec_json_parse(raw)
+    payload = json_form_item_parse(raw)
     media_type = spec_media_type(payload)
     source_language = spec_source_language(payload)
     target = spec_optional_str(payload, "targetLanguageCode")
@@ -105,7 +105,7 @@ class AutoDubSubmitApi(APIView):
         upload = request.FILES.get("file")
         spec = autodub_spec_parse(request.data.get("spec") or request.FILES.get("spec"))
         if upload is not None and not spec.edited_render_job_id:
-            with upload_path(upload) as path:
+            with uploaded_file_path(upload) as path:
                 job = autodub_submit(owner=request.user, spec=spec, upload_path=path, upload_name=upload.name)
         else:
             job = autodub_submit(owner=request.user, spec=spec, upload_path=None)

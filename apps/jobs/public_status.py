@@ -5,6 +5,7 @@ between two stages has long started for the user, so it shows `PROCESSING`, not 
 """
 
 from apps.jobs.models import Job, JobStatus
+from apps.jobs.selectors import JobStatusSnapshot
 
 PENDING, PROCESSING, FAILED = "PENDING", "PROCESSING", "FAILED"
 READY, COMPLETED = "READY", "COMPLETED"
@@ -12,7 +13,7 @@ READY_STATUSES = [PENDING, PROCESSING, READY, FAILED]
 COMPLETED_STATUSES = [PENDING, PROCESSING, COMPLETED, FAILED]
 
 
-def _public_status(job: Job, *, done: str) -> str:
+def _public_status(job: Job | JobStatusSnapshot, *, done: str) -> str:
     if job.status == JobStatus.SUCCEEDED:
         return done
     if job.status in (JobStatus.FAILED, JobStatus.CANCELLED):
@@ -22,11 +23,11 @@ def _public_status(job: Job, *, done: str) -> str:
     return PROCESSING
 
 
-def ready_status(job: Job) -> str:
+def ready_status(job: Job | JobStatusSnapshot) -> str:
     """Subtitles, autodub and separation: PENDING / PROCESSING / READY / FAILED."""
     return _public_status(job, done=READY)
 
 
-def completed_status(job: Job) -> str:
+def completed_status(job: Job | JobStatusSnapshot) -> str:
     """Mix and render: PENDING / PROCESSING / COMPLETED / FAILED."""
     return _public_status(job, done=COMPLETED)

@@ -1,9 +1,16 @@
-"""Multipart uploads spool to a temp file and are cut off the moment they pass the size limit."""
+"""Multipart uploads: spooled to a temp file and cut off the moment they pass the size limit; the
+JSON form items (`spec`) parsed the one way every endpoint shares."""
+
+import json
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 from django.conf import settings
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 
-from apps.core.errors import PayloadTooLarge
+from apps.core.errors import BadRequest, PayloadTooLarge
 
 
 class UploadTooLarge(PayloadTooLarge):
@@ -24,3 +31,38 @@ class LimitedTemporaryFileUploadHandler(TemporaryFileUploadHandler):
             self.file.close()  # a NamedTemporaryFile: closing deletes it, nothing is left behind
             raise UploadTooLarge(detail=f"File exceeds maximum size of {settings.MAX_UPLOAD_FILE_SIZE_MB}MB")
         return super().receive_data_chunk(raw_data, start)
+
+
+MAX_JSON_FORM_ITEM_BYTES = 64 * 1024
+
+
+def json_form_item_parse(raw, *, name: str = "spec", max_bytes: int = MAX_JSON_FORM_ITEM_BYTES) -> dict:
+    """A multipart JSON form item (`spec`; a small file part is accepted too) as a JSON object."""
+    if raw is None or raw == "":
+        raise BadRequest(f"{name}_required", f"{name} is required")
+    if hasattr(raw, "read"):
+        raw = raw.read(max_bytes + 1)
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8", errors="replace")
+    if len(raw) > max_bytes:
+        raise BadRequest(f"invalid_{name}", f"{name} is too large")
+    try:
+        payload = json.loads(raw)
+    except ValueError as exc:
+        raise BadRequest(f"invalid_{name}", f"{name} is not valid JSON: {exc}") from exc
+    if not isinstance(payload, dict):
+        raise BadRequest(f"invalid_{name}", f"{name} must be a JSON object")
+    return payload
+
+
+@contextmanager
+def uploaded_file_path(upload) -> Iterator[Path]:
+    """The upload's spooled temp file (or a temp copy of an in-memory one), as a path."""
+    if hasattr(upload, "temporary_file_path"):
+        yield Path(upload.temporary_file_path())
+        return
+    with tempfile.NamedTemporaryFile(suffix=".upload") as copy:
+        for chunk in upload.chunks():
+            copy.write(chunk)
+        copy.flush()
+        yield Path(copy.name)

@@ -23,8 +23,9 @@ from apps.core.schema import (
     file_responses,
     multipart_request,
 )
-from apps.jobs.models import JobStatus
+from apps.jobs.models import JobKind, JobStatus
 from apps.jobs.public_status import COMPLETED_STATUSES, completed_status
+from apps.jobs.selectors import job_status_snapshot
 from apps.jobs.services import job_touch_expiry
 from apps.render.config import load_config_document
 from apps.render.schema import RenderConfigSchema
@@ -164,7 +165,9 @@ class RenderStatusApi(APIView):
         description="`progressReason` is `queued` while the render waits for a render slot.",
     )
     def get(self, request, job_id: str):
-        job = render_job_get(owner=request.user, public_id=job_id)
+        job = job_status_snapshot(owner_id=request.user.pk, public_id=job_id, kind=JobKind.RENDER)
+        if job is None:
+            raise NotFound("not_found", f"Render job not found: {job_id}")
         status = completed_status(job)
         error = None
         if status == "FAILED":
@@ -174,15 +177,13 @@ class RenderStatusApi(APIView):
                 error = "Cancelled"
         reason = error if status == "FAILED" else (job.progress_reason or None)
         return Response(
-            self.OutputSerializer(
-                {
-                    "jobId": job.public_id,
-                    "status": status,
-                    "progress": int(job.progress),
-                    "progressReason": reason,
-                    "error": error,
-                }
-            ).data
+            {
+                "jobId": job.public_id,
+                "status": status,
+                "progress": int(job.progress),
+                "progressReason": reason,
+                "error": error,
+            }
         )
 
 

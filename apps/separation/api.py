@@ -1,10 +1,6 @@
 """HTTP API of audio separation and stem mixing (`/api/v2/separate...`)."""
 
-import json
 import math
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from drf_spectacular.types import OpenApiTypes
@@ -30,6 +26,7 @@ from apps.core.schema import (
 from apps.core.signing import verify_token
 from apps.jobs.models import JobStatus
 from apps.jobs.public_status import COMPLETED_STATUSES, READY_STATUSES, completed_status, ready_status
+from apps.media.uploads import json_form_item_parse, uploaded_file_path
 from apps.separation.selectors import (
     MIX_RESOURCE_ID,
     RESULT_MIX_OUTPUT_KEY,
@@ -50,7 +47,6 @@ from apps.separation.services import (
     stem_mix_submit,
 )
 
-MAX_SPEC_BYTES = 64 * 1024
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_IDEMPOTENCY_HEADER_LENGTH = 255
 
@@ -92,20 +88,7 @@ def _optional_int(payload: dict, name: str) -> int | None:
 
 def separation_spec_parse(raw) -> SeparationSpec:
     """The multipart `spec` JSON: every optional key may be an explicit null; unknown keys are ignored."""
-    if raw is None or raw == "":
-        raise BadRequest("spec_required", "spec is required")
-    if hasattr(raw, "read"):
-        raw = raw.read(MAX_SPEC_BYTES + 1)
-    if isinstance(raw, bytes):
-        raw = raw.decode("utf-8", errors="replace")
-    if len(raw) > MAX_SPEC_BYTES:
-        raise BadRequest("invalid_spec", "spec is too large")
-    try:
-        payload = json.loads(raw)
-    except ValueError as exc:
-        raise BadRequest("invalid_spec", f"spec is not valid JSON: {exc}") from exc
-    if not isinstance(payload, dict):
-        raise BadRequest("invalid_spec", "spec must be a JSON object")
+    payload = json_form_item_parse(raw)
     media_type = payload.get("mediaType")
     if not isinstance(media_type, str) or media_type.strip().upper() not in ("VIDEO", "AUDIO"):
         raise BadRequest("invalid_media_type", f"mediaType must be VIDEO or AUDIO (got {media_type!r})")
@@ -189,26 +172,13 @@ class SeparationSubmitApi(APIView):
         spec = separation_spec_parse(request.data.get("spec") or request.FILES.get("spec"))
         header_key = _idempotency_header(request)
         if upload is not None and not spec.edited_render_job_id:
-            with _upload_path(upload) as upload_path:
+            with uploaded_file_path(upload) as upload_path:
                 job, _ = separation_submit(
                     owner=request.user, spec=spec, upload_path=upload_path, idempotency_header=header_key
                 )
         else:
             job, _ = separation_submit(owner=request.user, spec=spec, upload_path=None, idempotency_header=header_key)
         return Response({"jobId": job.public_id}, status=202)
-
-
-@contextmanager
-def _upload_path(upload) -> Iterator[Path]:
-    """The upload's spooled temp file (or a temp copy of an in-memory one), as a path."""
-    if hasattr(upload, "temporary_file_path"):
-        yield Path(upload.temporary_file_path())
-        return
-    with tempfile.NamedTemporaryFile(suffix=".upload") as copy:
-        for chunk in upload.chunks():
-            copy.write(chunk)
-        copy.flush()
-        yield Path(copy.name)
 
 
 class StemSerializer(serializers.Serializer):

@@ -1,10 +1,5 @@
 """HTTP API of auto subtitles (`/api/v2/subtitles...`)."""
 
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
-
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -28,6 +23,7 @@ from apps.core.schema import (
 from apps.core.signing import TokenMissing, verify_token
 from apps.jobs.models import Job, JobKind
 from apps.jobs.public_status import READY_STATUSES, ready_status
+from apps.media.uploads import json_form_item_parse, uploaded_file_path
 from apps.subtitles.selectors import ORIGINAL, srt_resource_id, srt_storage_key, subtitles_job_get, subtitles_urls
 from apps.subtitles.services import (
     SubtitleRegenerateSpec,
@@ -38,7 +34,6 @@ from apps.subtitles.services import (
 from apps.subtitles.sources import (
     LANGUAGE_CODE_PATTERN,
     MEDIA_TYPES,
-    spec_json_parse,
     spec_media_type,
     spec_number_of_speakers,
     spec_optional_str,
@@ -53,22 +48,9 @@ class JobIdSerializer(serializers.Serializer):
     jobId = serializers.CharField()
 
 
-@contextmanager
-def upload_path(upload) -> Iterator[Path]:
-    """The upload's spooled temp file (or a temp copy of an in-memory one), as a path."""
-    if hasattr(upload, "temporary_file_path"):
-        yield Path(upload.temporary_file_path())
-        return
-    with tempfile.NamedTemporaryFile(suffix=".upload") as copy:
-        for chunk in upload.chunks():
-            copy.write(chunk)
-        copy.flush()
-        yield Path(copy.name)
-
-
 def subtitle_spec_parse(raw) -> SubtitleSpec:
     """Every requested target is kept, the source's own language included: it gets a copy of the original."""
-    payload = spec_json_parse(raw)
+    payload = json_form_item_parse(raw)
     return SubtitleSpec(
         media_type=spec_media_type(payload),
         source_language_code=spec_source_language(payload),
@@ -79,7 +61,7 @@ def subtitle_spec_parse(raw) -> SubtitleSpec:
 
 
 def regenerate_spec_parse(raw) -> SubtitleRegenerateSpec:
-    payload = spec_json_parse(raw)
+    payload = json_form_item_parse(raw)
     return SubtitleRegenerateSpec(
         source_language_code=spec_source_language(payload), target_language_codes=spec_target_languages(payload)
     )
@@ -146,7 +128,7 @@ class SubtitleSubmitApi(APIView):
         upload = request.FILES.get("file")
         spec = subtitle_spec_parse(request.data.get("spec") or request.FILES.get("spec"))
         if upload is not None and not spec.edited_render_job_id:
-            with upload_path(upload) as path:
+            with uploaded_file_path(upload) as path:
                 job = subtitles_submit(owner=request.user, spec=spec, upload_path=path, upload_name=upload.name)
         else:
             job = subtitles_submit(owner=request.user, spec=spec, upload_path=None)

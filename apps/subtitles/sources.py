@@ -4,7 +4,6 @@
 Used by apps.subtitles and apps.dubbing.
 """
 
-import json
 import math
 import re
 import shutil
@@ -22,7 +21,6 @@ from apps.jobs.models import Job
 from apps.media.ffmpeg import FfmpegError, MediaInfo, NotMedia, probe, run_ffmpeg
 from apps.media.storage import job_file_key, local_copy, safe_file_name, storage_save_file
 
-MAX_SPEC_BYTES = 64 * 1024
 AUTO_LANGUAGE = "auto"
 MEDIA_TYPES = ("VIDEO", "AUDIO")
 LANGUAGE_CODE_PATTERN = r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8}){0,2}$"
@@ -30,28 +28,6 @@ _LANGUAGE_CODE = re.compile(LANGUAGE_CODE_PATTERN)
 
 SOURCE_UPLOAD = "upload"
 SOURCE_RENDER = "render"
-
-# Status strings of GET /subtitles/{id} and GET /autodub/{id}.
-# --- spec -------------------------------------------------------------------------------------------
-
-
-def spec_json_parse(raw) -> dict:
-    """The multipart `spec` form item (or a small file part) as a JSON object."""
-    if raw is None or raw == "":
-        raise BadRequest("spec_required", "spec is required")
-    if hasattr(raw, "read"):
-        raw = raw.read(MAX_SPEC_BYTES + 1)
-    if isinstance(raw, bytes):
-        raw = raw.decode("utf-8", errors="replace")
-    if len(raw) > MAX_SPEC_BYTES:
-        raise BadRequest("invalid_spec", "spec is too large")
-    try:
-        payload = json.loads(raw)
-    except ValueError as exc:
-        raise BadRequest("invalid_spec", f"spec is not valid JSON: {exc}") from exc
-    if not isinstance(payload, dict):
-        raise BadRequest("invalid_spec", "spec must be a JSON object")
-    return payload
 
 
 def spec_media_type(payload: dict) -> str:
