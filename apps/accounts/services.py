@@ -100,6 +100,12 @@ def access_token_issue(*, user: User, now: int | None = None) -> AccessToken:
 
 
 def access_token_user(*, token: str) -> User:
+    cached = _verified_tokens.get(token)
+    if cached is not None and cached[0] > time.time():
+        user = _active_user_by_subject(cached[1])
+        if user is None:
+            raise Unauthorized("invalid_token", "The access token's user does not exist")
+        return user
     try:
         claims = jwt.decode(
             token,
@@ -116,15 +122,22 @@ def access_token_user(*, token: str) -> User:
     user = _active_user_by_subject(str(claims["sub"]))
     if user is None:
         raise Unauthorized("invalid_token", "The access token's user does not exist")
+    if len(_verified_tokens) > 10_000:
+        _verified_tokens.clear()
+    _verified_tokens[token] = (int(claims["exp"]), str(claims["sub"]))
     return user
 
 
+# Tokens whose signature and claims were verified: a phone polls with the same token every few
+# seconds, and the HMAC check is the largest cost of a poll after the query. Expiry is re-checked.
+_verified_tokens: dict[str, tuple[int, str]] = {}
 _USER_CACHE_SEC = 30.0
 _user_cache: dict[str, tuple[float, dict]] = {}
 
 
 def user_cache_clear() -> None:
     _user_cache.clear()
+    _verified_tokens.clear()
 
 
 def _active_user_by_subject(sub: str) -> User | None:
