@@ -190,3 +190,35 @@ def perso_sim(simulators, settings, tmp_path) -> PersoSim:
     settings.PERSO_STORAGE_READY_WAIT_SEC = 0
     settings.LANGUAGES_CACHE_SEC = 0
     return PersoSim(base_url=simulators)
+
+
+SPEECH_SENTENCES = ["Hello and welcome to the show.", "Today we talk about rivers.", "Thank you for watching."]
+
+
+def make_speech(
+    target: Path, sentences: list[str], *, ffmpeg: str = "ffmpeg", sample_rate: int = 44100, pause_sec: float = 1.2
+) -> Path:
+    """espeak-ng speech of `sentences` with a pause after each, the transcript in the comment tag
+    (the Perso simulator reads it as the STT text)."""
+    parts = []
+    for index, sentence in enumerate(sentences):
+        part = target.with_name(f"{target.stem}-part{index}.wav")
+        subprocess.run(["espeak-ng", "-s", "170", "-w", str(part), sentence], check=True, timeout=60)
+        parts.append(part)
+    command = [ffmpeg, "-y", "-loglevel", "error"]
+    filters = []
+    for index, part in enumerate(parts):
+        command += ["-i", str(part)]
+        filters.append(f"[{index}:a]aresample={sample_rate},apad=pad_dur={pause_sec}[p{index}]")
+    labels = "".join(f"[p{index}]" for index in range(len(parts)))
+    filters.append(f"{labels}concat=n={len(parts)}:v=0:a=1[out]")
+    command += ["-filter_complex", ";".join(filters), "-map", "[out]"]
+    command += ["-metadata", f"comment={'|'.join(sentences)}", str(target)]
+    subprocess.run(command, check=True, timeout=60)
+    return target
+
+
+@pytest.fixture
+def speech_wav(tmp_path, ffmpeg_tools) -> Path:
+    """About 8 s of espeak-ng speech: three sentences with pauses, the transcript in the comment tag."""
+    return make_speech(tmp_path / "speech.wav", SPEECH_SENTENCES, ffmpeg=ffmpeg_tools[0])

@@ -1,3 +1,3 @@
 """The dubbing tests share the subtitles tests' media and pipeline fixtures."""
 
-from tests.subtitles.conftest import pipeline, speech_video, speech_wav  # noqa: F401
+from tests.subtitles.conftest import pipeline, speech_video  # noqa: F401

@@ -19,6 +19,7 @@ import pytest
 from django.conf import settings
 
 from apps.jobs.models import Job, JobEvent, JobStatus
+from tests.conftest import make_speech
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 CELERY = str(Path(sys.executable).parent / "celery")
@@ -265,29 +266,15 @@ def _point_celery_app_at(app, url: str) -> None:
     app.amqp._producer_pool = None
 
 
-SPEECH_SENTENCES = ["Hello and welcome to the show.", "Today we talk about rivers."]
+SPEECH_SENTENCES = ["Hello and welcome to the show.", "Today we talk about rivers."]  # two: a short upload
 
 
 @pytest.fixture
 def speech_wav(tmp_path, ffmpeg_tools) -> Path:
     """About 6 s of espeak-ng speech (Perso refuses media under 5 s), the transcript in the comment tag."""
-    parts = []
-    for index, sentence in enumerate(SPEECH_SENTENCES):
-        part = tmp_path / f"part{index}.wav"
-        subprocess.run(["espeak-ng", "-s", "170", "-w", str(part), sentence], check=True, timeout=60)
-        parts.append(part)
-    command = [ffmpeg_tools[0], "-y", "-loglevel", "error"]
-    filters = []
-    for index, part in enumerate(parts):
-        command += ["-i", str(part)]
-        filters.append(f"[{index}:a]aresample=22050,apad=pad_dur=1.5[p{index}]")
-    labels = "".join(f"[p{index}]" for index in range(len(parts)))
-    filters.append(f"{labels}concat=n={len(parts)}:v=0:a=1[out]")
-    target = tmp_path / "speech.wav"
-    command += ["-filter_complex", ";".join(filters), "-map", "[out]"]
-    command += ["-metadata", f"comment={'|'.join(SPEECH_SENTENCES)}", str(target)]
-    subprocess.run(command, check=True, timeout=60)
-    return target
+    return make_speech(
+        tmp_path / "speech.wav", SPEECH_SENTENCES, ffmpeg=ffmpeg_tools[0], sample_rate=22050, pause_sec=1.5
+    )
 
 
 def subtitles_submit(api_client, audio: Path) -> str:

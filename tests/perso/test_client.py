@@ -18,7 +18,7 @@ from apps.perso.services import (
     perso_stt_sentences,
     perso_upload_media,
 )
-from tests.perso.conftest import SPEECH_SENTENCES
+from tests.conftest import SPEECH_SENTENCES
 
 pytestmark = pytest.mark.django_db
 

@@ -12,9 +12,8 @@ import requests
 from apps.jobs.models import Job, JobKind, JobStatus
 from apps.jobs.services import new_public_id
 from apps.media.storage import job_file_key, storage_save_file
+from tests.conftest import SPEECH_SENTENCES
 from tests.gemini.sim import gemini_sim_control
-
-SPEECH_SENTENCES = ["Hello and welcome to the show.", "Today we talk about rivers.", "Thank you for watching."]
 
 
 def run(command: list[str]) -> subprocess.CompletedProcess:
@@ -28,34 +27,6 @@ def ffprobe_json(path: Path) -> dict:
 
 def media_duration_ms(path: Path) -> int:
     return int(float(ffprobe_json(path)["format"]["duration"]) * 1000)
-
-
-@pytest.fixture
-def speech_wav(tmp_path, ffmpeg_tools) -> Path:
-    """About 8 s of espeak-ng speech: three sentences with pauses, the transcript in the comment tag."""
-    parts = []
-    for index, sentence in enumerate(SPEECH_SENTENCES):
-        part = tmp_path / f"part{index}.wav"
-        run(["espeak-ng", "-s", "170", "-w", str(part), sentence])
-        parts.append(part)
-    command = ["ffmpeg", "-y", "-loglevel", "error"]
-    filters = []
-    for index, part in enumerate(parts):
-        command += ["-i", str(part)]
-        filters.append(f"[{index}:a]aresample=44100,apad=pad_dur=1.2[p{index}]")
-    labels = "".join(f"[p{index}]" for index in range(len(parts)))
-    filters.append(f"{labels}concat=n={len(parts)}:v=0:a=1[out]")
-    target = tmp_path / "speech.wav"
-    command += [
-        "-filter_complex",
-        ";".join(filters),
-        "-map",
-        "[out]",
-        "-metadata",
-        f"comment={'|'.join(SPEECH_SENTENCES)}",
-    ]
-    run([*command, str(target)])
-    return target
 
 
 @pytest.fixture
