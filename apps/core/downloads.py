@@ -5,6 +5,8 @@ import re
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpResponse, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
+from rest_framework.permissions import AllowAny
+from rest_framework.views import APIView
 
 from apps.core.errors import NotFound, error_body
 
@@ -86,3 +88,11 @@ def stored_file_response(request, *, storage_key: str, content_type: str, filena
     if filename:
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+class SignedDownloadApi(APIView):
+    """A download a media player opens from a signed URL: no Bearer needed (players send no
+    headers); the view checks the token and, when a Bearer is present anyway, the owner."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]

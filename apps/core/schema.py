@@ -27,6 +27,10 @@ TOKEN_ERROR_RESPONSES = {
     416: OpenApiResponse(ErrorSerializer, description="Range not satisfiable"),
 }
 
+TOKEN_PARAMETER = OpenApiParameter(
+    "token", OpenApiTypes.STR, OpenApiParameter.QUERY, required=True, description="The signed token of the URL"
+)
+
 RANGE_PARAMETER = OpenApiParameter(
     "Range",
     OpenApiTypes.STR,

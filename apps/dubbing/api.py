@@ -1,20 +1,19 @@
 """HTTP API of auto dubbing (`/api/v2/autodub...`)."""
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from apps.core.downloads import download_owner_check, stored_file_response
+from apps.core.downloads import SignedDownloadApi, download_owner_check, stored_file_response
 from apps.core.errors import BadRequest, NotFound
 from apps.core.schema import (
     ERROR_RESPONSES,
     RANGE_PARAMETER,
     TOKEN_ERROR_RESPONSES,
+    TOKEN_PARAMETER,
     UPLOAD_ERROR_RESPONSES,
     file_responses,
     multipart_request,
@@ -40,8 +39,6 @@ from apps.subtitles.sources import (
     spec_optional_str,
     spec_source_language,
 )
-
-_TOKEN_PARAMETER = OpenApiParameter("token", OpenApiTypes.STR, OpenApiParameter.QUERY, required=True)
 
 
 def autodub_spec_parse(raw) -> AutoDubSpec:
@@ -166,14 +163,11 @@ def _dubbed_file_response(request, *, job_id: str, resource_id: str, content_typ
     )
 
 
-class AutoDubAudioDownloadApi(APIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-
+class AutoDubAudioDownloadApi(SignedDownloadApi):
     @extend_schema(
         operation_id="autodub_audio_download",
         auth=[],
-        parameters=[_TOKEN_PARAMETER, RANGE_PARAMETER],
+        parameters=[TOKEN_PARAMETER, RANGE_PARAMETER],
         responses={
             **file_responses("audio/mpeg", "Dubbed audio"),
             **TOKEN_ERROR_RESPONSES,
@@ -185,14 +179,11 @@ class AutoDubAudioDownloadApi(APIView):
         )
 
 
-class AutoDubVideoDownloadApi(APIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-
+class AutoDubVideoDownloadApi(SignedDownloadApi):
     @extend_schema(
         operation_id="autodub_video_download",
         auth=[],
-        parameters=[_TOKEN_PARAMETER, RANGE_PARAMETER],
+        parameters=[TOKEN_PARAMETER, RANGE_PARAMETER],
         responses={
             **file_responses("video/mp4", "Dubbed video"),
             **TOKEN_ERROR_RESPONSES,

@@ -7,17 +7,17 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from apps.core.downloads import download_owner_check, stored_file_response
+from apps.core.downloads import SignedDownloadApi, download_owner_check, stored_file_response
 from apps.core.errors import BadRequest, NotFound
 from apps.core.schema import (
     ERROR_RESPONSES,
     RANGE_PARAMETER,
     TOKEN_ERROR_RESPONSES,
+    TOKEN_PARAMETER,
     UPLOAD_ERROR_RESPONSES,
     ErrorSerializer,
     file_responses,
@@ -65,7 +65,6 @@ _IDEMPOTENCY_PARAMETER = OpenApiParameter(
     required=False,
     description="Optional: the same key from the same user within 24 h returns the same job.",
 )
-_TOKEN_PARAMETER = OpenApiParameter("token", OpenApiTypes.STR, OpenApiParameter.QUERY, required=True)
 
 
 def _idempotency_header(request) -> str | None:
@@ -238,14 +237,11 @@ class SeparationStatusApi(APIView):
         )
 
 
-class StemDownloadApi(APIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-
+class StemDownloadApi(SignedDownloadApi):
     @extend_schema(
         operation_id="separation_stem_download",
         auth=[],
-        parameters=[_TOKEN_PARAMETER, RANGE_PARAMETER],
+        parameters=[TOKEN_PARAMETER, RANGE_PARAMETER],
         responses={
             **file_responses("audio/*", "The stem audio"),
             **TOKEN_ERROR_RESPONSES,
@@ -350,14 +346,11 @@ class MixStatusApi(APIView):
         )
 
 
-class MixDownloadApi(APIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-
+class MixDownloadApi(SignedDownloadApi):
     @extend_schema(
         operation_id="separation_mix_download",
         auth=[],
-        parameters=[_TOKEN_PARAMETER, RANGE_PARAMETER],
+        parameters=[TOKEN_PARAMETER, RANGE_PARAMETER],
         responses={
             **file_responses("audio/mpeg", "The mix as mp3"),
             **TOKEN_ERROR_RESPONSES,

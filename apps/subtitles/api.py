@@ -5,17 +5,17 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from apps.core.downloads import download_owner_check, stored_file_response
+from apps.core.downloads import SignedDownloadApi, download_owner_check, stored_file_response
 from apps.core.errors import BadRequest, NotFound, PayloadTooLarge
 from apps.core.schema import (
     ERROR_RESPONSES,
     RANGE_PARAMETER,
     TOKEN_ERROR_RESPONSES,
+    TOKEN_PARAMETER,
     UPLOAD_ERROR_RESPONSES,
     file_responses,
     multipart_request,
@@ -211,15 +211,12 @@ def subtitles_status_body(job: Job) -> dict:
     }
 
 
-class SubtitleSrtDownloadApi(APIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-
+class SubtitleSrtDownloadApi(SignedDownloadApi):
     @extend_schema(
         operation_id="subtitles_srt_download",
         auth=[],
         parameters=[
-            OpenApiParameter("token", OpenApiTypes.STR, OpenApiParameter.QUERY, required=True),
+            TOKEN_PARAMETER,
             OpenApiParameter(
                 "lang", OpenApiTypes.STR, OpenApiParameter.QUERY, description="'original' (default) or a target code"
             ),
