@@ -8,6 +8,8 @@ from workers import queues
 broker_url = settings.CELERY_BROKER_URL
 broker_transport_options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
 broker_connection_retry_on_startup = True
+# Under this process's own data folder (issue 13), never the working directory.
+beat_schedule_filename = settings.CELERY_BEAT_SCHEDULE_FILENAME
 
 accept_content = ["json"]
 task_serializer = "json"

@@ -9,6 +9,7 @@ import posixpath
 import re
 import shutil
 import tempfile
+import threading
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -17,8 +18,47 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.utils import timezone
+from storages.backends.s3 import S3Storage
+from storages.utils import clean_name
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
+
+
+class PublicEndpointS3Storage(S3Storage):
+    """S3 storage whose download URLs are presigned (SigV4) for the address the phone reaches.
+
+    The platform reads and writes through `endpoint_url` (inside a compose network: an internal name
+    such as http://objects:9000); a SigV4 signature covers the host, so links for the outside are
+    signed by a second client configured with `public_endpoint_url` (a public name or custom domain
+    that forwards to the same store). Signing is local: that client never connects anywhere.
+    """
+
+    def __init__(self, *, public_endpoint_url: str | None = None, **options):
+        self.public_endpoint_url = public_endpoint_url
+        super().__init__(**options)
+        self._public_clients = threading.local()
+
+    def _public_client(self):
+        client = getattr(self._public_clients, "client", None)
+        if client is None:
+            client = self._create_session().client(
+                "s3",
+                region_name=self.region_name,
+                endpoint_url=self.public_endpoint_url or self.endpoint_url,
+                config=self.client_config,
+            )
+            self._public_clients.client = client
+        return client
+
+    def url(self, name, parameters=None, expire=None, http_method=None):
+        params = dict(parameters or {})
+        params.update(Bucket=self.bucket_name, Key=self._normalize_name(clean_name(name)))
+        return self._public_client().generate_presigned_url(
+            "get_object",
+            Params=params,
+            ExpiresIn=self.querystring_expire if expire is None else expire,
+            HttpMethod=http_method,
+        )
 
 
 def job_storage_prefix(public_id: str) -> str:

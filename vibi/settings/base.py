@@ -8,6 +8,9 @@ import secrets
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+import dj_database_url
+
+from vibi import settings_problems as _problems
 from vibi.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -19,7 +22,9 @@ EMBEDDED = env_bool("VIBI_EMBEDDED", True)
 def _embedded_secret(name: str) -> str:
     """A random secret kept in the data folder, so an embedded install needs no configuration."""
     if not EMBEDDED:
-        return env_str(name)
+        if _problems.require(name, "a secret; or <NAME>_FILE naming a file that holds it"):
+            return env_str(name)
+        return f"unset-{secrets.token_urlsafe(48)}"  # never used: the environment check stops the process
     secret_file = DATA_DIR / f".{name.lower()}"
     if not secret_file.exists():
         secret_file.write_text(secrets.token_urlsafe(48))
@@ -29,8 +34,22 @@ def _embedded_secret(name: str) -> str:
 
 SECRET_KEY = _embedded_secret("DJANGO_SECRET_KEY")
 DEBUG = env_bool("DJANGO_DEBUG", False)
-ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "*")
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "*" if EMBEDDED else "")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
+
+# --- Behind a reverse proxy (issue 13) ----------------------------------------------------------
+# How many proxies in front of web append to X-Forwarded-For. 0: the socket address is the client
+# (a client-sent X-Forwarded-For is ignored); N: the N-th address from the right is the client.
+NUM_PROXIES = env_int("NUM_PROXIES", 0, minimum=0, maximum=10)
+if NUM_PROXIES:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not EMBEDDED)
+# Probes of the orchestrator and the proxy's health check speak plain HTTP to web directly.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0 if EMBEDDED else 31536000, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", not EMBEDDED)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", not EMBEDDED)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not EMBEDDED)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -91,38 +110,44 @@ TEMPLATES = [
 ]
 
 
+def _sqlite_database(path: str) -> dict:
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": path or str(DATA_DIR / "vibi.sqlite3"),
+        "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE"},
+    }
+
+
 def _database_from_url(url: str) -> dict:
+    """Postgres through dj-database-url (query options such as ?sslmode= are kept); SQLite as
+    `sqlite:///absolute/path`. A URL that does not parse is recorded and SQLite in the data folder used
+    meanwhile, so the environment check can name it."""
+    if not _problems.check_url("DATABASE_URL", url, {"postgres", "postgresql", "pgsql", "sqlite"}):
+        return _sqlite_database("")
     parsed = urlparse(url)
-    if parsed.scheme in ("postgres", "postgresql"):
-        return {
-            "ENGINE": "django.db.backends.postgresql",
-            "NAME": unquote(parsed.path.lstrip("/")),
-            "USER": unquote(parsed.username or ""),
-            "PASSWORD": unquote(parsed.password or ""),
-            "HOST": parsed.hostname or "",
-            "PORT": str(parsed.port or ""),
-            "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
-            "CONN_HEALTH_CHECKS": True,
-            "OPTIONS": {"connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 10, minimum=1)},
-        }
     if parsed.scheme == "sqlite":
-        return {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": unquote(parsed.path) or str(DATA_DIR / "vibi.sqlite3"),
-            "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE"},
-        }
-    raise ValueError(f"Unsupported DATABASE_URL scheme: {parsed.scheme!r}")
+        return _sqlite_database(unquote(parsed.path))
+    database = dj_database_url.parse(
+        url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0), conn_health_checks=True
+    )
+    database.setdefault("OPTIONS", {}).setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 10, minimum=1))
+    return dict(database)
 
 
 DATABASES = {"default": _database_from_url(env_str("DATABASE_URL", f"sqlite://{DATA_DIR / 'vibi.sqlite3'}"))}
 
-CACHES = {
-    "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env_str("CACHE_URL")}
-        if env_str("CACHE_URL", "")
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    )
-}
+# Throttle counters and token caches must be shared by every web process and host: Redis in production.
+CACHE_URL = env_str("CACHE_URL", "")
+if CACHE_URL and _problems.check_url("CACHE_URL", CACHE_URL, {"redis", "rediss", "unix"}):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", ""),
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -137,14 +162,24 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGE_BACKEND = env_str("STORAGE_BACKEND", "local")
 MEDIA_ROOT = DATA_DIR / "media"
 if STORAGE_BACKEND == "s3":
+    # Download links are presigned with SigV4 for S3_PUBLIC_ENDPOINT_URL (the address the phone
+    # reaches, e.g. a custom domain in front of the store) while the platform itself talks to
+    # S3_ENDPOINT_URL (often an internal name).
+    _problems.require("S3_BUCKET", "the bucket of S3 storage")
+    for _name in ("S3_ENDPOINT_URL", "S3_PUBLIC_ENDPOINT_URL"):
+        if env_str(_name, ""):
+            _problems.check_url(_name, env_str(_name), {"http", "https"})
     _default_storage = {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        "BACKEND": "apps.media.storage.PublicEndpointS3Storage",
         "OPTIONS": {
-            "bucket_name": env_str("S3_BUCKET"),
+            "bucket_name": env_str("S3_BUCKET", ""),
             "endpoint_url": env_str("S3_ENDPOINT_URL", "") or None,
+            "public_endpoint_url": env_str("S3_PUBLIC_ENDPOINT_URL", "") or None,
             "access_key": env_str("S3_ACCESS_KEY_ID", "") or None,
             "secret_key": env_str("S3_SECRET_ACCESS_KEY", "") or None,
-            "region_name": env_str("S3_REGION", "") or None,
+            "region_name": env_str("S3_REGION", "") or "us-east-1",
+            "addressing_style": env_str("S3_ADDRESSING_STYLE", "path"),
+            "signature_version": "s3v4",
             "default_acl": None,
             "file_overwrite": True,
             "querystring_auth": True,
@@ -156,7 +191,11 @@ elif STORAGE_BACKEND == "local":
         "OPTIONS": {"location": str(MEDIA_ROOT), "allow_overwrite": True},
     }
 else:
-    raise ValueError(f"STORAGE_BACKEND must be 'local' or 's3', got {STORAGE_BACKEND!r}")
+    _problems.malformed("STORAGE_BACKEND", f"must be 'local' or 's3', got {STORAGE_BACKEND!r}")
+    _default_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(MEDIA_ROOT), "allow_overwrite": True},
+    }
 STORAGES = {
     "default": _default_storage,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -208,7 +247,7 @@ FAILED_JOB_RETENTION_SEC = env_int("FAILED_JOB_RETENTION_SEC", 7 * 24 * 3600, mi
 # --- Upstreams ------------------------------------------------------------------------------------------
 PERSO_API_BASE_URL = env_str("PERSO_API_BASE_URL", f"{SIMULATOR_BASE_URL}/sim/perso").rstrip("/")
 PERSO_STORAGE_BASE_URL = env_str("PERSO_STORAGE_BASE_URL", f"{SIMULATOR_BASE_URL}/sim/perso-storage").rstrip("/")
-PERSO_API_KEY = env_str("PERSO_API_KEY", "sim-perso-key" if SIMULATORS_ENABLED else None)
+PERSO_API_KEY = env_str("PERSO_API_KEY", "sim-perso-key" if SIMULATORS_ENABLED else "")
 PERSO_SPACE_SEQ = env_int("PERSO_SPACE_SEQ", 1, minimum=1)
 PERSO_DOWNLOAD_ALLOWED_HOSTS = env_list("PERSO_DOWNLOAD_ALLOWED_HOSTS", "portal-media.perso.ai")
 PERSO_POLL_FIRST_DELAY_SEC = env_int("PERSO_POLL_FIRST_DELAY_SEC", 5, minimum=5)
@@ -231,6 +270,10 @@ RENDER_MAX_CONCURRENT = env_int("RENDER_MAX_CONCURRENT", 1, minimum=1)
 
 # --- Celery -------------------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+if not _problems.check_url(
+    "CELERY_BROKER_URL", CELERY_BROKER_URL, {"filesystem", "memory", "redis", "rediss", "amqp", "amqps", "pyamqp"}
+):
+    CELERY_BROKER_URL = "memory://"
 BROKER_DATA_DIR = DATA_DIR / "broker"
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
@@ -270,6 +313,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "apps.core.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "apps.core.schema.VibiAutoSchema",
     "UNAUTHENTICATED_USER": None,
+    "NUM_PROXIES": NUM_PROXIES,
     "DEFAULT_THROTTLE_CLASSES": ["apps.core.throttling.SubmitRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "sign_in": env_str("THROTTLE_SIGN_IN", "10/min"),
@@ -359,3 +403,57 @@ PERSO_DOWNLOAD_ALLOWED_HOSTS = sorted(
     {*PERSO_DOWNLOAD_ALLOWED_HOSTS}
     | {host for host in (urlparse(PERSO_API_BASE_URL).hostname, urlparse(PERSO_STORAGE_BASE_URL).hostname) if host}
 )
+
+# --- Production refuses to guess (issue 13) ------------------------------------------------------------
+# Malformed URLs are recorded wherever they are read; here: what production must set explicitly and
+# what only the embedded default may use. apps/core/checks.py reports the whole list as one error.
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+for _name, _value in (
+    ("PUBLIC_BASE_URL", PUBLIC_BASE_URL),
+    ("SIMULATOR_BASE_URL", SIMULATOR_BASE_URL),
+    ("PERSO_API_BASE_URL", PERSO_API_BASE_URL),
+    ("PERSO_STORAGE_BASE_URL", PERSO_STORAGE_BASE_URL),
+    ("GOOGLE_CERTS_URL", GOOGLE_CERTS_URL),
+    *((("GEMINI_BASE_URL", GEMINI_BASE_URL),) if GEMINI_BASE_URL else ()),
+):
+    _problems.check_url(_name, _value, {"http", "https"})
+for _origin in CSRF_TRUSTED_ORIGINS:
+    _problems.check_url("DJANGO_CSRF_TRUSTED_ORIGINS", _origin, {"http", "https"})
+if not EMBEDDED:
+    if _problems.require("DATABASE_URL", "a postgres:// URL") and DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        _problems.embedded_only("DATABASE_URL", "SQLite")
+    if _problems.require("CELERY_BROKER_URL", "a redis:// or amqp:// URL") and CELERY_BROKER_URL.split(":")[0] in {
+        "filesystem",
+        "memory",
+    }:
+        _problems.embedded_only("CELERY_BROKER_URL", "the file-system broker")
+    _problems.require("CACHE_URL", "a redis:// URL: throttles and token caches are shared by every process")
+    if STORAGE_BACKEND != "s3":
+        _problems.embedded_only("STORAGE_BACKEND", "local file storage (set STORAGE_BACKEND=s3)")
+    else:
+        for _name in ("S3_ENDPOINT_URL", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"):
+            _problems.require(_name, "S3 storage")
+    _problems.require("PUBLIC_BASE_URL", "the https:// address the phone reaches web at")
+    if _problems.require("DJANGO_ALLOWED_HOSTS", "the host names web answers to") and "*" in ALLOWED_HOSTS:
+        _problems.embedded_only("DJANGO_ALLOWED_HOSTS", "'*'")
+    if DEBUG:
+        _problems.embedded_only("DJANGO_DEBUG", "true")
+    if SIMULATORS_ENABLED:
+        _problems.embedded_only("SIMULATORS_ENABLED", "mounting the upstream simulators in web")
+    _problems.require("PERSO_API_BASE_URL", "Perso's API")
+    _problems.require("PERSO_STORAGE_BASE_URL", "Perso's file storage")
+    if _problems.require("PERSO_API_KEY", "the Perso API key") and PERSO_API_KEY == "sim-perso-key":
+        _problems.embedded_only("PERSO_API_KEY", "the simulator's key")
+    _problems.require("PERSO_SPACE_SEQ", "the Perso space")
+    if _problems.require("GOOGLE_OAUTH_CLIENT_IDS", "the app's Google client ids") and (
+        "vibi-embedded.apps.googleusercontent.com" in GOOGLE_OAUTH_CLIENT_IDS
+    ):
+        _problems.embedded_only("GOOGLE_OAUTH_CLIENT_IDS", "the simulator's client id")
+    if GEMINI_USE_VERTEX:
+        _problems.require("GEMINI_PROJECT_ID", "Gemini through Vertex AI")
+    elif not _problems.is_set("GEMINI_API_KEY"):
+        _problems.PROBLEMS.append(
+            "GEMINI_API_KEY is not set (Gemini credentials: an API key, or GEMINI_USE_VERTEX=true with GEMINI_PROJECT_ID)"
+        )
+    elif GEMINI_API_KEY == "sim-gemini-key":
+        _problems.embedded_only("GEMINI_API_KEY", "the simulator's key")
