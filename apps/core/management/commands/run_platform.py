@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.management import BaseCommand, call_command
 
 from apps.accounts.models import User
+from apps.simulators import server as simulators_server
 from workers import queues
 
 WORKER_CONCURRENCY = {queues.UPLOAD: 2, queues.PERSO: 2, queues.GEMINI: 2, queues.RENDER: 1, queues.DEFAULT: 1}
@@ -48,8 +49,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--simulators-port", type=int, default=None, help="default: --port + 1")
 
-    def handle(self, *args, host: str, port: int, **options):
+    def handle(self, *args, host: str, port: int, simulators_port: int | None, **options):
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
         admin_password = self._ensure_admin()
@@ -84,7 +86,23 @@ class Command(BaseCommand):
             str(settings.DATA_DIR / "celerybeat-schedule"),
         ]
         environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        processes = {name: subprocess.Popen(command, env=environment) for name, command in commands.items()}
+        # --- The simulators in their own process (issue 13) ---------------------------------------
+        # Own port, own threads, own data folder: an upstream call of web (chat → Gemini, sign-in →
+        # Google certs) never waits on a thread of web's own pool. Everything reaches them through
+        # SIMULATOR_BASE_URL, from which the upstream base URLs default.
+        simulators_bind = f"{host}:{simulators_port or port + 1}"
+        simulators_url = f"http://{simulators_bind}"
+        if settings.SIMULATORS_ENABLED and "SIMULATOR_BASE_URL" not in os.environ:
+            environment["SIMULATOR_BASE_URL"] = simulators_url
+        environment["GUNICORN_CMD_ARGS"] = "--config python:vibi.gunicorn_config"
+        processes = {
+            "simulators": subprocess.Popen(
+                simulators_server.command(simulators_bind),
+                env=simulators_server.environment(settings.DATA_DIR / "simulators"),
+            )
+        }
+        # ---------------------------------------------------------------------------------------
+        processes |= {name: subprocess.Popen(command, env=environment) for name, command in commands.items()}
         base = f"http://{host}:{port}"
         self.stdout.write(
             "\n".join(
@@ -95,7 +113,9 @@ class Command(BaseCommand):
                     f"  OpenAPI    : {base}/api/schema",
                     f"  Admin      : {base}/admin/   user: admin   password: {admin_password}",
                     f"  Health     : {base}/healthz  {base}/readyz",
-                    "  Sign in    : POST /sim/google/token {sub,email,aud} → idToken, then POST /api/v2/auth/google",
+                    f"  Simulators : {simulators_url}/sim/ (Perso, Gemini, Google sign-in; their own process)",
+                    f"  Sign in    : POST {simulators_url}/sim/google/token {{sub,email,aud}} → idToken,"
+                    " then POST /api/v2/auth/google",
                     "Ctrl-C stops everything.",
                     "",
                 ]
