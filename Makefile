@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 STAMP := $(VENV)/.requirements-installed
 
-.PHONY: run test setup ffmpeg lint bench
+.PHONY: run test setup ffmpeg lint bench lock
 
 run: setup
 	$(VENV)/bin/python manage.py run_platform
@@ -13,10 +13,23 @@ test: setup
 
 setup: ffmpeg $(STAMP)
 
-$(STAMP): requirements/base.txt requirements/dev.txt
+# --- Lock files (issue 13) ------------------------------------------------------------------------
+# requirements/base.txt and dev.txt hold the hand-edited pins; `make lock` resolves them (pip-tools,
+# with hashes) into base.lock (runtime: the image) and dev.lock (make/CI). dev.lock starts from
+# base.lock, so the runtime versions are the same in both. A lock is the whole closure: installed with
+# --no-deps (pip resolves nothing) and --require-hashes.
+$(STAMP): requirements/dev.lock
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/dev.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements/dev.lock
 	touch $(STAMP)
+
+PIP_COMPILE = $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links --no-header
+lock:
+	test -x $(VENV)/bin/pip-compile || $(VENV)/bin/pip install --quiet pip-tools==7.6.2
+	$(PIP_COMPILE) -o requirements/base.lock requirements/base.txt
+	cp requirements/base.lock requirements/dev.lock
+	$(PIP_COMPILE) -o requirements/dev.lock requirements/dev.txt
 
 # ffmpeg from apt when we are root and it is missing; otherwise the imageio-ffmpeg wheel's
 # static build is used (see apps/media/ffmpeg.py), so this never needs root.
