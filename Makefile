@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 STAMP := $(VENV)/.requirements-installed
 
-.PHONY: run test setup ffmpeg lint bench lock
+.PHONY: run test setup ffmpeg lint bench lock hadolint image image-test secrets
 
 run: setup
 	$(VENV)/bin/python manage.py run_platform
@@ -38,8 +38,33 @@ ffmpeg:
 		&& (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg espeak-ng >/dev/null) \
 		|| echo "ffmpeg not installed system-wide: using the imageio-ffmpeg static build"; }
 
-lint: setup
+lint: setup hadolint
 	$(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix .
 
 bench: setup
 	$(VENV)/bin/python tests/benchmarks/run_all.py
+
+# --- Production shape (issue 13): image, image test, secrets -------------------------------------
+hadolint: setup
+	$(VENV)/bin/hadolint Dockerfile
+
+IMAGE ?= vibi-platform:latest
+# The base image comes from debootstrap (no registry needed), cached in podman once made.
+image:
+	deploy/base-image.sh
+	podman build --format docker --network host -t $(IMAGE) .
+
+# Builds the image, then runs migrate, web, a worker per queue and beat as containers against this
+# machine's Postgres and Redis, moto's S3 server and the simulators, and pushes jobs through them.
+image-test: setup image
+	VIBI_IMAGE_TEST=$(IMAGE) $(VENV)/bin/python tests/run.py tests/image -q
+
+# The secret files compose.yaml mounts (never committed: secrets/ is git- and docker-ignored).
+secrets:
+	@mkdir -p secrets && chmod 700 secrets
+	@for name in django_secret_key auth_jwt_secret signing_secret s3_secret_key; do \
+		[ -s secrets/$$name ] || { $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))' > secrets/$$name; \
+		chmod 600 secrets/$$name; echo "secrets/$$name made"; }; done
+	@for name in perso_api_key gemini_api_key; do \
+		[ -e secrets/$$name ] || { : > secrets/$$name; chmod 600 secrets/$$name; \
+		echo "secrets/$$name is empty: put the key from the provider in it"; }; done
