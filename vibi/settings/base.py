@@ -213,6 +213,8 @@ PERSO_SPACE_SEQ = env_int("PERSO_SPACE_SEQ", 1, minimum=1)
 PERSO_DOWNLOAD_ALLOWED_HOSTS = env_list("PERSO_DOWNLOAD_ALLOWED_HOSTS", "portal-media.perso.ai")
 PERSO_POLL_FIRST_DELAY_SEC = env_int("PERSO_POLL_FIRST_DELAY_SEC", 5, minimum=5)
 PERSO_POLL_MAX_INTERVAL_SEC = env_int("PERSO_POLL_MAX_INTERVAL_SEC", 30, minimum=5)
+# The documented floor: a project is never polled sooner than this after its last poll, across workers.
+PERSO_POLL_MIN_INTERVAL_SEC = max(5.0, float(env_str("PERSO_POLL_MIN_INTERVAL_SEC", "5")))
 PERSO_POLL_DEADLINE_SEC = env_int("PERSO_POLL_DEADLINE_SEC", 60 * 60, minimum=60)
 PERSO_MAX_IN_FLIGHT = env_int("PERSO_MAX_IN_FLIGHT", 3, minimum=1)
 LANGUAGES_CACHE_SEC = env_int("LANGUAGES_CACHE_SEC", 3600, minimum=0)
@@ -335,6 +337,9 @@ PERSO_SIM_SPACE_SEQ = env_int("PERSO_SIM_SPACE_SEQ", 1, minimum=1)
 PERSO_SIM_STEP_SEC = float(env_str("PERSO_SIM_STEP_SEC", "5"))
 PERSO_SIM_SAS_TTL_SEC = env_int("PERSO_SIM_SAS_TTL_SEC", 30 * 60, minimum=1)
 PERSO_SIM_QUEUE_MAX = env_int("PERSO_SIM_QUEUE_MAX", 10, minimum=1)
+# The documented polling floor ("Do not poll more frequently than every 5 seconds"): the simulator
+# answers 429 to a progress poll of a project sooner than this after its previous poll.
+PERSO_SIM_POLL_MIN_INTERVAL_SEC = float(env_str("PERSO_SIM_POLL_MIN_INTERVAL_SEC", "5"))
 
 # --- Chat assistant (apps/chat) --------------------------------------------------------------------------
 # Only the latest turns of a long conversation go to Gemini; the phone resends the whole history each turn.
