@@ -6,6 +6,7 @@ so a stage function only calls these and lets the exceptions through.
 """
 
 import logging
+import secrets
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +22,7 @@ from django.utils import timezone
 from apps.core.errors import JobFailure, TransientFailure
 from apps.jobs.context import current_job_id
 from apps.jobs.models import ACTIVE_STATUSES, Job
-from apps.jobs.services import job_update_upstream, job_wait_upstream
+from apps.jobs.services import JobLost, job_schedule_poll, job_update_upstream, job_wait_upstream
 from apps.perso.client import PersoClient, PersoProgress, perso_client
 from apps.perso.errors import (
     PersoAuthError,
@@ -70,6 +71,8 @@ class SttSentence:
 # --- languages (synchronous, for GET /api/v2/languages) ----------------------------------------------
 
 LANGUAGES_CACHE_KEY = "perso:languages:v1"
+QUEUE_READY_CACHE_KEY = "perso:queue-ready:v1"
+QUEUE_READY_CACHE_SEC = 24 * 3600
 
 
 def perso_languages_list() -> list[dict]:
@@ -217,7 +220,7 @@ def perso_submit_project(
         "kind": kind,
         "mediaSeq": int(media_seq),
         "isVideo": bool(is_video),
-        "title": title or "",
+        "title": perso_job_title(job=job, title=title, kind=kind),
         "sourceLanguage": source_language or "auto",
         "targetLanguages": [
             {"code": item["code"], "tts_model": item.get("tts_model") or item.get("ttsModel") or ""}
@@ -243,6 +246,12 @@ def perso_submit_project(
         },
     )
     perso_try_submit(job=job, deadline_at=deadline_at)
+
+
+def perso_job_title(*, job: Job, title: str | None, kind: str) -> str:
+    """The project title: unique to this job and this submit (a nonce, so an ops retry never adopts
+    the project of an earlier run). An uncertain submit is reconciled by finding this title."""
+    return f"{title or kind}-{job.public_id}-{secrets.token_hex(3)}"[:200]
 
 
 def perso_in_flight_count() -> int:
@@ -310,16 +319,7 @@ def _try_submit(*, job: Job, deadline_at: datetime | None) -> None:
         state = STATE_QUEUED if isinstance(outcome, TransientFailure) else STATE_DONE
         job_update_upstream(job=job, upstream={"persoState": state, "persoSubmitError": str(exc)[:300]})
         raise outcome from exc
-    job_update_upstream(
-        job=job,
-        upstream={
-            "persoState": STATE_PROCESSING,
-            "persoProjectSeq": project_seqs[0],
-            "persoProjectSeqs": project_seqs,
-            "persoSubmittedAt": now.isoformat(),
-            "persoSubmitAttempts": attempts,
-        },
-    )
+    _record_submitted(job=job, project_seqs=project_seqs, attempts=attempts, now=now)
     job_wait_upstream(
         job=job,
         upstream={},
@@ -329,15 +329,69 @@ def _try_submit(*, job: Job, deadline_at: datetime | None) -> None:
     )
 
 
+def perso_queue_ensure(*, client: PersoClient, force: bool = False) -> None:
+    """The documented step before a space's first submit: `PUT …/queue`, once per space (remembered
+    in the shared cache), and again when `force` (a submit was refused with 'space queue not found')."""
+    key = f"{QUEUE_READY_CACHE_KEY}:{client.api_base_url}:{client.space_seq}"
+    if not force and cache.get(key):
+        return
+    client.init_queue()
+    cache.set(key, True, QUEUE_READY_CACHE_SEC)
+
+
+def _record_submitted(*, job: Job, project_seqs: list[int], attempts: int, now: datetime) -> None:
+    """Writes the new project seqs on the job at once. A job cancelled while its submit was in flight
+    still gets them (directly on the row), so the cleanup deletes the projects instead of losing them."""
+    upstream = {
+        "persoState": STATE_PROCESSING,
+        "persoProjectSeq": project_seqs[0],
+        "persoProjectSeqs": project_seqs,
+        "persoSubmittedAt": now.isoformat(),
+        "persoSubmitAttempts": attempts,
+    }
+    try:
+        job_update_upstream(job=job, upstream=upstream)
+    except JobLost:
+        with transaction.atomic():
+            row = Job.objects.select_for_update().get(pk=job.pk)
+            Job.objects.filter(pk=job.pk).update(upstream={**row.upstream, **upstream, "persoState": STATE_DONE})
+        logger.warning(
+            "job %s ended while its Perso submit was in flight; project(s) %s left for cleanup",
+            job.public_id,
+            project_seqs,
+        )
+        raise
+
+
+def perso_adopt_or_resubmit(*, job: Job) -> None:
+    """A job left in `submitting` (its worker died mid-submit): adopts the project the submit may have
+    made (found by the job-unique title), else queues the job to be submitted again."""
+    title = job.upstream.get("persoRequest", {}).get("title") or ""
+    with _calls_linked_to(job), perso_errors_as_stage_outcome():
+        found = perso_client().projects_titled(title) if title else []
+    if found:
+        logger.info("job %s: adopting Perso project(s) %s of an interrupted submit", job.public_id, found)
+        now = timezone.now()
+        _record_submitted(
+            job=job, project_seqs=found, attempts=int(job.upstream.get("persoSubmitAttempts", 0)) + 1, now=now
+        )
+        job_schedule_poll(job=job, next_poll_at=now + timedelta(seconds=settings.PERSO_POLL_FIRST_DELAY_SEC))
+        return
+    job_update_upstream(job=job, upstream={"persoState": STATE_QUEUED})
+    perso_try_submit(job=job)
+
+
 def _submit_once(*, client: PersoClient, request: dict) -> list[int]:
-    """One submit; a space whose queue was never initialised gets it initialised and one more try."""
+    """One submit after the queue is initialised; refused with 'space queue not found' (the queue
+    was dropped upstream, or the cache is stale) → the queue is initialised again, one more try."""
+    perso_queue_ensure(client=client)
     try:
         return _submit_call(client=client, request=request)
     except PersoError as exc:
         if not exc.is_queue_not_found:
             raise
-        logger.info("Perso space queue not initialised; initialising it and submitting again")
-        client.init_queue()
+        logger.info("Perso answered 'space queue not found'; initialising the queue and submitting again")
+        perso_queue_ensure(client=client, force=True)
         return _submit_call(client=client, request=request)
 
 

@@ -13,6 +13,7 @@ from apps.jobs.models import ExternalCall, Job, JobStatus
 from apps.jobs.services import job_claim, job_create
 from apps.perso.polling import next_poll_delay_sec, poll_due_jobs
 from apps.perso.services import perso_submit_project, perso_upload_media
+from tests.conftest import TEST_POLL_FLOOR_SEC
 
 DONE_STAGE = "perso_test_done"
 
@@ -63,11 +64,26 @@ def test_submit_initialises_the_queue_and_hands_the_job_to_the_poller(alice, med
     assert job.upstream["onCompleteStage"] == DONE_STAGE
     assert job.next_poll_at >= before + timedelta(seconds=5)
     endpoints = list(ExternalCall.objects.filter(service="perso", job=job).values_list("endpoint", "status_code"))
+    # The documented order: the queue is initialised before the space's first submit.
     assert [e for e in endpoints if e[0].endswith("/stt") or e[0].endswith("/queue")] == [
-        ("/video-translator/api/v1/projects/spaces/1/stt", 404),
         ("/video-translator/api/v1/projects/spaces/1/queue", 200),
         ("/video-translator/api/v1/projects/spaces/1/stt", 201),
     ]
+
+
+@pytest.mark.django_db
+def test_the_queue_is_initialised_once_per_space_and_again_on_queue_not_found(alice, media_seq, done_stage, perso_sim):
+    _submit(_running_job(alice), media_seq)
+    _submit(_running_job(alice), media_seq)
+    assert perso_sim.counters()["queueInits"] == 1  # cached: once per space
+
+    perso_sim.control(queue_initialised=False)  # the space lost its queue upstream
+    job = _submit(_running_job(alice), media_seq)
+
+    assert job.status == JobStatus.WAITING
+    assert perso_sim.counters()["queueInits"] == 2
+    statuses = [call.status_code for call in ExternalCall.objects.filter(job=job, endpoint__regex=r"/(stt|queue)$")]
+    assert statuses == [404, 200, 201]
 
 
 @pytest.mark.django_db
@@ -88,7 +104,7 @@ def test_poller_maps_progress_backs_off_and_advances_on_completion(alice, media_
         assert 10 <= job.progress <= 80
         assert job.progress_reason in ("Enqueue Pending", "Uploading", "Transcribing")
         assert polls < 200
-        threading.Event().wait(0.1)
+        threading.Event().wait(TEST_POLL_FLOOR_SEC)
 
     assert job.status == JobStatus.PENDING and job.stage == DONE_STAGE
     assert job.progress == 80

@@ -215,6 +215,8 @@ PERSO_POLL_FIRST_DELAY_SEC = env_int("PERSO_POLL_FIRST_DELAY_SEC", 5, minimum=5)
 PERSO_POLL_MAX_INTERVAL_SEC = env_int("PERSO_POLL_MAX_INTERVAL_SEC", 30, minimum=5)
 # The documented floor: a project is never polled sooner than this after its last poll, across workers.
 PERSO_POLL_MIN_INTERVAL_SEC = max(5.0, float(env_str("PERSO_POLL_MIN_INTERVAL_SEC", "5")))
+# Polls that failed (5xx, network, 429) back off by doubling from the floor up to this.
+PERSO_POLL_ERROR_MAX_INTERVAL_SEC = env_int("PERSO_POLL_ERROR_MAX_INTERVAL_SEC", 120, minimum=5)
 PERSO_POLL_DEADLINE_SEC = env_int("PERSO_POLL_DEADLINE_SEC", 60 * 60, minimum=60)
 PERSO_MAX_IN_FLIGHT = env_int("PERSO_MAX_IN_FLIGHT", 3, minimum=1)
 LANGUAGES_CACHE_SEC = env_int("LANGUAGES_CACHE_SEC", 3600, minimum=0)
