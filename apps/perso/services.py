@@ -26,6 +26,7 @@ from apps.jobs.services import JobLost, job_schedule_poll, job_update_upstream, 
 from apps.perso.client import PersoClient, PersoProgress, perso_client
 from apps.perso.errors import (
     PersoAuthError,
+    PersoDownloadError,
     PersoError,
     PersoInsufficientCredits,
     PersoInvalidMedia,
@@ -123,6 +124,8 @@ def perso_stage_failure(error: PersoError) -> JobFailure | TransientFailure:
         return TransientFailure("perso_unavailable", "Perso service unavailable")
     if isinstance(error, PersoNotFound):
         return JobFailure("perso_not_found", "Perso does not know this project or media")
+    if isinstance(error, PersoDownloadError):
+        return JobFailure("perso_download_refused", f"A Perso file could not be fetched ({error.code})")
     return JobFailure("perso_error", f"Perso refused the request ({error.code or error.status})")
 
 
@@ -497,9 +500,8 @@ TARGET_READY_FLAGS = {
     "voicewithBackgroundAudio": "hasTranslatedVoiceWithBackground",
     "translatedAudio": "hasTranslateAudio",
     "originalVoiceSpeakers": "hasOriginalSpeakerAudioCollection",
-    "originalSubBackground": "hasOriginalSubBackground",
 }
-SEPARATION_TARGETS = {"originalVoiceSpeakers", "originalSubBackground"}
+SEPARATION_TARGETS = {"originalVoiceSpeakers"}
 
 
 def perso_download_target(
@@ -548,18 +550,27 @@ def perso_download_path(*, path: str, dest: Path, client: PersoClient | None = N
 
 
 def perso_download_background(*, project_seq: int, dest: Path, client: PersoClient | None = None) -> Path:
-    """The true background-only track: project info's downloadPathInfo.originalBackgroundPath
-    (OriginalBaseBackground), falling back to target originalSubBackground (which, with a single
-    speaker, can still contain the voice)."""
+    """The background-only track: the documented `/download?target=backgroundAudio`
+    (`audioFile.backgroundAudioDownloadLink`, ready when download-info says `hasOriginalBackground`).
+
+    Optimisation only: when the project info carries the undocumented
+    `downloadPathInfo.originalBackgroundPath`, that file is fetched first (no /download round trip);
+    when it is absent or its download fails, the documented target is used."""
     client = client or perso_client()
-    with perso_errors_as_stage_outcome():
-        background_path = client.project(project_seq).download_path_info.original_background_path
+    try:
+        with perso_errors_as_stage_outcome():
+            background_path = client.project(project_seq).download_path_info.original_background_path
+    except (JobFailure, TransientFailure) as exc:
+        logger.info("project info unavailable (%s); using the documented backgroundAudio target", exc)
+        background_path = None
     if background_path:
         try:
             return perso_download_path(path=background_path, dest=dest, client=client)
         except (JobFailure, TransientFailure) as exc:
-            logger.warning("original background path failed (%s); falling back to originalSubBackground", exc)
-    return perso_download_target(project_seq=project_seq, target="originalSubBackground", dest=dest, client=client)
+            logger.warning("originalBackgroundPath failed (%s); using the documented backgroundAudio target", exc)
+    return perso_download_target(
+        project_seq=project_seq, target="backgroundAudio", dest=dest, separation=True, client=client
+    )
 
 
 def perso_download_speaker_archive(*, project_seq: int, dest: Path, client: PersoClient | None = None) -> Path:

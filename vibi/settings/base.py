@@ -361,8 +361,7 @@ RENDER_WORK_DIR = env_str("RENDER_WORK_DIR", str(DATA_DIR / "render-work"))
 # Perso refuses media shorter than this (F4009): shorter windows are padded with silence before the upload
 # and their stems cut back to the window. 0 turns the padding off.
 SEPARATION_MIN_UPSTREAM_MS = env_int("SEPARATION_MIN_UPSTREAM_MS", 5000, minimum=0)
-# Perso's own hosts are always allowed for downloads (the embedded default and tests use the simulator's).
+# Downloads (and the redirects they follow) stay on the file base's host plus these configured hosts.
 PERSO_DOWNLOAD_ALLOWED_HOSTS = sorted(
-    {*PERSO_DOWNLOAD_ALLOWED_HOSTS}
-    | {host for host in (urlparse(PERSO_API_BASE_URL).hostname, urlparse(PERSO_STORAGE_BASE_URL).hostname) if host}
+    {*PERSO_DOWNLOAD_ALLOWED_HOSTS} | {host for host in (urlparse(PERSO_STORAGE_BASE_URL).hostname,) if host}
 )

@@ -35,7 +35,8 @@ DEFAULT_CONTROL = {
     "queue_initialised": False,  # a new space has no queue: submits fail until PUT .../queue
     "poll_min_interval_sec": None,  # a project polled sooner than this after its last poll gets 429
     "script_page_size": None,  # caps the page size of the script endpoints (pagination tests)
-    "storage_404_next": 0,  # the next n storage downloads 404, and their paths keep 404-ing (CDN cache)
+    "storage_404_next": 0,
+    "storage_redirect_host": None,  # storage downloads answer 302 to the same path on this host  # the next n storage downloads 404, and their paths keep 404-ing (CDN cache)
     "max_size_bytes": 2 * 1024 * 1024 * 1024,
     "max_duration_ms": 3 * 3600 * 1000,
     "min_duration_ms": 5000,

@@ -90,7 +90,9 @@ def _faults(state: dict, request) -> tuple[JsonResponse | None, bool]:
             rule["times"] = rule.get("times", 1) - 1
             control["fail_next"] = [r for r in control["fail_next"] if r.get("times", 1) > 0]
             status = int(rule.get("status", 500))
-            if rule.get("code") == "" and rule.get("message") is None:
+            if "body" in rule:  # an error body of another shape, sent as given
+                fault = JsonResponse(rule["body"], status=status, safe=False)
+            elif rule.get("code") == "" and rule.get("message") is None:  # a gateway's page, no Perso code
                 fault = HttpResponse(b"<html>Bad Gateway</html>", status=status, content_type="text/html")
             else:
                 fault = _error(status, rule.get("code", "F5001"), rule.get("message", "injected"))
@@ -860,6 +862,14 @@ def storage_file(request, rest: str):
         return HttpResponse("The API key must not be sent to storage", status=400)
     full_path = f"/perso-storage/{rest}"
     with sim_state() as state:
+        redirect_host = state["control"].get("storage_redirect_host")
+        if redirect_host and not request.GET.get("redirected"):
+            # A CDN in front of storage: 302 to the same path on another host.
+            port = request.get_port()
+            location = f"{request.scheme}://{redirect_host}:{port}{request.path}?redirected=1"
+            response = HttpResponse(status=302)
+            response["Location"] = location
+            return response
         if full_path in state["cdn404"]:
             cached_404 = True
         elif state["control"].get("storage_404_next", 0) > 0:
