@@ -1,7 +1,7 @@
 """Submitting Perso projects and the beat poller, against Postgres and the simulator over HTTP."""
 
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -231,3 +231,70 @@ def test_a_new_poller_resumes_from_the_database(alice, media_seq, done_stage, pe
 
     job.refresh_from_db()
     assert (job.status, job.stage) == (JobStatus.PENDING, DONE_STAGE)
+
+
+def _polled_once(job: Job) -> Job:
+    _make_due(job)
+    poll_due_jobs()
+    job.refresh_from_db()
+    return job
+
+
+@pytest.mark.django_db
+def test_a_poll_never_comes_sooner_than_the_floor_after_the_last(alice, media_seq, done_stage, perso_sim, settings):
+    settings.PERSO_POLL_MIN_INTERVAL_SEC = 5
+    settings.PERSO_SIM_POLL_MIN_INTERVAL_SEC = 5
+    perso_sim.control(step_sec=60)
+    job = _polled_once(_submit(_running_job(alice), media_seq))
+    last_poll_at = datetime.fromisoformat(job.upstream["persoLastPollAt"])
+
+    job = _polled_once(job)  # due again at once (e.g. another worker's stale schedule)
+
+    assert _progress_calls(job) == 1
+    assert job.next_poll_at == last_poll_at + timedelta(seconds=5)
+    assert perso_sim.counters()["pollsTooSoon"] == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("status", "code"), [(404, "VT4041"), (403, "VT4031"), (409, "VT4091"), (400, "")])
+def test_a_4xx_poll_answer_ends_the_job_with_the_upstream_code(alice, media_seq, done_stage, perso_sim, status, code):
+    job = _submit(_running_job(alice), media_seq)
+    perso_sim.control(fail_next=[{"match": "/progress", "status": status, "code": code}])
+
+    job = _polled_once(job)
+
+    assert job.status == JobStatus.FAILED
+    assert job.error_code == f"perso_{code or status}"
+    assert str(status) in job.error_detail
+
+
+@pytest.mark.django_db
+def test_a_rate_limited_poll_waits_for_retry_after(alice, media_seq, done_stage, perso_sim):
+    job = _submit(_running_job(alice), media_seq)
+    perso_sim.control(rate_limit_burst=1, retry_after_sec=40)
+    before = timezone.now()
+
+    job = _polled_once(job)
+
+    assert job.status == JobStatus.WAITING
+    assert job.next_poll_at >= before + timedelta(seconds=40)
+    assert _progress_calls(job) == 1
+
+
+@pytest.mark.django_db
+def test_5xx_polls_back_off_doubling_up_to_the_cap(alice, media_seq, done_stage, perso_sim, settings):
+    settings.PERSO_POLL_MIN_INTERVAL_SEC = 5
+    settings.PERSO_POLL_ERROR_MAX_INTERVAL_SEC = 15
+    job = _submit(_running_job(alice), media_seq)
+    perso_sim.control(fail_next=[{"match": "/progress", "status": 503, "code": "", "times": 4}])
+    delays = []
+    for _ in range(4):
+        Job.objects.filter(pk=job.pk).update(upstream={**job.upstream, "persoLastPollAt": None})
+        job.refresh_from_db()
+        before = timezone.now()
+        job = _polled_once(job)
+        delays.append(round((job.next_poll_at - before).total_seconds()))
+
+    assert job.status == JobStatus.WAITING
+    assert delays == [5, 10, 15, 15]
+    assert _progress_calls(job) == 4
