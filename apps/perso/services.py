@@ -19,7 +19,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
-from apps.core.errors import JobFailure, TransientFailure
+from apps.core.errors import ApiError, BadRequest, JobFailure, TransientFailure
 from apps.jobs.context import current_job_id
 from apps.jobs.models import ACTIVE_STATUSES, Job
 from apps.jobs.services import JobLost, job_schedule_poll, job_update_upstream, job_wait_upstream
@@ -76,14 +76,14 @@ QUEUE_READY_CACHE_KEY = "perso:queue-ready:v1"
 QUEUE_READY_CACHE_SEC = 24 * 3600
 
 
-def perso_languages_list() -> list[dict]:
+def perso_languages_list(*, attempts: int = 2) -> list[dict]:
     """Perso's languages (experimental ones included) in our API's shape, cached LANGUAGES_CACHE_SEC.
     A Perso failure raises the contract's ApiError (401/402/429/400/502)."""
     cached = cache.get(LANGUAGES_CACHE_KEY)
     if cached is not None:
         return cached
     try:
-        languages = PersoClient(max_attempts=2).languages()
+        languages = PersoClient(max_attempts=attempts).languages()
     except PersoError as exc:
         logger.warning("Perso languages failed: %s", exc)
         raise perso_error_to_api_error(exc) from exc
@@ -100,6 +100,33 @@ def perso_languages_list() -> list[dict]:
     if settings.LANGUAGES_CACHE_SEC > 0:
         cache.set(LANGUAGES_CACHE_KEY, rows, settings.LANGUAGES_CACHE_SEC)
     return rows
+
+
+def _language_base(code: str) -> str:
+    return code.lower().replace("_", "-").split("-")[0]
+
+
+def perso_languages_check(*, source: str | None = None, targets: list[str] = ()) -> None:
+    """Submit-time check, before anything is stored or uploaded: the source (unless "auto") and every
+    target must be in Perso's cached /languages list (a regional code matches its base language).
+    An unsupported one is a 400 `unsupported_language` whose detail lists the supported codes. When
+    the list cannot be had (Perso unreachable), the check is skipped: Perso's own VT4043/VT4044
+    answer then fails the job."""
+    try:
+        supported = [row["code"] for row in perso_languages_list(attempts=1)]
+    except ApiError as exc:
+        logger.warning("language check skipped: Perso's language list is unavailable (%s)", exc.code)
+        return
+    exact = {code.lower().replace("_", "-") for code in supported}
+    bases = {_language_base(code) for code in supported}
+    requested = [("sourceLanguageCode", source)] if source and source.lower() != "auto" else []
+    requested += [("targetLanguageCodes", code) for code in targets]
+    for field_name, code in requested:
+        if code.lower().replace("_", "-") not in exact and _language_base(code) not in bases:
+            raise BadRequest(
+                "unsupported_language",
+                f"{field_name} {code!r} is not a language Perso supports; supported: {', '.join(supported)}",
+            )
 
 
 # --- error translation ----------------------------------------------------------------------------
