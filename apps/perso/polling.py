@@ -86,7 +86,7 @@ def perso_poll_job(*, job: Job) -> None:
     upstream = job.upstream
     if job.poll_deadline_at and now >= job.poll_deadline_at:
         minutes = max(1, round((job.poll_deadline_at - job.created_at).total_seconds() / 60))
-        _fail(job, "perso_timeout", f"Perso did not finish within {minutes} minutes")
+        _fail(job, "perso_timeout", f"Perso did not finish within {minutes} minutes", abandoned=True)
         return
     state = upstream.get("persoState")
     if state == STATE_QUEUED:
@@ -197,7 +197,8 @@ def _resubmit(job: Job, *, interrupted: bool = False) -> None:
         )
 
 
-def _fail(job: Job, code: str, detail: str) -> None:
+def _fail(job: Job, code: str, detail: str, *, abandoned: bool = False) -> None:
+    """Ends the job. `abandoned`: Perso may still be working on it, so the cleanup deletes the project."""
     with transaction.atomic():
-        job_update_upstream(job=job, upstream={"persoState": STATE_DONE})
+        job_update_upstream(job=job, upstream={"persoState": STATE_DONE, "persoAbandoned": abandoned})
         job_fail(job=job, code=code, detail=detail)

@@ -17,11 +17,12 @@ from pathlib import Path
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.core.errors import ApiError, BadRequest, JobFailure, TransientFailure
 from apps.jobs.context import current_job_id
-from apps.jobs.models import ACTIVE_STATUSES, Job
+from apps.jobs.models import ACTIVE_STATUSES, Job, JobStatus
 from apps.jobs.services import JobLost, job_schedule_poll, job_update_upstream, job_wait_upstream
 from apps.perso.client import PersoClient, PersoProgress, perso_client
 from apps.perso.errors import (
@@ -386,10 +387,11 @@ def _record_submitted(*, job: Job, project_seqs: list[int], attempts: int, now: 
             row = Job.objects.select_for_update().get(pk=job.pk)
             Job.objects.filter(pk=job.pk).update(upstream={**row.upstream, **upstream, "persoState": STATE_DONE})
         logger.warning(
-            "job %s ended while its Perso submit was in flight; project(s) %s left for cleanup",
-            job.public_id,
-            project_seqs,
+            "job %s ended while its Perso submit was in flight; deleting project(s) %s", job.public_id, project_seqs
         )
+        row = Job.objects.get(pk=job.pk)
+        if row.status == JobStatus.CANCELLED:
+            perso_job_projects_delete(job=row)
         raise
 
 
@@ -470,6 +472,67 @@ def perso_projects_progress(*, project_seqs: list[int], client: PersoClient | No
     if failed:
         return failed
     return min(answers, key=lambda answer: (answer.is_completed, answer.progress))
+
+
+# --- deleting the projects of cancelled and abandoned jobs -------------------------------------------------
+
+
+def _upstream_merge(*, job_pk: int, changes: dict) -> None:
+    """Merges keys into a job's upstream whatever its status (cleanup bookkeeping of ended jobs)."""
+    with transaction.atomic():
+        row = Job.objects.select_for_update().get(pk=job_pk)
+        Job.objects.filter(pk=job_pk).update(upstream={**row.upstream, **changes})
+
+
+def perso_job_projects_delete(*, job: Job, client: PersoClient | None = None) -> bool:
+    """Deletes the Perso project(s) of an ended job (`DELETE …/projects/{projectSeq}/spaces/{spaceSeq}`),
+    which stops the work and frees its slot in the space's queue. A project Perso no longer has
+    (404 VT4041/VT4045) counts as deleted. True when none is left; otherwise the failure is recorded
+    on the job and the reconciler tries again."""
+    client = client or perso_client()
+    seqs = [int(seq) for seq in job.upstream.get("persoProjectSeqs") or [job.upstream.get("persoProjectSeq")] if seq]
+    remaining, last_error = [], ""
+    with _calls_linked_to(job):
+        for seq in seqs:
+            try:
+                client.delete(seq)
+            except PersoNotFound:
+                pass
+            except PersoError as exc:
+                remaining.append(seq)
+                last_error = str(exc)[:300]
+    if remaining:
+        attempts = int(job.upstream.get("persoDeleteAttempts", 0)) + 1
+        logger.warning(
+            "job %s: deleting Perso project(s) %s failed (attempt %d): %s",
+            job.public_id,
+            remaining,
+            attempts,
+            last_error,
+        )
+        _upstream_merge(job_pk=job.pk, changes={"persoDeleteAttempts": attempts, "persoDeleteError": last_error})
+        return False
+    _upstream_merge(job_pk=job.pk, changes={"persoDeletedAt": timezone.now().isoformat(), "persoDeleteError": ""})
+    return True
+
+
+def perso_abandoned_projects(*, limit: int = 100):
+    """Ended jobs whose Perso projects still exist: cancelled ones, and failed ones we gave up on
+    while Perso was still working (`persoAbandoned`, e.g. past the deadline)."""
+    return (
+        Job.objects.filter(upstream__provider="perso", upstream__has_key="persoProjectSeqs")
+        .filter(Q(status=JobStatus.CANCELLED) | Q(status=JobStatus.FAILED, upstream__persoAbandoned=True))
+        .exclude(upstream__has_key="persoDeletedAt")
+        .order_by("updated_at")[:limit]
+    )
+
+
+def perso_abandoned_projects_delete(*, limit: int = 100) -> int:
+    """The reconciler's sweep: deletes what cancels left behind (also retries failed deletes)."""
+    deleted = 0
+    for job in perso_abandoned_projects(limit=limit):
+        deleted += perso_job_projects_delete(job=job)
+    return deleted
 
 
 # --- reading a finished project ------------------------------------------------------------------------
