@@ -115,9 +115,9 @@ class PersoProgress:
 
 @dataclass(frozen=True)
 class DownloadPathInfo:
-    original_voice_path: str | None = None
+    """Undocumented (see docs/perso.md, "Undocumented fields"): read only as an optimisation."""
+
     original_background_path: str | None = None
-    original_sub_background_path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -196,7 +196,6 @@ class SeparationDownloadLinks:
 
     speakers_archive: str | None = None
     original_voice_audio: str | None = None
-    original_sub_background: str | None = None
     background_audio: str | None = None
     zipped: str | None = None
 
@@ -204,7 +203,6 @@ class SeparationDownloadLinks:
         candidates = {
             "originalVoiceSpeakers": [self.speakers_archive, self.zipped],
             "originalVoiceAudio": [self.original_voice_audio],
-            "originalSubBackground": [self.original_sub_background],
             "backgroundAudio": [self.background_audio],
         }.get(target, [])
         return next((link for link in candidates if link), None) or _only_link(self)
@@ -249,7 +247,6 @@ def parse_separation_links(body) -> SeparationDownloadLinks:
     return SeparationDownloadLinks(
         speakers_archive=audio_file.get("voiceAudioDownloadLink"),
         original_voice_audio=audio_file.get("originalVoiceAudioDownloadLink"),
-        original_sub_background=audio_file.get("originalSubBackgroundDownloadLink"),
         background_audio=audio_file.get("backgroundAudioDownloadLink"),
         zipped=result.get("zippedFileDownloadLink"),
     )
@@ -781,7 +778,7 @@ class PersoClient:
         body = unwrap_envelope(self._api("GET", f"{VT_PREFIX}/projects/{project_seq}/spaces/{self.space_seq}"))
         if not isinstance(body, dict):
             raise PersoProtocolError(200, "", "project answer is not an object")
-        path_info = body.get("downloadPathInfo") or {}
+        path_info = body.get("downloadPathInfo") if isinstance(body.get("downloadPathInfo"), dict) else {}
         return PersoProject(
             seq=int(body.get("seq") or project_seq),
             progress=int(body.get("progress") or 0),
@@ -789,9 +786,7 @@ class PersoClient:
             has_failed=bool(body.get("hasFailed")),
             duration_ms=body.get("durationMs"),
             download_path_info=DownloadPathInfo(
-                original_voice_path=path_info.get("originalVoicePath"),
                 original_background_path=path_info.get("originalBackgroundPath"),
-                original_sub_background_path=path_info.get("originalSubBackgroundPath"),
             ),
             raw=body,
         )
