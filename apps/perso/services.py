@@ -138,7 +138,8 @@ def perso_stage_failure(error: PersoError) -> JobFailure | TransientFailure:
     if isinstance(error, PersoSubmitUncertain):
         return JobFailure(
             "perso_submit_uncertain",
-            "Perso did not answer the request in time; it was not sent again to avoid paying twice",
+            "Perso's answer to the request was lost and no project from it could be confirmed; "
+            "it was not sent again to avoid paying twice",
         )
     if isinstance(error, PersoInsufficientCredits):
         return JobFailure("insufficient_credits", "The Perso account has no credits left for this job")

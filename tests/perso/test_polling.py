@@ -298,3 +298,34 @@ def test_5xx_polls_back_off_doubling_up_to_the_cap(alice, media_seq, done_stage,
     assert job.status == JobStatus.WAITING
     assert delays == [5, 10, 15, 15]
     assert _progress_calls(job) == 4
+
+
+@pytest.mark.django_db
+def test_a_job_left_submitting_adopts_the_project_its_submit_made(alice, media_seq, done_stage, perso_sim):
+    job = _submit(_running_job(alice), media_seq)
+    made = job.upstream["persoProjectSeqs"]
+    # As if the worker died between Perso's answer and writing it down.
+    lost = {k: v for k, v in job.upstream.items() if k not in ("persoProjectSeq", "persoProjectSeqs")}
+    Job.objects.filter(pk=job.pk).update(upstream={**lost, "persoState": "submitting"})
+
+    job = _polled_once(Job.objects.get(pk=job.pk))
+
+    assert job.status == JobStatus.WAITING
+    assert (job.upstream["persoState"], job.upstream["persoProjectSeqs"]) == ("processing", made)
+    assert perso_sim.counters()["projectsCreated"] == 1
+
+
+@pytest.mark.django_db
+def test_a_job_left_submitting_without_a_project_is_submitted_again(alice, media_seq, done_stage, perso_sim, settings):
+    settings.PERSO_MAX_IN_FLIGHT = 1
+    first = _submit(_running_job(alice), media_seq)
+    second = _submit(_running_job(alice), media_seq)  # queued behind our cap: never sent
+    assert "persoProjectSeq" not in second.upstream
+    Job.objects.filter(pk=first.pk).update(status=JobStatus.SUCCEEDED)  # frees the slot
+    Job.objects.filter(pk=second.pk).update(upstream={**second.upstream, "persoState": "submitting"})
+
+    second = _polled_once(Job.objects.get(pk=second.pk))
+
+    assert second.upstream["persoState"] == "processing" and second.upstream["persoProjectSeq"] > 0
+    counters = perso_sim.counters()
+    assert (counters["submits"], counters["projectsCreated"]) == (2, 2)
