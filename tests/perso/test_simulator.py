@@ -38,6 +38,11 @@ def test_undocumented_methods_are_405(perso_sim, method, path):
     assert perso_sim.counters()["methodNotAllowed"] == 1
 
 
+def test_storage_serves_files_with_get_only(perso_sim):
+    response = requests.post(f"{perso_sim.base_url}/sim/perso-storage/perso-storage/projects/1/x/a.wav", timeout=10)
+    assert response.status_code == 405
+
+
 def test_queue_accepts_both_documented_methods(perso_sim):
     for method in ("GET", "PUT"):
         response = requests.request(

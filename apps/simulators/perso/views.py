@@ -699,7 +699,6 @@ def _download_flags(project: dict, *, ready: bool) -> dict:
         "hasTranslatedVoiceWithBackground": translate or None,
         "hasZipDownload": False,
         "hasOriginalSpeakerAudioCollection": separation or translate,
-        "hasOriginalSubBackground": separation or translate,
         "hasSpeakerSegmentExcel": False,
         "hasSpeakerSegmentWithTranslationExcel": False,
     }
@@ -718,7 +717,8 @@ def download_info(request, project_seq: int, space_seq: int):
         manifest = _outputs(project)
     except SimMediaError as exc:
         return _error(500, "F5001", f"INTERNAL_SERVER_ERROR: {exc}"[:300])
-    return JsonResponse({"result": _download_flags(project, ready=manifest is not None)})
+    # Documented raw (no envelope).
+    return JsonResponse(_download_flags(project, ready=manifest is not None))
 
 
 TRANSLATION_TARGETS = {
@@ -856,8 +856,11 @@ def api_host_storage_path(request, rest: str):
 # --- storage host downloads ----------------------------------------------------------------------------
 
 
+@csrf_exempt
 def storage_file(request, rest: str):
     """GET /perso-storage/projects/<seq>/<nonce>/<file>: served without any key."""
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponse(status=405, headers={"Allow": "GET, HEAD"})
     if request.headers.get("XP-API-KEY"):
         return HttpResponse("The API key must not be sent to storage", status=400)
     full_path = f"/perso-storage/{rest}"
