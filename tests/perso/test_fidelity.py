@@ -44,6 +44,21 @@ def test_a_gateway_error_after_an_accepted_submit_leaves_exactly_one_project(per
     assert [call.status_code for call in _calls("/audio-separation")] == [status]
 
 
+def test_a_timeout_after_an_accepted_submit_leaves_exactly_one_project(perso_sim, media_seq_factory, settings):
+    media_seq = media_seq_factory()
+    client = _ready_client()
+    settings.PERSO_READ_TIMEOUT_SEC = 1
+    rule = {"match": "/stt", "method": "POST", "status": 504, "code": "", "after": True, "delay_ms": 1500}
+    perso_sim.control(fail_next=[rule])
+
+    project_seq = PersoClient().submit_stt(media_seq=media_seq, is_video=False, title="sub-job-3-abc")
+
+    counters = perso_sim.counters()
+    assert (counters["submits"], counters["projectsCreated"], counters["projectsLive"]) == (1, 1, 1)
+    assert [call.error_code for call in _calls("/stt")] == ["timeout"]
+    assert client.projects_titled("sub-job-3-abc") == [project_seq]
+
+
 def test_a_gateway_error_that_created_nothing_is_resent_once(perso_sim, media_seq_factory):
     media_seq = media_seq_factory()
     client = _ready_client()

@@ -16,9 +16,9 @@ from django.conf import settings
 _thread_lock = threading.RLock()
 
 DEFAULT_CONTROL = {
-    # [{"match": "<path part>", "method": "POST", "status": 500, "code": "F5001", "times": 1, "after": false}];
-    # "after": true runs the request first (e.g. a project is created) and then answers the error, like a
-    # gateway that times out after the upstream accepted the request.
+    # [{"match": "<path part>", "method": "POST", "status": 500, "code": "F5001", "times": 1, "after": false,
+    #   "delay_ms": 0}]; "after": true runs the request first (e.g. a project is created) and then answers
+    # the error (after delay_ms), like a gateway that fails or times out after the upstream accepted it.
     "fail_next": [],
     "rate_limit_burst": 0,  # the next n API requests answer 429
     "retry_after_sec": 1,  # Retry-After sent with those 429s

@@ -78,12 +78,13 @@ def _sas_signature(path: str, expires: int) -> str:
     return hmac.new(_signing_key(), f"{path}|{expires}".encode(), hashlib.sha256).hexdigest()
 
 
-def _faults(state: dict, request) -> tuple[JsonResponse | None, bool]:
-    """(the fault injected for this request, whether it is answered after running the request)."""
+def _faults(state: dict, request) -> tuple[JsonResponse | None, float | None]:
+    """(the fault injected for this request, None or — when it is answered after running the
+    request — the seconds to wait before answering it)."""
     control = state["control"]
     if control.get("rate_limit_burst", 0) > 0:
         control["rate_limit_burst"] -= 1
-        return _too_many_requests(control.get("retry_after_sec", 1)), False
+        return _too_many_requests(control.get("retry_after_sec", 1)), None
     for rule in control.get("fail_next") or []:
         method = (rule.get("method") or request.method).upper()
         if rule.get("match", "") in request.path and method == request.method and rule.get("times", 1) > 0:
@@ -96,11 +97,11 @@ def _faults(state: dict, request) -> tuple[JsonResponse | None, bool]:
                 fault = HttpResponse(b"<html>Bad Gateway</html>", status=status, content_type="text/html")
             else:
                 fault = _error(status, rule.get("code", "F5001"), rule.get("message", "injected"))
-            return fault, bool(rule.get("after"))
+            return fault, (float(rule.get("delay_ms") or 0) / 1000 if rule.get("after") else None)
     rate = float(control.get("transient_500_rate") or 0)
     if rate and random.random() < rate:
-        return _error(500, "F5001", "INTERNAL_SERVER_ERROR"), False
-    return None, False
+        return _error(500, "F5001", "INTERNAL_SERVER_ERROR"), None
+    return None, None
 
 
 def _too_many_requests(retry_after_sec) -> JsonResponse:
@@ -129,13 +130,16 @@ def perso_api(*methods: str):
                 fault, after = _faults(state, request)
             if slow_ms:
                 time.sleep(slow_ms / 1000)
-            if fault is not None and not after:
+            if fault is not None and after is None:
                 return fault
             space_seq = kwargs.get("space_seq")
             if space_seq is not None and int(space_seq) != settings.PERSO_SIM_SPACE_SEQ:
                 return _error(403, "VT4033", "No access to the space")
             response = view(request, *args, **kwargs)
-            return fault if fault is not None else response
+            if fault is None:
+                return response
+            time.sleep(after)  # e.g. longer than the client's read timeout: the client sees a timeout
+            return fault
 
         return wrapper
 
