@@ -528,11 +528,13 @@ def perso_abandoned_projects(*, limit: int = 100):
     )
 
 
-def perso_abandoned_projects_delete(*, limit: int = 100) -> int:
-    """The reconciler's sweep: deletes what cancels left behind (also retries failed deletes)."""
+def perso_abandoned_projects_delete(*, limit: int = 50) -> int:
+    """The reconciler's sweep: deletes what cancels left behind (also retries failed deletes). One
+    attempt per project and run: the sweep itself is the retry, so an outage never stalls it."""
+    client = PersoClient(max_attempts=1)
     deleted = 0
     for job in perso_abandoned_projects(limit=limit):
-        deleted += perso_job_projects_delete(job=job)
+        deleted += perso_job_projects_delete(job=job, client=client)
     return deleted
 
 

@@ -40,11 +40,10 @@ def test_cancelling_a_job_deletes_its_perso_project(perso_sim, media_seq_factory
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_failed_delete_is_retried_by_the_reconciler(perso_sim, media_seq_factory, alice, settings):
-    settings.PERSO_MAX_ATTEMPTS = 2
+def test_a_failed_delete_is_retried_by_the_reconciler(perso_sim, media_seq_factory, alice):
     job = _waiting_job(alice, media_seq_factory())
-    job_cancel(job=job)  # no worker here: the sweep does the delete
-    perso_sim.control(fail_next=[{"match": "/projects/", "method": "DELETE", "status": 503, "code": "", "times": 2}])
+    job_cancel(job=job)  # no worker here: the sweep does the delete (one attempt per run)
+    perso_sim.control(fail_next=[{"match": "/projects/", "method": "DELETE", "status": 503, "code": "", "times": 1}])
 
     reconcile_jobs_task()
 
