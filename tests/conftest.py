@@ -106,7 +106,26 @@ def simulators(live_server, settings):
     settings.GEMINI_BASE_URL = f"{base}/sim/gemini"
     settings.GEMINI_API_KEY = "sim-gemini-key"
     settings.GOOGLE_CERTS_URL = f"{base}/sim/google/certs"
+    # The documented 5 s polling floor, shortened for tests on both sides alike: the poller never
+    # polls a project sooner than PERSO_POLL_MIN_INTERVAL_SEC after its last poll, and the simulator
+    # answers 429 (and counts pollsTooSoon) below PERSO_SIM_POLL_MIN_INTERVAL_SEC.
+    settings.PERSO_POLL_MIN_INTERVAL_SEC = TEST_POLL_FLOOR_SEC
+    settings.PERSO_SIM_POLL_MIN_INTERVAL_SEC = TEST_POLL_FLOOR_SEC
     return base
+
+
+TEST_POLL_FLOOR_SEC = 1.0
+
+
+@pytest.fixture(scope="session", autouse=True)
+def perso_simulator_never_rate_limited_our_polls():
+    """Session-wide: no test made the Perso simulator refuse a poll as too soon (429). Tests that
+    provoke it on purpose subtract what they caused (`perso_polls_too_soon_expected`)."""
+    from apps.simulators.perso.state import process_counters
+
+    yield
+    unexpected = process_counters["pollsTooSoon"] - process_counters.get("expected", 0)
+    assert unexpected == 0, f"the Perso simulator answered {unexpected} poll(s) with 429 (sooner than the floor)"
 
 
 @pytest.fixture
@@ -177,6 +196,12 @@ class PersoSim:
 
     def control(self, **changes) -> dict:
         response = requests.post(f"{self.base_url}/sim/perso/_control", json=changes, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def counters(self) -> dict:
+        """The simulator's own counts (projects created, submits, deletes, polls, pollsTooSoon…)."""
+        response = requests.get(f"{self.base_url}/sim/perso/_counters", timeout=10)
         response.raise_for_status()
         return response.json()
 

@@ -17,7 +17,21 @@ def reconcile_jobs_task() -> int:
     count = jobs_reconcile()
     if count:
         logger.warning("reconciler re-sent %d lost job stage(s)", count)
+    _delete_abandoned_perso_projects()
     return count
+
+
+def _delete_abandoned_perso_projects() -> None:
+    """Perso projects of cancelled (or abandoned) jobs not deleted yet: a failed delete is retried here."""
+    from apps.perso.services import perso_abandoned_projects_delete
+
+    try:
+        deleted = perso_abandoned_projects_delete()
+    except Exception:  # the reconciler's own work must go on; the sweep runs again next time
+        logger.exception("deleting abandoned Perso projects failed")
+        return
+    if deleted:
+        logger.info("deleted the Perso projects of %d ended job(s)", deleted)
 
 
 @shared_task(name="workers.housekeeping.delete_expired_jobs_task", ignore_result=True)

@@ -15,6 +15,16 @@ def poll_due_jobs_task() -> int:
     return poll_due_jobs()
 
 
+@shared_task(name="workers.perso.delete_job_projects_task", ignore_result=True)
+def delete_job_projects_task(job_pk: int) -> bool:
+    """Deletes the Perso projects of a cancelled job (the reconciler retries a failure)."""
+    from apps.jobs.models import Job
+    from apps.perso.services import perso_job_projects_delete
+
+    job = Job.objects.filter(pk=job_pk).first()
+    return bool(job and job.upstream.get("persoProjectSeqs") and perso_job_projects_delete(job=job))
+
+
 # --- separation ----------------------------------------------------------------------------------
 
 

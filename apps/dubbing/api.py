@@ -30,6 +30,7 @@ from apps.dubbing.services import AutoDubSpec, autodub_submit
 from apps.jobs.models import Job, JobKind
 from apps.jobs.public_status import READY_STATUSES, ready_status
 from apps.media.uploads import json_form_item_parse, uploaded_file_path
+from apps.perso.services import perso_languages_check
 from apps.subtitles.api import JobIdSerializer, language_code_field, source_language_field
 from apps.subtitles.sources import (
     MEDIA_TYPES,
@@ -49,7 +50,7 @@ def autodub_spec_parse(raw) -> AutoDubSpec:
     if target is None:
         raise BadRequest("target_language_required", "targetLanguageCode is required")
     tts_model = spec_optional_str(payload, "ttsModel")
-    return AutoDubSpec(
+    spec = AutoDubSpec(
         media_type=media_type,
         source_language_code=source_language,
         target_language_code=language_code_check(target, field="targetLanguageCode"),
@@ -57,6 +58,8 @@ def autodub_spec_parse(raw) -> AutoDubSpec:
         tts_model=tts_model.upper() if tts_model else None,
         edited_render_job_id=spec_optional_str(payload, "editedRenderJobId"),
     )
+    perso_languages_check(source=spec.source_language_code, targets=[spec.target_language_code])
+    return spec
 
 
 class AutoDubSpecSerializer(serializers.Serializer):

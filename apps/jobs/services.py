@@ -52,6 +52,12 @@ def _send_stage_task(task_name: str, job_pk: int, dispatch_seq: int, countdown: 
     app.send_task(task_name, args=[job_pk, dispatch_seq], countdown=countdown)
 
 
+def _send_task(task_name: str, *args) -> None:
+    from vibi.celery import app
+
+    app.send_task(task_name, args=list(args))
+
+
 def _compare_and_swap(job: Job, *, expected_statuses: Iterable[str], **changes) -> None:
     """UPDATE the row only if it still has the status and dispatch number `job` holds."""
     changes["updated_at"] = timezone.now()
@@ -312,6 +318,9 @@ def job_cancel(*, job: Job) -> None:
             updated_at=timezone.now(),
         )
         job_event_add(job=job, kind=JobEvent.Kind.CANCELLED)
+        if job.upstream.get("persoProjectSeqs"):
+            # Cancel means cancel upstream too: the Perso project is deleted (the reconciler retries).
+            transaction.on_commit(functools.partial(_send_task, "workers.perso.delete_job_projects_task", job.pk))
 
 
 def job_retry(*, job: Job) -> None:

@@ -3,9 +3,12 @@
 Retry policy, decided here and nowhere else:
 - reads and idempotent calls (`RetryPolicy.READ`): 429, 5xx, connection errors and timeouts are
   retried with exponential backoff and full jitter, `Retry-After` respected, a bounded number of times;
-- paid submits (`RetryPolicy.SUBMIT`: translate, STT, audio separation): retried only when Perso
-  answered 429 or a 5xx other than VT5034 (it rejected the request, so no project exists). A timeout
-  or a dropped connection is never retried: the project may exist and a second submit bills twice;
+- paid submits (`RetryPolicy.SUBMIT`: translate, STT, audio separation): sent again only when Perso
+  refused them (429, or a 5xx carrying a Perso code other than VT5034). When the outcome is unknown —
+  timeout, dropped connection, 502, 504, a 5xx without a Perso code (a gateway's answer) — the
+  project may exist: `_submit` first looks for it by its job-unique title in List Projects and adopts
+  it, and sends again only when none exists (never pay twice);
+- polls (`RetryPolicy.NONE`) are tried once: the durable poller maps their errors;
 - other 4xx are never retried.
 Every HTTP attempt is logged as an `ExternalCall` (service "perso"). The API key is sent only to
 the API host, never to the blob or storage host, and never logged; SAS query strings are not logged.
@@ -42,6 +45,13 @@ CHUNK_BYTES = 1024 * 1024
 VT_PREFIX = "/video-translator/api/v1"
 
 _thread_state = threading.local()
+# memberRole per (API base, space): List Projects requires it; the space banner names it.
+_member_roles: dict[tuple[str, int], str] = {}
+DEFAULT_MEMBER_ROLE = "space_owner"
+PROJECT_LIST_PAGE = 50
+PROJECT_LIST_MAX_PAGES = 4
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+MAX_REDIRECTS = 5
 
 
 class RetryPolicy(Enum):
@@ -105,9 +115,9 @@ class PersoProgress:
 
 @dataclass(frozen=True)
 class DownloadPathInfo:
-    original_voice_path: str | None = None
+    """Undocumented (see docs/perso.md, "Undocumented fields"): read only as an optimisation."""
+
     original_background_path: str | None = None
-    original_sub_background_path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -176,7 +186,7 @@ class TranslationDownloadLinks:
             "translatedAudio": [self.translated_audio, self.voice_with_background_audio],
             "all": [self.zipped],
         }.get(target, [])
-        return next((link for link in candidates if link), None)
+        return next((link for link in candidates if link), None) or _only_link(self)
 
 
 @dataclass(frozen=True)
@@ -186,17 +196,23 @@ class SeparationDownloadLinks:
 
     speakers_archive: str | None = None
     original_voice_audio: str | None = None
-    original_sub_background: str | None = None
     background_audio: str | None = None
+    zipped: str | None = None
 
     def link_for(self, target: str) -> str | None:
         candidates = {
-            "originalVoiceSpeakers": [self.speakers_archive],
+            "originalVoiceSpeakers": [self.speakers_archive, self.zipped],
             "originalVoiceAudio": [self.original_voice_audio],
-            "originalSubBackground": [self.original_sub_background],
-            "backgroundAudio": [self.background_audio, self.original_sub_background],
+            "backgroundAudio": [self.background_audio],
         }.get(target, [])
-        return next((link for link in candidates if link), None)
+        return next((link for link in candidates if link), None) or _only_link(self)
+
+
+def _only_link(links) -> str | None:
+    """The documented fallback when the field a target's link is expected in is absent: an answer to
+    one target carries one link, wherever the service put it."""
+    present = {value for value in vars(links).values() if value}
+    return present.pop() if len(present) == 1 else None
 
 
 def unwrap_envelope(body):
@@ -231,8 +247,8 @@ def parse_separation_links(body) -> SeparationDownloadLinks:
     return SeparationDownloadLinks(
         speakers_archive=audio_file.get("voiceAudioDownloadLink"),
         original_voice_audio=audio_file.get("originalVoiceAudioDownloadLink"),
-        original_sub_background=audio_file.get("originalSubBackgroundDownloadLink"),
         background_audio=audio_file.get("backgroundAudioDownloadLink"),
+        zipped=result.get("zippedFileDownloadLink"),
     )
 
 
@@ -258,12 +274,33 @@ def _parse_progress(raw: dict, project_seq: int) -> PersoProgress:
     )
 
 
+def _retry_after_sec(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
+
+
 def _host_of(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
 
 
+CODE_FIELDS = ("code", "detailCode", "errorCode")
+
+
+def _first_code(*documents: dict) -> str:
+    for document in documents:
+        for name in CODE_FIELDS:
+            value = document.get(name)
+            # A numeric `code` is an HTTP status echo; the Perso code is a string like VT4041.
+            if isinstance(value, str) and value.strip():
+                return value.strip()
+    return ""
+
+
 def _error_fields(response: requests.Response) -> tuple[str, str]:
-    """(code, message) from an error answer of any of the shapes Perso uses (or an empty body)."""
+    """(code, message) from an error answer of any shape: `code`, `detailCode` or `errorCode` and
+    `message` at the top, under `error` or under `result`; non-JSON or empty bodies give ("", text)."""
     try:
         body = response.json()
     except ValueError:
@@ -272,7 +309,7 @@ def _error_fields(response: requests.Response) -> tuple[str, str]:
         return "", str(body)[:300]
     nested = body.get("error") if isinstance(body.get("error"), dict) else {}
     result = body.get("result") if isinstance(body.get("result"), dict) else {}
-    code = body.get("code") or body.get("errorCode") or nested.get("code") or result.get("code") or ""
+    code = _first_code(body, nested, result)
     message = (
         body.get("message")
         or body.get("msg")
@@ -318,8 +355,9 @@ class PersoClient:
         self.retry_max_wait_sec = float(settings.PERSO_RETRY_MAX_WAIT_SEC)
         self.control_timeout = (settings.PERSO_CONNECT_TIMEOUT_SEC, settings.PERSO_READ_TIMEOUT_SEC)
         self.transfer_timeout = (settings.PERSO_UPLOAD_CONNECT_TIMEOUT_SEC, settings.PERSO_UPLOAD_TIMEOUT_SEC)
+        # Downloads (and every redirect they follow) stay on these hosts: the file base plus the
+        # configured CDN hosts.
         self.allowed_download_hosts = {host.lower() for host in settings.PERSO_DOWNLOAD_ALLOWED_HOSTS} | {
-            _host_of(self.api_base_url),
             _host_of(self.storage_base_url),
         }
 
@@ -396,7 +434,7 @@ class PersoClient:
                     method=method, endpoint=endpoint, status=None, started=started, error_code=kind, attempt=attempt
                 )
                 if policy is RetryPolicy.SUBMIT:
-                    raise PersoSubmitUncertain(None, kind, f"{kind} on submit {endpoint}; not resent (may bill twice)")
+                    raise PersoSubmitUncertain(None, kind, f"{kind} on submit {endpoint}; outcome unknown")
                 last_error = PersoTransientError(None, kind, f"{kind} calling Perso {endpoint}")
                 if attempt < attempts:
                     time.sleep(self._backoff_sec(attempt, None))
@@ -411,6 +449,7 @@ class PersoClient:
                 )
                 return response
             code, message = _error_fields(response)
+            retry_after = _retry_after_sec(response.headers.get("Retry-After"))
             response.close()
             self._record(
                 method=method,
@@ -420,7 +459,9 @@ class PersoClient:
                 error_code=code or str(status),
                 attempt=attempt,
             )
-            error = perso_error_from_response(status=status, code=code, message=message)
+            if policy is RetryPolicy.SUBMIT and (status in (502, 504) or (status >= 500 and not code)):
+                raise PersoSubmitUncertain(status, code, f"submit {endpoint} answered {status}; outcome unknown")
+            error = perso_error_from_response(status=status, code=code, message=message, retry_after_sec=retry_after)
             retryable = status == 429 or (status >= 500 and code != "VT5034")
             if not retryable or policy is RetryPolicy.NONE or attempt == attempts:
                 raise error
@@ -605,11 +646,81 @@ class PersoClient:
     # --- projects ---------------------------------------------------------------------------------
 
     def _submit(self, path: str, payload: dict) -> list[int]:
-        body = unwrap_envelope(self._api("POST", path, policy=RetryPolicy.SUBMIT, json_body=payload))
-        ids = (body or {}).get("startGenerateProjectIdList") if isinstance(body, dict) else None
-        if not ids:
-            raise PersoProtocolError(200, "", "submit answer without startGenerateProjectIdList")
-        return [int(value) for value in ids]
+        """Sends a paid submit; when its outcome is unknown, adopts the project it may have created
+        (found by its title, which callers make job-unique) and sends again only when there is none."""
+        title = payload.get("title") or ""
+        for send in range(1, self.max_attempts + 1):
+            try:
+                body = unwrap_envelope(self._api("POST", path, policy=RetryPolicy.SUBMIT, json_body=payload))
+            except PersoSubmitUncertain as exc:
+                if not title:
+                    raise
+                logger.warning("submit %s outcome unknown (%s); looking for the project it may have made", path, exc)
+                adopted = self._find_submitted_projects(title)
+                if adopted:
+                    logger.info("adopting Perso project(s) %s created by the uncertain submit", adopted)
+                    return adopted
+                if send == self.max_attempts:
+                    raise
+                continue
+            ids = (body or {}).get("startGenerateProjectIdList") if isinstance(body, dict) else None
+            if not ids:
+                raise PersoProtocolError(200, "", "submit answer without startGenerateProjectIdList")
+            return [int(value) for value in ids]
+        raise PersoSubmitUncertain(None, "", "submit outcome unknown")  # pragma: no cover - the loop returns
+
+    def _find_submitted_projects(self, title: str) -> list[int]:
+        """Projects titled `title` (looked up twice, a moment apart: a project can take a moment to be
+        listed after the submit that made it)."""
+        for look in range(2):
+            found = self.projects_titled(title)
+            if found:
+                return found
+            if look == 0:
+                time.sleep(min(self.retry_max_wait_sec, self.retry_base_sec))
+        return []
+
+    def member_role(self) -> str:
+        """Our role in the space (List Projects requires it), from the documented space banner."""
+        key = (self.api_base_url, self.space_seq)
+        role = _member_roles.get(key)
+        if role is None:
+            try:
+                role = (self.space() or {}).get("memberRole") or DEFAULT_MEMBER_ROLE
+            except PersoError:
+                role = DEFAULT_MEMBER_ROLE
+            _member_roles[key] = role
+        return role
+
+    def list_projects(self, *, offset: int = 0, size: int = PROJECT_LIST_PAGE) -> dict:
+        """One page of List Projects, newest first."""
+        body = unwrap_envelope(
+            self._api(
+                "GET",
+                f"{VT_PREFIX}/projects/spaces/{self.space_seq}",
+                params={
+                    "memberRole": self.member_role(),
+                    "size": size,
+                    "offset": offset,
+                    "sortType": "update_date",
+                    "sortDirection": "desc",
+                },
+            )
+        )
+        return body if isinstance(body, dict) else {}
+
+    def projects_titled(self, title: str, *, max_pages: int = PROJECT_LIST_MAX_PAGES) -> list[int]:
+        """Seqs of the active projects titled exactly `title`, in submit order (oldest first)."""
+        found: list[int] = []
+        offset = 0
+        for _ in range(max_pages):
+            page = self.list_projects(offset=offset)
+            rows = page.get("content") or []
+            found += [int(row["seq"]) for row in rows if isinstance(row, dict) and row.get("title") == title]
+            if not page.get("hasNext") or not rows:
+                break
+            offset = int(page.get("nextVtOffset") or offset + len(rows))
+        return sorted(found)
 
     def submit_translate(
         self,
@@ -653,7 +764,12 @@ class PersoClient:
         return self._submit(f"{VT_PREFIX}/projects/spaces/{self.space_seq}/audio-separation", payload)[0]
 
     def progress(self, project_seq: int) -> PersoProgress:
-        body = unwrap_envelope(self._api("GET", f"{VT_PREFIX}/projects/{project_seq}/space/{self.space_seq}/progress"))
+        """One poll, never retried here: the poller maps its errors and keeps the 5 s floor."""
+        body = unwrap_envelope(
+            self._api(
+                "GET", f"{VT_PREFIX}/projects/{project_seq}/space/{self.space_seq}/progress", policy=RetryPolicy.NONE
+            )
+        )
         if not isinstance(body, dict):
             raise PersoProtocolError(200, "", "progress answer is not an object")
         return _parse_progress(body, project_seq)
@@ -662,7 +778,7 @@ class PersoClient:
         body = unwrap_envelope(self._api("GET", f"{VT_PREFIX}/projects/{project_seq}/spaces/{self.space_seq}"))
         if not isinstance(body, dict):
             raise PersoProtocolError(200, "", "project answer is not an object")
-        path_info = body.get("downloadPathInfo") or {}
+        path_info = body.get("downloadPathInfo") if isinstance(body.get("downloadPathInfo"), dict) else {}
         return PersoProject(
             seq=int(body.get("seq") or project_seq),
             progress=int(body.get("progress") or 0),
@@ -670,9 +786,7 @@ class PersoClient:
             has_failed=bool(body.get("hasFailed")),
             duration_ms=body.get("durationMs"),
             download_path_info=DownloadPathInfo(
-                original_voice_path=path_info.get("originalVoicePath"),
                 original_background_path=path_info.get("originalBackgroundPath"),
-                original_sub_background_path=path_info.get("originalSubBackgroundPath"),
             ),
             raw=body,
         )
@@ -763,6 +877,34 @@ class PersoClient:
             raise PersoDownloadError(None, "host_not_allowed", f"download host {_host_of(url)!r} is not allowed")
         return url, with_key
 
+    def _open_following_redirects(self, url: str, *, endpoint: str, with_key: bool) -> requests.Response:
+        """GETs `url`, following redirects (CDNs redirect) only to allowed hosts and never with the
+        API key; a redirect elsewhere is a permanent PersoDownloadError."""
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._send(
+                "GET",
+                url,
+                endpoint=endpoint,
+                policy=RetryPolicy.READ,
+                timeout=self.transfer_timeout,
+                with_key=with_key,
+                headers={"Accept": "*/*"},
+                stream=True,
+                ok_statuses=REDIRECT_STATUSES,
+            )
+            if response.status_code not in REDIRECT_STATUSES:
+                return response
+            location = response.headers.get("Location") or ""
+            response.close()
+            url = urljoin(url, location)
+            host = _host_of(url)
+            if not location or urlsplit(url).scheme not in ("http", "https") or host not in self.allowed_download_hosts:
+                raise PersoDownloadError(
+                    None, "redirect_host_not_allowed", f"download redirected to a host that is not allowed: {host!r}"
+                )
+            endpoint, with_key = "storage:" + urlsplit(url).path, False
+        raise PersoDownloadError(None, "too_many_redirects", f"download redirected more than {MAX_REDIRECTS} times")
+
     def download_file(self, path_or_url: str, target_path: Path) -> int:
         """Streams a Perso file to `target_path` (via `<target>.tmp`, renamed on success); returns the
         byte count. A 404 raises PersoNotFound: the storage CDN caches 404s per path, so retrying the
@@ -773,16 +915,7 @@ class PersoClient:
         target_path.parent.mkdir(parents=True, exist_ok=True)
         temp_path = target_path.with_name(target_path.name + ".tmp")
         for attempt in range(1, self.max_attempts + 1):
-            response = self._send(
-                "GET",
-                url,
-                endpoint=endpoint,
-                policy=RetryPolicy.READ,
-                timeout=self.transfer_timeout,
-                with_key=with_key,
-                headers={"Accept": "*/*"},
-                stream=True,
-            )
+            response = self._open_following_redirects(url, endpoint=endpoint, with_key=with_key)
             written = 0
             try:
                 with response, temp_path.open("wb") as handle:

@@ -8,15 +8,22 @@ QUEUE_NOT_FOUND_MARKER = "queue not found"
 class PersoError(Exception):
     """Perso answered with an error (or could not be reached): HTTP status, Perso code, message."""
 
-    def __init__(self, status: int | None, code: str = "", message: str = ""):
+    def __init__(self, status: int | None, code: str = "", message: str = "", *, retry_after_sec: float | None = None):
         self.status = status
         self.code = code or ""
         self.message = message or ""
+        self.retry_after_sec = retry_after_sec
         super().__init__(f"Perso {status} {code}: {message}".strip())
 
     @property
     def is_queue_not_found(self) -> bool:
-        return QUEUE_NOT_FOUND_MARKER in self.message.lower()
+        """The documented "space queue not found" refusal of a submit. The documentation gives its
+        message but no status or code, so besides the message any 404 of a submit that is not one of
+        the documented not-founds (media, source or target language) counts: initialising the queue
+        again is free and idempotent."""
+        if QUEUE_NOT_FOUND_MARKER in self.message.lower():
+            return True
+        return self.status == 404 and self.code not in SUBMIT_NOT_FOUND_CODES
 
 
 class PersoAuthError(PersoError):
@@ -44,7 +51,8 @@ class PersoTransientError(PersoError):
 
 
 class PersoSubmitUncertain(PersoTransientError):
-    """A submit timed out or lost its connection: the project may exist, so it is never resent."""
+    """A submit whose outcome is unknown (timeout, dropped connection, 502, 504, or a 5xx without a
+    Perso code — a gateway's answer): the project may exist, so it is reconciled before any resend."""
 
 
 class PersoInvalidMedia(PersoError):
@@ -59,28 +67,33 @@ class PersoDownloadError(PersoError):
     """A file link could not be fetched (not allowed, not found, interrupted)."""
 
 
+# Documented 404 codes of the submit endpoints (Video not found, Source/Target language not found).
+SUBMIT_NOT_FOUND_CODES = {"VT4042", "VT4043", "VT4044"}
 INVALID_MEDIA_CODES = {"F4004", "F4007", "F4008", "F4009", "F40010", "F40011", "F4005"}
 
 
-def perso_error_from_response(*, status: int, code: str, message: str) -> PersoError:
+def perso_error_from_response(
+    *, status: int, code: str, message: str, retry_after_sec: float | None = None
+) -> PersoError:
     """The typed error for one Perso error answer."""
+    kind = PersoError
     if status == 401 or code == "F4001":
-        return PersoAuthError(status, code, message)
-    if status == 402 or code == "VT4021":
-        return PersoInsufficientCredits(status, code, message)
-    if code == "VT5034":
-        return PersoQueueFull(status, code, message)
-    if code in INVALID_MEDIA_CODES:
-        return PersoInvalidMedia(status, code, message)
-    if status == 403:
-        return PersoAuthError(status, code, message)
-    if status == 404:
-        return PersoNotFound(status, code, message)
-    if status == 429:
-        return PersoRateLimited(status, code, message)
-    if status >= 500:
-        return PersoTransientError(status, code, message)
-    return PersoError(status, code, message)
+        kind = PersoAuthError
+    elif status == 402 or code == "VT4021":
+        kind = PersoInsufficientCredits
+    elif code == "VT5034":
+        kind = PersoQueueFull
+    elif code in INVALID_MEDIA_CODES:
+        kind = PersoInvalidMedia
+    elif status == 403:
+        kind = PersoAuthError
+    elif status == 404:
+        kind = PersoNotFound
+    elif status == 429:
+        kind = PersoRateLimited
+    elif status >= 500:
+        kind = PersoTransientError
+    return kind(status, code, message, retry_after_sec=retry_after_sec)
 
 
 def perso_error_to_api_error(error: PersoError) -> ApiError:

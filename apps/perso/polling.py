@@ -6,7 +6,7 @@ time back on the row. Everything the poller needs is on the row, so a restarted 
 """
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -23,11 +23,12 @@ from apps.jobs.services import (
     job_update_upstream,
     jobs_due_for_poll_claim,
 )
-from apps.perso.errors import PersoAuthError, PersoError, PersoNotFound
+from apps.perso.errors import PersoError, PersoRateLimited
 from apps.perso.services import (
     STATE_DONE,
     STATE_QUEUED,
     STATE_SUBMITTING,
+    perso_adopt_or_resubmit,
     perso_progress_to_job_progress,
     perso_projects_progress,
     perso_try_submit,
@@ -66,37 +67,64 @@ def next_poll_delay_sec(*, unchanged_polls: int) -> float:
     return max(first, min(float(settings.PERSO_POLL_MAX_INTERVAL_SEC), delay))
 
 
+def poll_error_backoff_sec(*, errors: int) -> float:
+    """After a failed poll (5xx, network, 429 without Retry-After): doubling from the floor, capped."""
+    floor = float(settings.PERSO_POLL_MIN_INTERVAL_SEC)
+    cap = max(floor, float(settings.PERSO_POLL_ERROR_MAX_INTERVAL_SEC))
+    return min(cap, floor * 2 ** max(0, errors - 1))
+
+
+def _schedule_after_error(job: Job, *, errors: int, delay_sec: float) -> None:
+    with transaction.atomic():
+        job_update_upstream(job=job, upstream={"persoPollErrors": errors})
+        job_schedule_poll(job=job, next_poll_at=timezone.now() + timedelta(seconds=delay_sec))
+
+
 def perso_poll_job(*, job: Job) -> None:
     """One poll of one waiting job: resubmit if queued, else read progress and move the job on."""
     now = timezone.now()
     upstream = job.upstream
     if job.poll_deadline_at and now >= job.poll_deadline_at:
         minutes = max(1, round((job.poll_deadline_at - job.created_at).total_seconds() / 60))
-        _fail(job, "perso_timeout", f"Perso did not finish within {minutes} minutes")
+        _fail(job, "perso_timeout", f"Perso did not finish within {minutes} minutes", abandoned=True)
         return
     state = upstream.get("persoState")
     if state == STATE_QUEUED:
         _resubmit(job)
         return
     if state == STATE_SUBMITTING:
-        # A poller died in the middle of a submit: the project may exist, so it is not sent again.
-        _fail(job, "perso_submit_uncertain", "The request to Perso was interrupted; it was not sent again")
+        # A worker died in the middle of a submit: adopt the project it may have made, else resubmit.
+        _resubmit(job, interrupted=True)
         return
     project_seqs = upstream.get("persoProjectSeqs") or [upstream.get("persoProjectSeq")]
     if not project_seqs or project_seqs[0] is None:
         _fail(job, "perso_state_lost", "The Perso project of this job is unknown")
         return
+    # The documented floor, across workers: never poll sooner than PERSO_POLL_MIN_INTERVAL_SEC after
+    # the last poll of this job's projects (recorded on the row before each poll).
+    floor = timedelta(seconds=settings.PERSO_POLL_MIN_INTERVAL_SEC)
+    last_poll_at = upstream.get("persoLastPollAt")
+    if last_poll_at and now < datetime.fromisoformat(last_poll_at) + floor:
+        job_schedule_poll(job=job, next_poll_at=datetime.fromisoformat(last_poll_at) + floor)
+        return
+    job_update_upstream(job=job, upstream={"persoLastPollAt": now.isoformat()})
     try:
         answer = perso_projects_progress(project_seqs=[int(seq) for seq in project_seqs])
-    except (PersoNotFound, PersoAuthError) as exc:
-        code = "perso_auth_failed" if isinstance(exc, PersoAuthError) else "perso_project_lost"
-        _fail(
-            job, code, "Authentication failed with Perso" if code == "perso_auth_failed" else "Perso lost the project"
-        )
+    except PersoRateLimited as exc:
+        errors = int(upstream.get("persoPollErrors", 0)) + 1
+        delay = max(exc.retry_after_sec or 0.0, poll_error_backoff_sec(errors=errors))
+        logger.warning("poll of job %s rate-limited; next poll in %.0fs", job.public_id, delay)
+        _schedule_after_error(job, errors=errors, delay_sec=delay)
         return
     except PersoError as exc:
-        logger.warning("poll of job %s failed, trying later: %s", job.public_id, exc)
-        _schedule(job, unchanged_polls=int(upstream.get("persoUnchangedPolls", 0)) + 1, last_progress=None)
+        if exc.status is not None and 400 <= exc.status < 500:
+            upstream_code = exc.code or str(exc.status)
+            _fail(job, f"perso_{upstream_code}"[:64], f"Perso refused the poll: {exc.status} {upstream_code}")
+            return
+        errors = int(upstream.get("persoPollErrors", 0)) + 1
+        delay = poll_error_backoff_sec(errors=errors)
+        logger.warning("poll of job %s failed (%s); next poll in %.0fs", job.public_id, exc, delay)
+        _schedule_after_error(job, errors=errors, delay_sec=delay)
         return
     span = upstream.get("progressSpan") or [10, 80]
     if answer.is_failed:
@@ -135,7 +163,11 @@ def _schedule(
     progress: int | None = None,
     progress_reason: str | None = None,
 ) -> None:
-    updates = {"persoPolls": int(job.upstream.get("persoPolls", 0)) + 1, "persoUnchangedPolls": unchanged_polls}
+    updates = {
+        "persoPolls": int(job.upstream.get("persoPolls", 0)) + 1,
+        "persoUnchangedPolls": unchanged_polls,
+        "persoPollErrors": 0,
+    }
     if last_progress is not None:
         updates["persoLastProgress"] = last_progress
     with transaction.atomic():
@@ -148,9 +180,12 @@ def _schedule(
         )
 
 
-def _resubmit(job: Job) -> None:
+def _resubmit(job: Job, *, interrupted: bool = False) -> None:
     try:
-        perso_try_submit(job=job)
+        if interrupted:
+            perso_adopt_or_resubmit(job=job)
+        else:
+            perso_try_submit(job=job)
     except JobFailure as exc:
         _fail(job, exc.code, exc.detail)
     except TransientFailure as exc:
@@ -162,7 +197,8 @@ def _resubmit(job: Job) -> None:
         )
 
 
-def _fail(job: Job, code: str, detail: str) -> None:
+def _fail(job: Job, code: str, detail: str, *, abandoned: bool = False) -> None:
+    """Ends the job. `abandoned`: Perso may still be working on it, so the cleanup deletes the project."""
     with transaction.atomic():
-        job_update_upstream(job=job, upstream={"persoState": STATE_DONE})
+        job_update_upstream(job=job, upstream={"persoState": STATE_DONE, "persoAbandoned": abandoned})
         job_fail(job=job, code=code, detail=detail)

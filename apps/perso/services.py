@@ -6,6 +6,7 @@ so a stage function only calls these and lets the exceptions through.
 """
 
 import logging
+import secrets
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,15 +17,17 @@ from pathlib import Path
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from apps.core.errors import JobFailure, TransientFailure
+from apps.core.errors import ApiError, BadRequest, JobFailure, TransientFailure
 from apps.jobs.context import current_job_id
-from apps.jobs.models import ACTIVE_STATUSES, Job
-from apps.jobs.services import job_update_upstream, job_wait_upstream
+from apps.jobs.models import ACTIVE_STATUSES, Job, JobStatus
+from apps.jobs.services import JobLost, job_schedule_poll, job_update_upstream, job_wait_upstream
 from apps.perso.client import PersoClient, PersoProgress, perso_client
 from apps.perso.errors import (
     PersoAuthError,
+    PersoDownloadError,
     PersoError,
     PersoInsufficientCredits,
     PersoInvalidMedia,
@@ -70,16 +73,18 @@ class SttSentence:
 # --- languages (synchronous, for GET /api/v2/languages) ----------------------------------------------
 
 LANGUAGES_CACHE_KEY = "perso:languages:v1"
+QUEUE_READY_CACHE_KEY = "perso:queue-ready:v1"
+QUEUE_READY_CACHE_SEC = 24 * 3600
 
 
-def perso_languages_list() -> list[dict]:
+def perso_languages_list(*, attempts: int = 2) -> list[dict]:
     """Perso's languages (experimental ones included) in our API's shape, cached LANGUAGES_CACHE_SEC.
     A Perso failure raises the contract's ApiError (401/402/429/400/502)."""
     cached = cache.get(LANGUAGES_CACHE_KEY)
     if cached is not None:
         return cached
     try:
-        languages = PersoClient(max_attempts=2).languages()
+        languages = PersoClient(max_attempts=attempts).languages()
     except PersoError as exc:
         logger.warning("Perso languages failed: %s", exc)
         raise perso_error_to_api_error(exc) from exc
@@ -98,6 +103,33 @@ def perso_languages_list() -> list[dict]:
     return rows
 
 
+def _language_base(code: str) -> str:
+    return code.lower().replace("_", "-").split("-")[0]
+
+
+def perso_languages_check(*, source: str | None = None, targets: list[str] = ()) -> None:
+    """Submit-time check, before anything is stored or uploaded: the source (unless "auto") and every
+    target must be in Perso's cached /languages list (a regional code matches its base language).
+    An unsupported one is a 400 `unsupported_language` whose detail lists the supported codes. When
+    the list cannot be had (Perso unreachable), the check is skipped: Perso's own VT4043/VT4044
+    answer then fails the job."""
+    try:
+        supported = [row["code"] for row in perso_languages_list(attempts=1)]
+    except ApiError as exc:
+        logger.warning("language check skipped: Perso's language list is unavailable (%s)", exc.code)
+        return
+    exact = {code.lower().replace("_", "-") for code in supported}
+    bases = {_language_base(code) for code in supported}
+    requested = [("sourceLanguageCode", source)] if source and source.lower() != "auto" else []
+    requested += [("targetLanguageCodes", code) for code in targets]
+    for field_name, code in requested:
+        if code.lower().replace("_", "-") not in exact and _language_base(code) not in bases:
+            raise BadRequest(
+                "unsupported_language",
+                f"{field_name} {code!r} is not a language Perso supports; supported: {', '.join(supported)}",
+            )
+
+
 # --- error translation ----------------------------------------------------------------------------
 
 
@@ -106,7 +138,8 @@ def perso_stage_failure(error: PersoError) -> JobFailure | TransientFailure:
     if isinstance(error, PersoSubmitUncertain):
         return JobFailure(
             "perso_submit_uncertain",
-            "Perso did not answer the request in time; it was not sent again to avoid paying twice",
+            "Perso's answer to the request was lost and no project from it could be confirmed; "
+            "it was not sent again to avoid paying twice",
         )
     if isinstance(error, PersoInsufficientCredits):
         return JobFailure("insufficient_credits", "The Perso account has no credits left for this job")
@@ -120,6 +153,8 @@ def perso_stage_failure(error: PersoError) -> JobFailure | TransientFailure:
         return TransientFailure("perso_unavailable", "Perso service unavailable")
     if isinstance(error, PersoNotFound):
         return JobFailure("perso_not_found", "Perso does not know this project or media")
+    if isinstance(error, PersoDownloadError):
+        return JobFailure("perso_download_refused", f"A Perso file could not be fetched ({error.code})")
     return JobFailure("perso_error", f"Perso refused the request ({error.code or error.status})")
 
 
@@ -217,7 +252,7 @@ def perso_submit_project(
         "kind": kind,
         "mediaSeq": int(media_seq),
         "isVideo": bool(is_video),
-        "title": title or "",
+        "title": perso_job_title(job=job, title=title, kind=kind),
         "sourceLanguage": source_language or "auto",
         "targetLanguages": [
             {"code": item["code"], "tts_model": item.get("tts_model") or item.get("ttsModel") or ""}
@@ -243,6 +278,12 @@ def perso_submit_project(
         },
     )
     perso_try_submit(job=job, deadline_at=deadline_at)
+
+
+def perso_job_title(*, job: Job, title: str | None, kind: str) -> str:
+    """The project title: unique to this job and this submit (a nonce, so an ops retry never adopts
+    the project of an earlier run). An uncertain submit is reconciled by finding this title."""
+    return f"{title or kind}-{job.public_id}-{secrets.token_hex(3)}"[:200]
 
 
 def perso_in_flight_count() -> int:
@@ -310,16 +351,7 @@ def _try_submit(*, job: Job, deadline_at: datetime | None) -> None:
         state = STATE_QUEUED if isinstance(outcome, TransientFailure) else STATE_DONE
         job_update_upstream(job=job, upstream={"persoState": state, "persoSubmitError": str(exc)[:300]})
         raise outcome from exc
-    job_update_upstream(
-        job=job,
-        upstream={
-            "persoState": STATE_PROCESSING,
-            "persoProjectSeq": project_seqs[0],
-            "persoProjectSeqs": project_seqs,
-            "persoSubmittedAt": now.isoformat(),
-            "persoSubmitAttempts": attempts,
-        },
-    )
+    _record_submitted(job=job, project_seqs=project_seqs, attempts=attempts, now=now)
     job_wait_upstream(
         job=job,
         upstream={},
@@ -329,15 +361,70 @@ def _try_submit(*, job: Job, deadline_at: datetime | None) -> None:
     )
 
 
+def perso_queue_ensure(*, client: PersoClient, force: bool = False) -> None:
+    """The documented step before a space's first submit: `PUT …/queue`, once per space (remembered
+    in the shared cache), and again when `force` (a submit was refused with 'space queue not found')."""
+    key = f"{QUEUE_READY_CACHE_KEY}:{client.api_base_url}:{client.space_seq}"
+    if not force and cache.get(key):
+        return
+    client.init_queue()
+    cache.set(key, True, QUEUE_READY_CACHE_SEC)
+
+
+def _record_submitted(*, job: Job, project_seqs: list[int], attempts: int, now: datetime) -> None:
+    """Writes the new project seqs on the job at once. A job cancelled while its submit was in flight
+    still gets them (directly on the row), so the cleanup deletes the projects instead of losing them."""
+    upstream = {
+        "persoState": STATE_PROCESSING,
+        "persoProjectSeq": project_seqs[0],
+        "persoProjectSeqs": project_seqs,
+        "persoSubmittedAt": now.isoformat(),
+        "persoSubmitAttempts": attempts,
+    }
+    try:
+        job_update_upstream(job=job, upstream=upstream)
+    except JobLost:
+        with transaction.atomic():
+            row = Job.objects.select_for_update().get(pk=job.pk)
+            Job.objects.filter(pk=job.pk).update(upstream={**row.upstream, **upstream, "persoState": STATE_DONE})
+        logger.warning(
+            "job %s ended while its Perso submit was in flight; deleting project(s) %s", job.public_id, project_seqs
+        )
+        row = Job.objects.get(pk=job.pk)
+        if row.status == JobStatus.CANCELLED:
+            perso_job_projects_delete(job=row)
+        raise
+
+
+def perso_adopt_or_resubmit(*, job: Job) -> None:
+    """A job left in `submitting` (its worker died mid-submit): adopts the project the submit may have
+    made (found by the job-unique title), else queues the job to be submitted again."""
+    title = job.upstream.get("persoRequest", {}).get("title") or ""
+    with _calls_linked_to(job), perso_errors_as_stage_outcome():
+        found = perso_client().projects_titled(title) if title else []
+    if found:
+        logger.info("job %s: adopting Perso project(s) %s of an interrupted submit", job.public_id, found)
+        now = timezone.now()
+        _record_submitted(
+            job=job, project_seqs=found, attempts=int(job.upstream.get("persoSubmitAttempts", 0)) + 1, now=now
+        )
+        job_schedule_poll(job=job, next_poll_at=now + timedelta(seconds=settings.PERSO_POLL_FIRST_DELAY_SEC))
+        return
+    job_update_upstream(job=job, upstream={"persoState": STATE_QUEUED})
+    perso_try_submit(job=job)
+
+
 def _submit_once(*, client: PersoClient, request: dict) -> list[int]:
-    """One submit; a space whose queue was never initialised gets it initialised and one more try."""
+    """One submit after the queue is initialised; refused with 'space queue not found' (the queue
+    was dropped upstream, or the cache is stale) → the queue is initialised again, one more try."""
+    perso_queue_ensure(client=client)
     try:
         return _submit_call(client=client, request=request)
     except PersoError as exc:
         if not exc.is_queue_not_found:
             raise
-        logger.info("Perso space queue not initialised; initialising it and submitting again")
-        client.init_queue()
+        logger.info("Perso answered 'space queue not found'; initialising the queue and submitting again")
+        perso_queue_ensure(client=client, force=True)
         return _submit_call(client=client, request=request)
 
 
@@ -386,6 +473,69 @@ def perso_projects_progress(*, project_seqs: list[int], client: PersoClient | No
     if failed:
         return failed
     return min(answers, key=lambda answer: (answer.is_completed, answer.progress))
+
+
+# --- deleting the projects of cancelled and abandoned jobs -------------------------------------------------
+
+
+def _upstream_merge(*, job_pk: int, changes: dict) -> None:
+    """Merges keys into a job's upstream whatever its status (cleanup bookkeeping of ended jobs)."""
+    with transaction.atomic():
+        row = Job.objects.select_for_update().get(pk=job_pk)
+        Job.objects.filter(pk=job_pk).update(upstream={**row.upstream, **changes})
+
+
+def perso_job_projects_delete(*, job: Job, client: PersoClient | None = None) -> bool:
+    """Deletes the Perso project(s) of an ended job (`DELETE …/projects/{projectSeq}/spaces/{spaceSeq}`),
+    which stops the work and frees its slot in the space's queue. A project Perso no longer has
+    (404 VT4041/VT4045) counts as deleted. True when none is left; otherwise the failure is recorded
+    on the job and the reconciler tries again."""
+    client = client or perso_client()
+    seqs = [int(seq) for seq in job.upstream.get("persoProjectSeqs") or [job.upstream.get("persoProjectSeq")] if seq]
+    remaining, last_error = [], ""
+    with _calls_linked_to(job):
+        for seq in seqs:
+            try:
+                client.delete(seq)
+            except PersoNotFound:
+                pass
+            except PersoError as exc:
+                remaining.append(seq)
+                last_error = str(exc)[:300]
+    if remaining:
+        attempts = int(job.upstream.get("persoDeleteAttempts", 0)) + 1
+        logger.warning(
+            "job %s: deleting Perso project(s) %s failed (attempt %d): %s",
+            job.public_id,
+            remaining,
+            attempts,
+            last_error,
+        )
+        _upstream_merge(job_pk=job.pk, changes={"persoDeleteAttempts": attempts, "persoDeleteError": last_error})
+        return False
+    _upstream_merge(job_pk=job.pk, changes={"persoDeletedAt": timezone.now().isoformat(), "persoDeleteError": ""})
+    return True
+
+
+def perso_abandoned_projects(*, limit: int = 100):
+    """Ended jobs whose Perso projects still exist: cancelled ones, and failed ones we gave up on
+    while Perso was still working (`persoAbandoned`, e.g. past the deadline)."""
+    return (
+        Job.objects.filter(upstream__provider="perso", upstream__has_key="persoProjectSeqs")
+        .filter(Q(status=JobStatus.CANCELLED) | Q(status=JobStatus.FAILED, upstream__persoAbandoned=True))
+        .exclude(upstream__has_key="persoDeletedAt")
+        .order_by("updated_at")[:limit]
+    )
+
+
+def perso_abandoned_projects_delete(*, limit: int = 50) -> int:
+    """The reconciler's sweep: deletes what cancels left behind (also retries failed deletes). One
+    attempt per project and run: the sweep itself is the retry, so an outage never stalls it."""
+    client = PersoClient(max_attempts=1)
+    deleted = 0
+    for job in perso_abandoned_projects(limit=limit):
+        deleted += perso_job_projects_delete(job=job, client=client)
+    return deleted
 
 
 # --- reading a finished project ------------------------------------------------------------------------
@@ -443,9 +593,8 @@ TARGET_READY_FLAGS = {
     "voicewithBackgroundAudio": "hasTranslatedVoiceWithBackground",
     "translatedAudio": "hasTranslateAudio",
     "originalVoiceSpeakers": "hasOriginalSpeakerAudioCollection",
-    "originalSubBackground": "hasOriginalSubBackground",
 }
-SEPARATION_TARGETS = {"originalVoiceSpeakers", "originalSubBackground"}
+SEPARATION_TARGETS = {"originalVoiceSpeakers"}
 
 
 def perso_download_target(
@@ -494,18 +643,27 @@ def perso_download_path(*, path: str, dest: Path, client: PersoClient | None = N
 
 
 def perso_download_background(*, project_seq: int, dest: Path, client: PersoClient | None = None) -> Path:
-    """The true background-only track: project info's downloadPathInfo.originalBackgroundPath
-    (OriginalBaseBackground), falling back to target originalSubBackground (which, with a single
-    speaker, can still contain the voice)."""
+    """The background-only track: the documented `/download?target=backgroundAudio`
+    (`audioFile.backgroundAudioDownloadLink`, ready when download-info says `hasOriginalBackground`).
+
+    Optimisation only: when the project info carries the undocumented
+    `downloadPathInfo.originalBackgroundPath`, that file is fetched first (no /download round trip);
+    when it is absent or its download fails, the documented target is used."""
     client = client or perso_client()
-    with perso_errors_as_stage_outcome():
-        background_path = client.project(project_seq).download_path_info.original_background_path
+    try:
+        with perso_errors_as_stage_outcome():
+            background_path = client.project(project_seq).download_path_info.original_background_path
+    except (JobFailure, TransientFailure) as exc:
+        logger.info("project info unavailable (%s); using the documented backgroundAudio target", exc)
+        background_path = None
     if background_path:
         try:
             return perso_download_path(path=background_path, dest=dest, client=client)
         except (JobFailure, TransientFailure) as exc:
-            logger.warning("original background path failed (%s); falling back to originalSubBackground", exc)
-    return perso_download_target(project_seq=project_seq, target="originalSubBackground", dest=dest, client=client)
+            logger.warning("originalBackgroundPath failed (%s); using the documented backgroundAudio target", exc)
+    return perso_download_target(
+        project_seq=project_seq, target="backgroundAudio", dest=dest, separation=True, client=client
+    )
 
 
 def perso_download_speaker_archive(*, project_seq: int, dest: Path, client: PersoClient | None = None) -> Path:

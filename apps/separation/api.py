@@ -27,6 +27,7 @@ from apps.core.signing import verify_token
 from apps.jobs.models import JobStatus
 from apps.jobs.public_status import COMPLETED_STATUSES, READY_STATUSES, completed_status, ready_status
 from apps.media.uploads import json_form_item_parse, uploaded_file_path
+from apps.perso.services import perso_languages_check
 from apps.separation.selectors import (
     MIX_RESOURCE_ID,
     RESULT_MIX_OUTPUT_KEY,
@@ -101,6 +102,7 @@ def separation_spec_parse(raw) -> SeparationSpec:
     if language is not None and not isinstance(language, str):
         raise BadRequest("invalid_spec", f"sourceLanguageCode must be a string or null (got {language!r})")
     language = (language or "").strip()[:16] or "auto"
+    perso_languages_check(source=language)
     render_job_id = payload.get("editedRenderJobId")
     if render_job_id is not None and not isinstance(render_job_id, str):
         raise BadRequest("invalid_spec", f"editedRenderJobId must be a string or null (got {render_job_id!r})")

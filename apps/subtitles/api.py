@@ -24,6 +24,7 @@ from apps.core.signing import TokenMissing, verify_token
 from apps.jobs.models import Job, JobKind
 from apps.jobs.public_status import READY_STATUSES, ready_status
 from apps.media.uploads import json_form_item_parse, uploaded_file_path
+from apps.perso.services import perso_languages_check
 from apps.subtitles.selectors import ORIGINAL, srt_resource_id, srt_storage_key, subtitles_job_get, subtitles_urls
 from apps.subtitles.services import (
     SubtitleRegenerateSpec,
@@ -51,20 +52,24 @@ class JobIdSerializer(serializers.Serializer):
 def subtitle_spec_parse(raw) -> SubtitleSpec:
     """Every requested target is kept, the source's own language included: it gets a copy of the original."""
     payload = json_form_item_parse(raw)
-    return SubtitleSpec(
+    spec = SubtitleSpec(
         media_type=spec_media_type(payload),
         source_language_code=spec_source_language(payload),
         target_language_codes=spec_target_languages(payload),
         number_of_speakers=spec_number_of_speakers(payload),
         edited_render_job_id=spec_optional_str(payload, "editedRenderJobId"),
     )
+    perso_languages_check(source=spec.source_language_code, targets=spec.target_language_codes)
+    return spec
 
 
 def regenerate_spec_parse(raw) -> SubtitleRegenerateSpec:
     payload = json_form_item_parse(raw)
-    return SubtitleRegenerateSpec(
+    spec = SubtitleRegenerateSpec(
         source_language_code=spec_source_language(payload), target_language_codes=spec_target_languages(payload)
     )
+    perso_languages_check(source=spec.source_language_code, targets=spec.target_language_codes)
+    return spec
 
 
 SOURCE_LANGUAGE_PATTERN = r"^(?:auto|" + LANGUAGE_CODE_PATTERN.removeprefix("^").removesuffix("$") + r")$"

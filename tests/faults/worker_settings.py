@@ -36,6 +36,8 @@ POLL_TICK_SEC = int(_number("POLL_TICK_SEC", 1))
 
 PERSO_POLL_FIRST_DELAY_SEC = _number("PERSO_POLL_FIRST_DELAY_SEC", 1)
 PERSO_POLL_MAX_INTERVAL_SEC = _number("PERSO_POLL_MAX_INTERVAL_SEC", 1)
+# The same shortened polling floor as the simulator of the test process (tests/conftest.py).
+PERSO_POLL_MIN_INTERVAL_SEC = _number("PERSO_POLL_MIN_INTERVAL_SEC", 1)
 PERSO_QUEUE_RETRY_MAX_INTERVAL_SEC = _number("PERSO_QUEUE_RETRY_MAX_INTERVAL_SEC", 1)
 PERSO_MAX_IN_FLIGHT = int(_number("PERSO_MAX_IN_FLIGHT", 3))
 PERSO_RETRY_BASE_MS = int(_number("PERSO_RETRY_BASE_MS", 20))

@@ -18,7 +18,7 @@ from apps.perso.services import (
     perso_stt_sentences,
     perso_upload_media,
 )
-from tests.conftest import SPEECH_SENTENCES
+from tests.conftest import SPEECH_SENTENCES, TEST_POLL_FLOOR_SEC
 
 pytestmark = pytest.mark.django_db
 
@@ -28,11 +28,13 @@ def _calls(endpoint_part: str) -> list[ExternalCall]:
 
 
 def _wait_completed(client: PersoClient, project_seq: int, timeout: float = 15) -> None:
+    """Polls like the poller: never sooner than the (test) polling floor after the last poll."""
     deadline = time.monotonic() + timeout
+    time.sleep(TEST_POLL_FLOOR_SEC)
     while time.monotonic() < deadline:
         if client.progress(project_seq).is_completed:
             return
-        time.sleep(0.2)
+        time.sleep(TEST_POLL_FLOOR_SEC)
     raise AssertionError("simulated project did not complete")
 
 

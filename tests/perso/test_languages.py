@@ -61,3 +61,45 @@ def test_wrong_perso_key_is_401(perso_sim, settings):
     response = APIClient().get("/api/v2/languages")
     assert response.status_code == 401
     assert response.json() == {"error": "perso_auth_failed", "detail": "Authentication failed with Perso"}
+
+
+@pytest.mark.parametrize(
+    ("path", "spec", "field"),
+    [
+        ("/api/v2/subtitles", {"mediaType": "AUDIO", "sourceLanguageCode": "en", "targetLanguageCodes": ["xx"]}, "xx"),
+        ("/api/v2/subtitles", {"mediaType": "AUDIO", "sourceLanguageCode": "qq", "targetLanguageCodes": ["ko"]}, "qq"),
+        ("/api/v2/autodub", {"mediaType": "AUDIO", "sourceLanguageCode": "en", "targetLanguageCode": "xx"}, "xx"),
+        ("/api/v2/separate", {"mediaType": "AUDIO", "sourceLanguageCode": "xx"}, "xx"),
+    ],
+)
+def test_unsupported_languages_are_refused_before_anything_is_stored_or_uploaded(
+    perso_sim, alice_client, make_media, path, spec, field
+):
+    import json
+
+    from apps.jobs.models import Job
+
+    tone = make_media("tone.wav", seconds=6)
+    with open(tone, "rb") as handle:
+        response = alice_client.post(path, {"file": handle, "spec": json.dumps(spec)}, format="multipart")
+
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert body["error"] == "unsupported_language"
+    assert repr(field) in body["detail"]
+    assert "supported: en, ko, ja" in body["detail"]  # the codes of Perso's list
+    assert not Job.objects.exists()
+    assert not ExternalCall.objects.filter(endpoint__contains="/file/api/").exists()
+
+
+def test_regional_codes_of_a_supported_language_pass(perso_sim, alice_client, make_media):
+    import json
+
+    tone = make_media("tone.wav", seconds=6)
+    spec = {"mediaType": "AUDIO", "sourceLanguageCode": "en-US", "targetLanguageCodes": ["ko-KR"]}
+    with open(tone, "rb") as handle:
+        response = alice_client.post(
+            "/api/v2/subtitles", {"file": handle, "spec": json.dumps(spec)}, format="multipart"
+        )
+
+    assert response.status_code == 202, response.content

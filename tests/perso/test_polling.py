@@ -1,7 +1,7 @@
 """Submitting Perso projects and the beat poller, against Postgres and the simulator over HTTP."""
 
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -13,6 +13,7 @@ from apps.jobs.models import ExternalCall, Job, JobStatus
 from apps.jobs.services import job_claim, job_create
 from apps.perso.polling import next_poll_delay_sec, poll_due_jobs
 from apps.perso.services import perso_submit_project, perso_upload_media
+from tests.conftest import TEST_POLL_FLOOR_SEC
 
 DONE_STAGE = "perso_test_done"
 
@@ -63,11 +64,26 @@ def test_submit_initialises_the_queue_and_hands_the_job_to_the_poller(alice, med
     assert job.upstream["onCompleteStage"] == DONE_STAGE
     assert job.next_poll_at >= before + timedelta(seconds=5)
     endpoints = list(ExternalCall.objects.filter(service="perso", job=job).values_list("endpoint", "status_code"))
+    # The documented order: the queue is initialised before the space's first submit.
     assert [e for e in endpoints if e[0].endswith("/stt") or e[0].endswith("/queue")] == [
-        ("/video-translator/api/v1/projects/spaces/1/stt", 404),
         ("/video-translator/api/v1/projects/spaces/1/queue", 200),
         ("/video-translator/api/v1/projects/spaces/1/stt", 201),
     ]
+
+
+@pytest.mark.django_db
+def test_the_queue_is_initialised_once_per_space_and_again_on_queue_not_found(alice, media_seq, done_stage, perso_sim):
+    _submit(_running_job(alice), media_seq)
+    _submit(_running_job(alice), media_seq)
+    assert perso_sim.counters()["queueInits"] == 1  # cached: once per space
+
+    perso_sim.control(queue_initialised=False)  # the space lost its queue upstream
+    job = _submit(_running_job(alice), media_seq)
+
+    assert job.status == JobStatus.WAITING
+    assert perso_sim.counters()["queueInits"] == 2
+    statuses = [call.status_code for call in ExternalCall.objects.filter(job=job, endpoint__regex=r"/(stt|queue)$")]
+    assert statuses == [404, 200, 201]
 
 
 @pytest.mark.django_db
@@ -88,7 +104,7 @@ def test_poller_maps_progress_backs_off_and_advances_on_completion(alice, media_
         assert 10 <= job.progress <= 80
         assert job.progress_reason in ("Enqueue Pending", "Uploading", "Transcribing")
         assert polls < 200
-        threading.Event().wait(0.1)
+        threading.Event().wait(TEST_POLL_FLOOR_SEC)
 
     assert job.status == JobStatus.PENDING and job.stage == DONE_STAGE
     assert job.progress == 80
@@ -215,3 +231,101 @@ def test_a_new_poller_resumes_from_the_database(alice, media_seq, done_stage, pe
 
     job.refresh_from_db()
     assert (job.status, job.stage) == (JobStatus.PENDING, DONE_STAGE)
+
+
+def _polled_once(job: Job) -> Job:
+    _make_due(job)
+    poll_due_jobs()
+    job.refresh_from_db()
+    return job
+
+
+@pytest.mark.django_db
+def test_a_poll_never_comes_sooner_than_the_floor_after_the_last(alice, media_seq, done_stage, perso_sim, settings):
+    settings.PERSO_POLL_MIN_INTERVAL_SEC = 5
+    settings.PERSO_SIM_POLL_MIN_INTERVAL_SEC = 5
+    perso_sim.control(step_sec=60)
+    job = _polled_once(_submit(_running_job(alice), media_seq))
+    last_poll_at = datetime.fromisoformat(job.upstream["persoLastPollAt"])
+
+    job = _polled_once(job)  # due again at once (e.g. another worker's stale schedule)
+
+    assert _progress_calls(job) == 1
+    assert job.next_poll_at == last_poll_at + timedelta(seconds=5)
+    assert perso_sim.counters()["pollsTooSoon"] == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("status", "code"), [(404, "VT4041"), (403, "VT4031"), (409, "VT4091"), (400, "")])
+def test_a_4xx_poll_answer_ends_the_job_with_the_upstream_code(alice, media_seq, done_stage, perso_sim, status, code):
+    job = _submit(_running_job(alice), media_seq)
+    perso_sim.control(fail_next=[{"match": "/progress", "status": status, "code": code}])
+
+    job = _polled_once(job)
+
+    assert job.status == JobStatus.FAILED
+    assert job.error_code == f"perso_{code or status}"
+    assert str(status) in job.error_detail
+
+
+@pytest.mark.django_db
+def test_a_rate_limited_poll_waits_for_retry_after(alice, media_seq, done_stage, perso_sim):
+    job = _submit(_running_job(alice), media_seq)
+    perso_sim.control(rate_limit_burst=1, retry_after_sec=40)
+    before = timezone.now()
+
+    job = _polled_once(job)
+
+    assert job.status == JobStatus.WAITING
+    assert job.next_poll_at >= before + timedelta(seconds=40)
+    assert _progress_calls(job) == 1
+
+
+@pytest.mark.django_db
+def test_5xx_polls_back_off_doubling_up_to_the_cap(alice, media_seq, done_stage, perso_sim, settings):
+    settings.PERSO_POLL_MIN_INTERVAL_SEC = 5
+    settings.PERSO_POLL_ERROR_MAX_INTERVAL_SEC = 15
+    job = _submit(_running_job(alice), media_seq)
+    perso_sim.control(fail_next=[{"match": "/progress", "status": 503, "code": "", "times": 4}])
+    delays = []
+    for _ in range(4):
+        Job.objects.filter(pk=job.pk).update(upstream={**job.upstream, "persoLastPollAt": None})
+        job.refresh_from_db()
+        before = timezone.now()
+        job = _polled_once(job)
+        delays.append(round((job.next_poll_at - before).total_seconds()))
+
+    assert job.status == JobStatus.WAITING
+    assert delays == [5, 10, 15, 15]
+    assert _progress_calls(job) == 4
+
+
+@pytest.mark.django_db
+def test_a_job_left_submitting_adopts_the_project_its_submit_made(alice, media_seq, done_stage, perso_sim):
+    job = _submit(_running_job(alice), media_seq)
+    made = job.upstream["persoProjectSeqs"]
+    # As if the worker died between Perso's answer and writing it down.
+    lost = {k: v for k, v in job.upstream.items() if k not in ("persoProjectSeq", "persoProjectSeqs")}
+    Job.objects.filter(pk=job.pk).update(upstream={**lost, "persoState": "submitting"})
+
+    job = _polled_once(Job.objects.get(pk=job.pk))
+
+    assert job.status == JobStatus.WAITING
+    assert (job.upstream["persoState"], job.upstream["persoProjectSeqs"]) == ("processing", made)
+    assert perso_sim.counters()["projectsCreated"] == 1
+
+
+@pytest.mark.django_db
+def test_a_job_left_submitting_without_a_project_is_submitted_again(alice, media_seq, done_stage, perso_sim, settings):
+    settings.PERSO_MAX_IN_FLIGHT = 1
+    first = _submit(_running_job(alice), media_seq)
+    second = _submit(_running_job(alice), media_seq)  # queued behind our cap: never sent
+    assert "persoProjectSeq" not in second.upstream
+    Job.objects.filter(pk=first.pk).update(status=JobStatus.SUCCEEDED)  # frees the slot
+    Job.objects.filter(pk=second.pk).update(upstream={**second.upstream, "persoState": "submitting"})
+
+    second = _polled_once(Job.objects.get(pk=second.pk))
+
+    assert second.upstream["persoState"] == "processing" and second.upstream["persoProjectSeq"] > 0
+    counters = perso_sim.counters()
+    assert (counters["submits"], counters["projectsCreated"]) == (2, 2)

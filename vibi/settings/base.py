@@ -252,6 +252,10 @@ PERSO_SPACE_SEQ = env_int("PERSO_SPACE_SEQ", 1, minimum=1)
 PERSO_DOWNLOAD_ALLOWED_HOSTS = env_list("PERSO_DOWNLOAD_ALLOWED_HOSTS", "portal-media.perso.ai")
 PERSO_POLL_FIRST_DELAY_SEC = env_int("PERSO_POLL_FIRST_DELAY_SEC", 5, minimum=5)
 PERSO_POLL_MAX_INTERVAL_SEC = env_int("PERSO_POLL_MAX_INTERVAL_SEC", 30, minimum=5)
+# The documented floor: a project is never polled sooner than this after its last poll, across workers.
+PERSO_POLL_MIN_INTERVAL_SEC = max(5.0, float(env_str("PERSO_POLL_MIN_INTERVAL_SEC", "5")))
+# Polls that failed (5xx, network, 429) back off by doubling from the floor up to this.
+PERSO_POLL_ERROR_MAX_INTERVAL_SEC = env_int("PERSO_POLL_ERROR_MAX_INTERVAL_SEC", 120, minimum=5)
 PERSO_POLL_DEADLINE_SEC = env_int("PERSO_POLL_DEADLINE_SEC", 60 * 60, minimum=60)
 PERSO_MAX_IN_FLIGHT = env_int("PERSO_MAX_IN_FLIGHT", 3, minimum=1)
 LANGUAGES_CACHE_SEC = env_int("LANGUAGES_CACHE_SEC", 3600, minimum=0)
@@ -379,6 +383,9 @@ PERSO_SIM_SPACE_SEQ = env_int("PERSO_SIM_SPACE_SEQ", 1, minimum=1)
 PERSO_SIM_STEP_SEC = float(env_str("PERSO_SIM_STEP_SEC", "5"))
 PERSO_SIM_SAS_TTL_SEC = env_int("PERSO_SIM_SAS_TTL_SEC", 30 * 60, minimum=1)
 PERSO_SIM_QUEUE_MAX = env_int("PERSO_SIM_QUEUE_MAX", 10, minimum=1)
+# The documented polling floor ("Do not poll more frequently than every 5 seconds"): the simulator
+# answers 429 to a progress poll of a project sooner than this after its previous poll.
+PERSO_SIM_POLL_MIN_INTERVAL_SEC = float(env_str("PERSO_SIM_POLL_MIN_INTERVAL_SEC", "5"))
 
 # --- Chat assistant (apps/chat) --------------------------------------------------------------------------
 # Only the latest turns of a long conversation go to Gemini; the phone resends the whole history each turn.
@@ -398,10 +405,9 @@ RENDER_WORK_DIR = env_str("RENDER_WORK_DIR", str(DATA_DIR / "render-work"))
 # Perso refuses media shorter than this (F4009): shorter windows are padded with silence before the upload
 # and their stems cut back to the window. 0 turns the padding off.
 SEPARATION_MIN_UPSTREAM_MS = env_int("SEPARATION_MIN_UPSTREAM_MS", 5000, minimum=0)
-# Perso's own hosts are always allowed for downloads (the embedded default and tests use the simulator's).
+# Downloads (and the redirects they follow) stay on the file base's host plus these configured hosts.
 PERSO_DOWNLOAD_ALLOWED_HOSTS = sorted(
-    {*PERSO_DOWNLOAD_ALLOWED_HOSTS}
-    | {host for host in (urlparse(PERSO_API_BASE_URL).hostname, urlparse(PERSO_STORAGE_BASE_URL).hostname) if host}
+    {*PERSO_DOWNLOAD_ALLOWED_HOSTS} | {host for host in (urlparse(PERSO_STORAGE_BASE_URL).hostname,) if host}
 )
 
 # --- Production refuses to guess (issue 13) ------------------------------------------------------------

@@ -10,6 +10,7 @@ PROJECT = f"{VT}/projects/<int:project_seq>/spaces/<int:space_seq>"
 urlpatterns = [
     path("_control", views.control, name="sim-perso-control"),
     path("_reset", views.reset, name="sim-perso-reset"),
+    path("_counters", views.counters, name="sim-perso-counters"),
     path(f"{VT}/languages", views.languages),
     path("portal/api/v1/spaces", views.spaces),
     path("portal/api/v1/spaces/<int:space_seq_any>", views.space_detail),
@@ -17,6 +18,7 @@ urlpatterns = [
     path("file/api/upload/video", views.register_video),
     path("file/api/upload/audio", views.register_audio),
     path("file/api/v1/media/validate", views.validate_media),
+    path(f"{VT}/projects/spaces/<int:space_seq>", views.list_projects),
     path(f"{VT}/projects/spaces/<int:space_seq>/queue", views.queue),
     path(f"{VT}/projects/spaces/<int:space_seq>/plan/status", views.plan_status),
     path(f"{VT}/projects/spaces/<int:space_seq>/media/quota", views.media_quota),

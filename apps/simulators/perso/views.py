@@ -1,8 +1,9 @@
 """The Perso simulator's HTTP endpoints (API host /sim/perso/, storage host /sim/perso-storage/).
 
-It speaks the documented protocol (paths, XP-API-KEY, spaceSeq, envelopes, error codes) with the
-real-world deviations of docs/perso-behaviour.md, and injects faults set through `_control`.
-See docs/perso.md for the control document.
+It speaks the documented protocol (paths and their documented HTTP methods, XP-API-KEY, spaceSeq,
+envelopes, error codes — the invented ones are marked in codes.py) with the real-world deviations
+described in docs/perso.md, injects faults set through `_control`, and counts what tests check
+(`_counters`).
 """
 
 import functools
@@ -10,6 +11,7 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import random
 import secrets
 import time
@@ -25,7 +27,16 @@ from django.views.decorators.csrf import csrf_exempt
 
 from apps.simulators.perso.engine import project_stages, project_status, projects_in_queue
 from apps.simulators.perso.media import SimMediaError, generate_outputs, probe_media
-from apps.simulators.perso.state import DEFAULT_CONTROL, control_value, project_lock, sim_reset, sim_root, sim_state
+from apps.simulators.perso.state import (
+    DEFAULT_CONTROL,
+    control_value,
+    count,
+    process_counters,
+    project_lock,
+    sim_reset,
+    sim_root,
+    sim_state,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -67,48 +78,72 @@ def _sas_signature(path: str, expires: int) -> str:
     return hmac.new(_signing_key(), f"{path}|{expires}".encode(), hashlib.sha256).hexdigest()
 
 
-def _faults(state: dict, request) -> JsonResponse | None:
-    """The fault injected for this request, if any (consumed from the control document)."""
+def _faults(state: dict, request) -> tuple[JsonResponse | None, float | None]:
+    """(the fault injected for this request, None or — when it is answered after running the
+    request — the seconds to wait before answering it)."""
     control = state["control"]
     if control.get("rate_limit_burst", 0) > 0:
         control["rate_limit_burst"] -= 1
-        return _error(
-            429, "TOO_MANY_REQUESTS", "Too many requests", {"Retry-After": str(control.get("retry_after_sec", 1))}
-        )
+        return _too_many_requests(control.get("retry_after_sec", 1)), None
     for rule in control.get("fail_next") or []:
         method = (rule.get("method") or request.method).upper()
         if rule.get("match", "") in request.path and method == request.method and rule.get("times", 1) > 0:
             rule["times"] = rule.get("times", 1) - 1
             control["fail_next"] = [r for r in control["fail_next"] if r.get("times", 1) > 0]
-            return _error(int(rule.get("status", 500)), rule.get("code", "F5001"), rule.get("message", "injected"))
+            status = int(rule.get("status", 500))
+            if "body" in rule:  # an error body of another shape, sent as given
+                fault = JsonResponse(rule["body"], status=status, safe=False)
+            elif rule.get("code") == "" and rule.get("message") is None:  # a gateway's page, no Perso code
+                fault = HttpResponse(b"<html>Bad Gateway</html>", status=status, content_type="text/html")
+            else:
+                fault = _error(status, rule.get("code", "F5001"), rule.get("message", "injected"))
+            return fault, (float(rule.get("delay_ms") or 0) / 1000 if rule.get("after") else None)
     rate = float(control.get("transient_500_rate") or 0)
     if rate and random.random() < rate:
-        return _error(500, "F5001", "INTERNAL_SERVER_ERROR")
-    return None
+        return _error(500, "F5001", "INTERNAL_SERVER_ERROR"), None
+    return None, None
 
 
-def perso_api(view):
-    """Key check, fault injection, slow answers and the request count, for every API endpoint."""
+def _too_many_requests(retry_after_sec) -> JsonResponse:
+    return _error(429, "TOO_MANY_REQUESTS", "Too many requests", {"Retry-After": str(retry_after_sec)})
 
-    @csrf_exempt
-    @functools.wraps(view)
-    def wrapper(request, *args, **kwargs):
-        with sim_state() as state:
-            state["requests"] = state.get("requests", 0) + 1
-            slow_ms = int(state["control"].get("slow_ms") or 0)
-            if request.headers.get("XP-API-KEY") != settings.PERSO_SIM_API_KEY:
-                return _error(401, "F4001", "Unauthorized")
-            fault = _faults(state, request)
-        if slow_ms:
-            time.sleep(slow_ms / 1000)
-        if fault is not None:
+
+def perso_api(*methods: str):
+    """Every API endpoint: the documented methods only (405 otherwise), key check, fault injection,
+    slow answers and the request count."""
+    allowed = tuple(method.upper() for method in methods)
+
+    def decorate(view):
+        @csrf_exempt
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
+            with sim_state() as state:
+                state["requests"] = state.get("requests", 0) + 1
+                if request.method not in allowed:
+                    count(state, "methodNotAllowed")
+                    response = _error(405, "METHOD_NOT_ALLOWED", f"{request.method} is not allowed here")
+                    response["Allow"] = ", ".join(allowed)
+                    return response
+                slow_ms = int(state["control"].get("slow_ms") or 0)
+                if request.headers.get("XP-API-KEY") != settings.PERSO_SIM_API_KEY:
+                    return _error(401, "F4001", "Unauthorized")
+                fault, after = _faults(state, request)
+            if slow_ms:
+                time.sleep(slow_ms / 1000)
+            if fault is not None and after is None:
+                return fault
+            space_seq = kwargs.get("space_seq")
+            if space_seq is not None and int(space_seq) != settings.PERSO_SIM_SPACE_SEQ:
+                return _error(403, "VT4033", "No access to the space")
+            response = view(request, *args, **kwargs)
+            if fault is None:
+                return response
+            time.sleep(after)  # e.g. longer than the client's read timeout: the client sees a timeout
             return fault
-        space_seq = kwargs.get("space_seq")
-        if space_seq is not None and int(space_seq) != settings.PERSO_SIM_SPACE_SEQ:
-            return _error(403, "VT4033", "No access to the space")
-        return view(request, *args, **kwargs)
 
-    return wrapper
+        return wrapper
+
+    return decorate
 
 
 # --- control ------------------------------------------------------------------------------------
@@ -127,6 +162,23 @@ def control(request):
                 "requests": state.get("requests", 0),
                 "projects": len(state["projects"]),
                 "media": len(state["media"]),
+                "counters": state["counters"],
+            }
+        )
+
+
+def counters(request):
+    """GET: what tests check by the simulator's own count (see docs/perso.md, "Counters")."""
+    if request.method != "GET":
+        return _error(405, "METHOD_NOT_ALLOWED", "GET only")
+    with sim_state(write=False) as state:
+        live = sum(1 for project in state["projects"].values() if not project.get("deleted"))
+        return JsonResponse(
+            {
+                **state["counters"],
+                "projectsLive": live,
+                "requests": state.get("requests", 0),
+                "processPollsTooSoon": process_counters["pollsTooSoon"],
             }
         )
 
@@ -134,7 +186,7 @@ def control(request):
 @csrf_exempt
 def reset(request):
     if request.method != "POST":
-        return _error(405, "METHOD", "POST only")
+        return _error(405, "METHOD_NOT_ALLOWED", "POST only")
     sim_reset()
     return JsonResponse({"reset": True})
 
@@ -142,7 +194,7 @@ def reset(request):
 # --- catalogue, spaces, usage ---------------------------------------------------------------------
 
 
-@perso_api
+@perso_api("GET")
 def languages(request):
     return JsonResponse({"result": {"languages": LANGUAGES}})
 
@@ -162,19 +214,19 @@ def _space_banner() -> dict:
     }
 
 
-@perso_api
+@perso_api("GET")
 def spaces(request):
     return JsonResponse({"result": [_space_banner()]})
 
 
-@perso_api
+@perso_api("GET")
 def space_detail(request, space_seq_any: int):
     if space_seq_any != settings.PERSO_SIM_SPACE_SEQ:
         return _error(404, "PT0026", "Space subscription info not found")
     return JsonResponse({"result": _space_banner()})
 
 
-@perso_api
+@perso_api("GET")
 def plan_status(request, space_seq: int):
     with sim_state(write=False) as state:
         remaining = 0 if state["control"].get("credits_exhausted") else 500000
@@ -191,17 +243,17 @@ def plan_status(request, space_seq: int):
     )
 
 
-@perso_api
+@perso_api("GET")
 def media_quota(request, space_seq: int):
     duration_ms = int(request.GET.get("durationMs") or 0)
     languages_count = int(request.GET.get("targetLanguageSize") or 1)
     return JsonResponse({"result": {"expectedUsedQuota": max(1, duration_ms // 1000) * languages_count}})
 
 
-@csrf_exempt
-@perso_api
+@perso_api("GET", "PUT")
 def queue(request, space_seq: int):
     with sim_state() as state:
+        count(state, "queueInits")
         state["control"]["queue_initialised"] = True
         used = projects_in_queue(state)
         maximum = control_value(state, "queue_max")
@@ -222,7 +274,7 @@ def queue(request, space_seq: int):
 # --- upload --------------------------------------------------------------------------------------
 
 
-@perso_api
+@perso_api("GET")
 def sas_token(request):
     file_name = request.GET.get("fileName")
     if not file_name:
@@ -342,21 +394,17 @@ def _register(request, media_type: str):
     return JsonResponse(answer)
 
 
-@perso_api
+@perso_api("PUT")
 def register_video(request):
-    if request.method != "PUT":
-        return _error(405, "METHOD", "PUT only")
     return _register(request, "video")
 
 
-@perso_api
+@perso_api("PUT")
 def register_audio(request):
-    if request.method != "PUT":
-        return _error(405, "METHOD", "PUT only")
     return _register(request, "audio")
 
 
-@perso_api
+@perso_api("POST")
 def validate_media(request):
     body = _json_body(request)
     required = ("spaceSeq", "durationMs", "originalName", "mediaType", "extension")
@@ -387,9 +435,11 @@ def validate_media(request):
 
 
 def _create_project(request, space_seq: int, kind: str):
+    with sim_state() as state:
+        count(state, "submits")
     body = _json_body(request)
     if body.get("mediaSeq") is None or body.get("isVideoProject") is None:
-        return _error(400, "F4003", "Missing required parameter")
+        return _error(400, "VT4000", "Missing required parameter")
     if kind == "translate":
         source = body.get("sourceLanguageCode")
         if source in (None, ""):
@@ -400,14 +450,14 @@ def _create_project(request, space_seq: int, kind: str):
             {"languageCode": code} for code in body.get("targetLanguageCodes") or []
         ]
         if not targets:
-            return _error(400, "F4003", "targetLanguages is required")
+            return _error(400, "VT4000", "targetLanguages is required")
         for item in targets:
             if item.get("languageCode") not in LANGUAGE_CODES:
                 return _error(404, "VT4044", "Target language not found")
             if item.get("ttsModel") not in (None, "ELEVEN_V2", "ELEVEN_V3"):
                 return _error(400, "VT4009", "Target language and TTS model pair is not supported")
         if body.get("preferredSpeedType") not in ("GREEN", "RED"):
-            return _error(400, "F4003", "preferredSpeedType is required")
+            return _error(400, "VT4000", "preferredSpeedType is required")
     else:
         targets = [{"languageCode": ""}]
     now = time.time()
@@ -443,22 +493,82 @@ def _create_project(request, space_seq: int, kind: str):
                 "storageLagSec": float(control_doc.get("storage_lag_sec") or 0),
             }
             project_ids.append(seq)
+            count(state, "projectsCreated")
     return JsonResponse({"result": {"startGenerateProjectIdList": project_ids}}, status=201)
 
 
-@perso_api
+@perso_api("POST")
 def submit_translate(request, space_seq: int):
     return _create_project(request, space_seq, "translate")
 
 
-@perso_api
+@perso_api("POST")
 def submit_stt(request, space_seq: int):
     return _create_project(request, space_seq, "stt")
 
 
-@perso_api
+@perso_api("POST")
 def submit_separation(request, space_seq: int):
     return _create_project(request, space_seq, "separation")
+
+
+MEMBER_ROLES = {"enterprise_owner", "space_owner", "space_manager", "space_member", "individual", "developer"}
+
+
+@perso_api("GET")
+def list_projects(request, space_seq: int):
+    """List Projects: the active (not deleted) projects of the space, one page."""
+    query = request.GET
+    try:
+        size, offset = int(query["size"]), int(query["offset"])
+    except (KeyError, ValueError):
+        return _error(400, "VT4000", "Missing required parameter: size, offset")
+    if query.get("memberRole") not in MEMBER_ROLES or query.get("sortDirection") not in ("asc", "desc"):
+        return _error(400, "VT4000", "Missing required parameter: memberRole, sortDirection")
+    with sim_state(write=False) as state:
+        projects = [project for project in state["projects"].values() if not project.get("deleted")]
+        media = state["media"]
+    if query.get("sortType") == "title":
+        projects.sort(key=lambda project: project["title"])
+    else:
+        projects.sort(key=lambda project: project["createdAt"])
+    if query["sortDirection"] == "desc":
+        projects.reverse()
+    page = projects[offset : offset + size]
+    content = []
+    for project in page:
+        status = project_status(project)
+        content.append(
+            {
+                "seq": project["seq"],
+                "title": project["title"],
+                "projectType": "VIDEO" if project["isVideo"] else "AUDIO",
+                "durationMs": media.get(str(project["mediaSeq"]), {}).get("durationMs"),
+                "sourceLanguage": {"code": project["sourceLanguage"], "name": project["sourceLanguage"]},
+                "targetLanguage": {"code": project["targetLanguage"], "name": project["targetLanguage"]},
+                "progress": status.progress,
+                "hasFailed": status.has_failed,
+                "status": "created",
+                "projectGenerationType": "DUBBING",
+                "createDate": _iso(project["createdAt"]),
+            }
+        )
+    has_next = offset + size < len(projects)
+    return JsonResponse(
+        {
+            "result": {
+                "totalCount": len(projects),
+                "hasNext": has_next,
+                "pageSize": size,
+                "nextVtOffset": offset + size if has_next else None,
+                "content": content,
+            }
+        }
+    )
+
+
+def _iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _project(state: dict, project_seq: int) -> tuple[dict | None, JsonResponse | None]:
@@ -470,12 +580,22 @@ def _project(state: dict, project_seq: int) -> tuple[dict | None, JsonResponse |
     return project, None
 
 
-@perso_api
+@perso_api("GET")
 def progress(request, project_seq: int, space_seq: int):
-    with sim_state(write=False) as state:
+    with sim_state() as state:
         project, error = _project(state, project_seq)
-    if error:
-        return error
+        if error:
+            return error
+        # "Do not poll more frequently than every 5 seconds to avoid rate limiting."
+        now = time.time()
+        floor = float(control_value(state, "poll_min_interval_sec"))
+        last = state["lastPollAt"].get(str(project_seq))
+        if last is not None and now - last < floor:
+            count(state, "pollsTooSoon")
+            logger.warning("Perso simulator: project %s polled %.2fs after its last poll", project_seq, now - last)
+            return _too_many_requests(max(1, math.ceil(floor - (now - last))))
+        state["lastPollAt"][str(project_seq)] = now
+        count(state, "polls")
     status = project_status(project)
     total_sec = len(project_stages(project)) * project["stepSec"]
     remaining = max(0, round((1 - status.progress / 100) * total_sec / 60))
@@ -514,7 +634,7 @@ def _storage_path(project: dict, file_name: str) -> str:
     return f"/perso-storage/projects/{project['seq']}/{secrets.token_hex(8)}/{file_name}"
 
 
-@perso_api
+@perso_api("GET", "DELETE")
 def project_detail(request, project_seq: int, space_seq: int):
     with sim_state() as state:
         project, error = _project(state, project_seq)
@@ -522,6 +642,7 @@ def project_detail(request, project_seq: int, space_seq: int):
             return error
         if request.method == "DELETE":
             project["deleted"] = True
+            count(state, "deletes")
             return HttpResponse(status=204)
         state["envelopeFlip"] = state.get("envelopeFlip", 0) + 1
         wrapped = state["envelopeFlip"] % 2 == 0
@@ -553,8 +674,12 @@ def project_detail(request, project_seq: int, space_seq: int):
         "progressReason": status.progress_reason,
         "hasFailed": status.has_failed,
         "isLipSync": project["withLipSync"],
+        "isLinkShared": False,
         "projectGenerationType": "DUBBING",
-        "downloadInfo": _download_flags(project, ready=manifest is not None),
+        "thumbnailUrl": f"/perso-storage/projects/{project_seq}/thumbnail.webp",
+        "createDate": _iso(project["createdAt"]),
+        "updateDate": _iso(project["createdAt"]),
+        # Not in the documented Get Project answer; the real service sends it for separation projects.
         "downloadPathInfo": path_info or None,
     }
     # The real service sends project info sometimes with and sometimes without the envelope.
@@ -578,7 +703,6 @@ def _download_flags(project: dict, *, ready: bool) -> dict:
         "hasTranslatedVoiceWithBackground": translate or None,
         "hasZipDownload": False,
         "hasOriginalSpeakerAudioCollection": separation or translate,
-        "hasOriginalSubBackground": separation or translate,
         "hasSpeakerSegmentExcel": False,
         "hasSpeakerSegmentWithTranslationExcel": False,
     }
@@ -587,7 +711,7 @@ def _download_flags(project: dict, *, ready: bool) -> dict:
     return flags
 
 
-@perso_api
+@perso_api("GET")
 def download_info(request, project_seq: int, space_seq: int):
     with sim_state(write=False) as state:
         project, error = _project(state, project_seq)
@@ -597,7 +721,8 @@ def download_info(request, project_seq: int, space_seq: int):
         manifest = _outputs(project)
     except SimMediaError as exc:
         return _error(500, "F5001", f"INTERNAL_SERVER_ERROR: {exc}"[:300])
-    return JsonResponse({"result": _download_flags(project, ready=manifest is not None)})
+    # Documented raw (no envelope).
+    return JsonResponse(_download_flags(project, ready=manifest is not None))
 
 
 TRANSLATION_TARGETS = {
@@ -622,11 +747,11 @@ SEPARATION_TARGETS = {
 }
 
 
-@perso_api
+@perso_api("GET")
 def download(request, project_seq: int, space_seq: int):
     target = request.GET.get("target")
     if not target:
-        return _error(400, "F4003", "Missing required parameter: target")
+        return _error(400, "VT4000", "Missing required parameter: target")
     with sim_state(write=False) as state:
         project, error = _project(state, project_seq)
     if error:
@@ -636,7 +761,7 @@ def download(request, project_seq: int, space_seq: int):
     except SimMediaError as exc:
         return _error(500, "F5001", f"INTERNAL_SERVER_ERROR: {exc}"[:300])
     if manifest is None:
-        return _error(409, "VT4091", "Files are not ready")
+        return _error(409, "VT4092", "Files are not ready")
     table = SEPARATION_TARGETS if project["kind"] == "separation" else TRANSLATION_TARGETS
     if project["kind"] == "translate" and target in ("originalVoiceSpeakers", "originalSubBackground"):
         table = SEPARATION_TARGETS
@@ -648,7 +773,7 @@ def download(request, project_seq: int, space_seq: int):
     return JsonResponse({"result": {section: {field: link}}})
 
 
-@perso_api
+@perso_api("POST")
 def cancel(request, project_seq: int, space_seq: int):
     with sim_state() as state:
         project, error = _project(state, project_seq)
@@ -709,17 +834,17 @@ def _script(request, project_seq: int, *, kind_label: str, enveloped: bool, with
     return JsonResponse({"result": body} if enveloped else body)
 
 
-@perso_api
+@perso_api("GET")
 def script(request, project_seq: int, space_seq: int):
     return _script(request, project_seq, kind_label="translate", enveloped=True, with_translation=True)
 
 
-@perso_api
+@perso_api("GET")
 def stt_script(request, project_seq: int, space_seq: int):
     return _script(request, project_seq, kind_label="stt", enveloped=False, with_translation=False)
 
 
-@perso_api
+@perso_api("GET")
 def separation_script(request, project_seq: int, space_seq: int):
     return _script(request, project_seq, kind_label="separation", enveloped=False, with_translation=False)
 
@@ -735,12 +860,23 @@ def api_host_storage_path(request, rest: str):
 # --- storage host downloads ----------------------------------------------------------------------------
 
 
+@csrf_exempt
 def storage_file(request, rest: str):
     """GET /perso-storage/projects/<seq>/<nonce>/<file>: served without any key."""
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponse(status=405, headers={"Allow": "GET, HEAD"})
     if request.headers.get("XP-API-KEY"):
         return HttpResponse("The API key must not be sent to storage", status=400)
     full_path = f"/perso-storage/{rest}"
     with sim_state() as state:
+        redirect_host = state["control"].get("storage_redirect_host")
+        if redirect_host and not request.GET.get("redirected"):
+            # A CDN in front of storage: 302 to the same path on another host.
+            port = request.get_port()
+            location = f"{request.scheme}://{redirect_host}:{port}{request.path}?redirected=1"
+            response = HttpResponse(status=302)
+            response["Location"] = location
+            return response
         if full_path in state["cdn404"]:
             cached_404 = True
         elif state["control"].get("storage_404_next", 0) > 0:
