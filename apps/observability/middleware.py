@@ -1,0 +1,36 @@
+"""Request id: taken from a sane `X-Request-ID` or generated, bound to every log line of the request,
+echoed in the response."""
+
+import logging
+import time
+
+from apps.observability.context import log_context_end, log_context_start, request_id_from_header
+
+logger = logging.getLogger("vibi.request")
+
+REQUEST_ID_HEADER = "X-Request-ID"
+
+
+class RequestIdMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request_id = request_id_from_header(request.headers.get(REQUEST_ID_HEADER))
+        request.request_id = request_id
+        token = log_context_start(request_id=request_id)
+        started = time.monotonic()
+        try:
+            response = self.get_response(request)
+            response[REQUEST_ID_HEADER] = request_id
+            if not request.path.startswith(("/sim/", "/static/")):
+                logger.info(
+                    "%s %s %s %.0fms",
+                    request.method,
+                    request.path,
+                    response.status_code,
+                    (time.monotonic() - started) * 1000,
+                )
+            return response
+        finally:
+            log_context_end(token)
