@@ -35,7 +35,7 @@ def job_stage_task(*, soft_time_limit: int = 900, time_limit: int | None = None)
         )
         @functools.wraps(fn)
         def task(job_pk: int, dispatch_seq: int) -> None:
-            from apps.jobs.services import JobLost, job_claim
+            from apps.jobs.services import job_claim
 
             job = job_claim(job_id=job_pk, dispatch_seq=dispatch_seq)
             if job is None:

@@ -50,7 +50,9 @@ class Job(models.Model):
     error_code = models.CharField(max_length=64, blank=True)
     error_detail = models.TextField(blank=True)
     failed_stage = models.CharField(max_length=40, blank=True)
-    attempts = models.PositiveIntegerField(default=0, help_text="Runs of the current stage (reset when the stage changes)")
+    attempts = models.PositiveIntegerField(
+        default=0, help_text="Runs of the current stage (reset when the stage changes)"
+    )
     attempts_total = models.PositiveIntegerField(default=0, help_text="Runs of any stage, retries included")
     request_id = models.CharField(max_length=100, blank=True, db_index=True)
     progressed_at = models.DateTimeField(null=True, blank=True, help_text="Last stage change or progress increase")

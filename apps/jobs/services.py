@@ -60,7 +60,9 @@ def _compare_and_swap(job: Job, *, expected_statuses: Iterable[str], **changes) 
     """UPDATE the row only if it still has the status and dispatch number `job` holds."""
     changes["updated_at"] = timezone.now()
     # "Progress" for the stuck check: a status change or a higher progress number (a poll is not progress).
-    if ("status" in changes and changes["status"] != job.status) or changes.get("progress", job.progress) > job.progress:
+    if ("status" in changes and changes["status"] != job.status) or changes.get(
+        "progress", job.progress
+    ) > job.progress:
         changes["progressed_at"] = changes["updated_at"]
     updated = Job.objects.filter(pk=job.pk, status__in=list(expected_statuses), dispatch_seq=job.dispatch_seq).update(
         **changes

@@ -23,7 +23,9 @@ class PlatformStateCollector:
         yield stuck
 
         oldest = Job.objects.filter(status__in=ACTIVE_STATUSES).order_by("created_at").values_list("created_at")[:1]
-        age = GaugeMetricFamily("vibi_oldest_active_job_age_seconds", "Age of the oldest pending/processing/waiting job")
+        age = GaugeMetricFamily(
+            "vibi_oldest_active_job_age_seconds", "Age of the oldest pending/processing/waiting job"
+        )
         age.add_metric([], (timezone.now() - oldest[0][0]).total_seconds() if oldest else 0)
         yield age
 

@@ -9,6 +9,7 @@ import logging
 import re
 from functools import lru_cache
 
+from django.core.exceptions import ImproperlyConfigured
 from pythonjsonlogger.json import JsonFormatter as _BaseJsonFormatter
 
 from apps.observability.context import log_fields
@@ -23,7 +24,9 @@ _PATTERNS = [
     # Authorization headers and API-key headers.
     (re.compile(r"(?i)(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 " + REDACTED),
     (
-        re.compile(r"(?i)((?:x-api-key|x-goog-api-key|api[-_]?key|authorization|password|secret)['\"]?\s*[:=]\s*['\"]?)[^\s'\",&}]+"),
+        re.compile(
+            r"(?i)((?:x-api-key|x-goog-api-key|api[-_]?key|authorization|password|secret)['\"]?\s*[:=]\s*['\"]?)[^\s'\",&}]+"
+        ),
         r"\1" + REDACTED,
     ),
     # Signed URLs: our own `?token=`, S3 SigV4/SigV2, Azure SAS (`sig=`), Google `key=`.
@@ -61,7 +64,7 @@ def _configured_secrets() -> tuple[str, ...]:
 def redact(text: str) -> str:
     try:
         secrets = _configured_secrets()
-    except Exception:  # settings not configured yet (early start-up lines)
+    except ImproperlyConfigured:  # settings not configured yet (early start-up lines)
         secrets = ()
     for secret in secrets:
         if secret in text:

@@ -18,9 +18,7 @@ STAGE_SECONDS = Histogram(
     ["kind", "stage", "outcome"],
     buckets=(0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, float("inf")),
 )
-UPSTREAM_CALLS = Counter(
-    "vibi_upstream_calls_total", "Calls to upstream services", ["service", "endpoint", "status"]
-)
+UPSTREAM_CALLS = Counter("vibi_upstream_calls_total", "Calls to upstream services", ["service", "endpoint", "status"])
 UPSTREAM_SECONDS = Histogram(
     "vibi_upstream_call_seconds",
     "Latency of calls to upstream services",

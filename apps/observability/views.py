@@ -21,7 +21,9 @@ def _authorized(request) -> bool:
 @require_GET
 def metrics(request):
     if not _authorized(request):
-        response = JsonResponse(error_body("unauthorized", "Send Authorization: Bearer <METRICS_BEARER_TOKEN>"), status=401)
+        response = JsonResponse(
+            error_body("unauthorized", "Send Authorization: Bearer <METRICS_BEARER_TOKEN>"), status=401
+        )
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
     registry = CollectorRegistry()

@@ -22,6 +22,10 @@ def _start_exporter(**_kwargs) -> None:
     try:
         start_http_server(settings.METRICS_WORKER_PORT, addr=settings.METRICS_WORKER_BIND, registry=registry)
     except OSError as exc:  # several workers on one host: the first one serves the host's series
-        logger.info("metrics exporter port %s taken (%s); another worker of this host serves it", settings.METRICS_WORKER_PORT, exc)
+        logger.info(
+            "metrics exporter port %s taken (%s); another worker of this host serves it",
+            settings.METRICS_WORKER_PORT,
+            exc,
+        )
         return
     logger.info("metrics exporter on %s:%s", settings.METRICS_WORKER_BIND, settings.METRICS_WORKER_PORT)

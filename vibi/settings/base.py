@@ -326,9 +326,7 @@ PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR", str(DATA_DIR / "m
 Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
 # GET /metrics needs `Authorization: Bearer <METRICS_BEARER_TOKEN>`; unset in production = refused.
-METRICS_BEARER_TOKEN = (
-    _embedded_secret("METRICS_BEARER_TOKEN") if EMBEDDED else env_str("METRICS_BEARER_TOKEN", "")
-)
+METRICS_BEARER_TOKEN = _embedded_secret("METRICS_BEARER_TOKEN") if EMBEDDED else env_str("METRICS_BEARER_TOKEN", "")
 # Worker hosts: `celery worker` serves its host's series on this port (0 = off), bound to this address.
 METRICS_WORKER_PORT = env_int("METRICS_WORKER_PORT", 0, minimum=0, maximum=65535)
 METRICS_WORKER_BIND = env_str("METRICS_WORKER_BIND", "127.0.0.1")
