@@ -28,7 +28,7 @@ from apps.jobs.models import (
     JobStatus,
 )
 from apps.jobs.stages import stage_task_name
-from apps.observability.context import current_request_id
+from apps.observability.context import current_request_id, log_context_bind
 from apps.observability.metrics import job_created_observe, job_finished_observe, upstream_call_observe
 
 logger = logging.getLogger(__name__)
@@ -118,6 +118,7 @@ def job_create(
             raise
         return existing, False
     job_created_observe(kind=kind)
+    log_context_bind(job_id=job.public_id)
     return job, True
 
 

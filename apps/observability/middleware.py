@@ -4,7 +4,12 @@ echoed in the response."""
 import logging
 import time
 
-from apps.observability.context import log_context_end, log_context_start, request_id_from_header
+from apps.observability.context import (
+    log_context_bind,
+    log_context_end,
+    log_context_start,
+    request_id_from_header,
+)
 
 logger = logging.getLogger("vibi.request")
 
@@ -23,11 +28,15 @@ class RequestIdMiddleware:
         try:
             response = self.get_response(request)
             response[REQUEST_ID_HEADER] = request_id
+            user = getattr(request, "user", None)
+            if user is not None and user.is_authenticated:
+                log_context_bind(user_id=user.pk)
             if not request.path.startswith(("/sim/", "/static/")):
+                # The full path: signed-URL tokens in the query are redacted by the log formatter.
                 logger.info(
                     "%s %s %s %.0fms",
                     request.method,
-                    request.path,
+                    request.get_full_path(),
                     response.status_code,
                     (time.monotonic() - started) * 1000,
                 )
