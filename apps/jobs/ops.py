@@ -51,7 +51,7 @@ def stage_expected_sec(stage: str) -> int:
     return STAGE_EXPECTED_SEC.get(stage, DEFAULT_STAGE_EXPECTED_SEC)
 
 
-def jobs_stuck_queryset(*, now: datetime | None = None) -> QuerySet:
+def jobs_stuck_q(*, now: datetime | None = None) -> Q:
     """Active jobs with no progress for longer than their stage should take, or whose worker's lease
     expired. Progress is a stage change or a higher progress number, not any write to the row."""
     now = now or timezone.now()
@@ -61,7 +61,37 @@ def jobs_stuck_queryset(*, now: datetime | None = None) -> QuerySet:
     for stage, seconds in STAGE_EXPECTED_SEC.items():
         no_progress |= Q(stage=stage, progressed_at__lt=now - timedelta(seconds=seconds))
     lease_expired = Q(status=JobStatus.PROCESSING, lease_expires_at__lt=now)
-    return Job.objects.filter(status__in=ACTIVE_STATUSES).filter(no_progress | lease_expired)
+    return Q(status__in=ACTIVE_STATUSES) & (no_progress | lease_expired)
+
+
+def jobs_stuck_queryset(*, now: datetime | None = None) -> QuerySet:
+    return Job.objects.filter(jobs_stuck_q(now=now))
+
+
+def recent_error_codes(*, days: int = 7, limit: int = 50) -> list[str]:
+    """Error codes of jobs created lately (the filter's choices; a DISTINCT over every job is too slow)."""
+    since = timezone.now() - timedelta(days=days)
+    codes = (
+        Job.objects.filter(created_at__gte=since, status=JobStatus.FAILED)
+        .exclude(error_code="")
+        .values_list("error_code", flat=True)
+        .distinct()
+        .order_by("error_code")[:limit]
+    )
+    return list(codes)
+
+
+def recent_call_values(field: str, *, hours: int = 1, limit: int = 50) -> list:
+    """Distinct values of an upstream-call column over the last hours (index on `at`)."""
+    since = timezone.now() - timedelta(hours=hours)
+    values = (
+        ExternalCall.objects.filter(at__gte=since)
+        .exclude(**{f"{field}__isnull": True})
+        .values_list(field, flat=True)
+        .distinct()
+        .order_by(field)[:limit]
+    )
+    return [value for value in values if value != ""]
 
 
 @dataclass(frozen=True)
