@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 STAMP := $(VENV)/.requirements-installed
 
-.PHONY: run test setup ffmpeg lint bench
+.PHONY: run test setup ffmpeg lint bench flower
 
 run: setup
 	$(VENV)/bin/python manage.py run_platform
@@ -30,3 +30,8 @@ lint: setup
 
 bench: setup
 	$(VENV)/bin/python tests/benchmarks/run_all.py
+
+# --- Ops (issue 18) -------------------------------------------------------------------------------
+# Flower on loopback (task events are on in workers/config.py); FLOWER_PORT to move it.
+flower: setup
+	$(VENV)/bin/celery -A vibi flower --address=127.0.0.1 --port=$${FLOWER_PORT:-5555}
