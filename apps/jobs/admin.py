@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from apps.core.downloads import stored_file_response
-from apps.core.errors import Conflict
+from apps.core.errors import Conflict, NotFound
 from apps.jobs.models import ACTIVE_STATUSES, TERMINAL_STATUSES, ExternalCall, Job, JobEvent, JobStatus
 from apps.jobs.ops import (
     error_is_permanent,
@@ -69,7 +69,7 @@ def _output_keys(result: dict) -> list[tuple[str, str]]:
                 visit(f"{prefix}[{index}]", item)
 
     visit("", result)
-    return found
+    return sorted(found)
 
 
 class BoundedCountPaginator(Paginator):
@@ -441,10 +441,13 @@ class JobAdmin(admin.ModelAdmin):
         outputs = _output_keys(job.result)
         if index >= len(outputs):
             raise Http404("no such output")
-        name, key = outputs[index]
-        return stored_file_response(
-            request, storage_key=key, content_type="application/octet-stream", filename=key.rsplit("/", 1)[-1]
-        )
+        _name, key = outputs[index]
+        try:
+            return stored_file_response(
+                request, storage_key=key, content_type="application/octet-stream", filename=key.rsplit("/", 1)[-1]
+            )
+        except NotFound:
+            raise Http404("the output is no longer stored")
 
     def dashboard_view(self, request):
         if not self.has_view_permission(request):

@@ -7,6 +7,7 @@ import re
 import uuid
 
 import pytest
+import requests
 from django.conf import settings
 from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.test import APIClient
@@ -14,7 +15,7 @@ from rest_framework.test import APIClient
 from apps.accounts.services import access_token_issue
 from apps.jobs.models import Job, JobStatus
 from apps.observability.logging import ContextFilter, JsonFormatter
-from tests.faults.conftest import jobs_settled, subtitles_submit, wait_until
+from tests.faults.conftest import free_loopback_port, jobs_settled, subtitles_submit, wait_until
 
 pytestmark = pytest.mark.worker
 
@@ -87,6 +88,8 @@ def test_request_id_in_every_process_no_secret_anywhere_and_metrics_moved(
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
     before = _scrape(client, token)
 
+    exporter_port = free_loopback_port()
+    workers.base_env["METRICS_WORKER_PORT"] = str(exporter_port)  # the worker host's exporter
     workers.worker("upload", "upload,gemini")
     workers.worker("perso", "perso,default")
     workers.beat()
@@ -115,6 +118,7 @@ def test_request_id_in_every_process_no_secret_anywhere_and_metrics_moved(
     assert odd["X-Request-ID"] != "bad id\nwith newline" and re.fullmatch(r"[0-9a-f]{32}", odd["X-Request-ID"])
 
     after = _scrape(client, token)
+    exported = requests.get(f"http://127.0.0.1:{exporter_port}/metrics", timeout=10).text
     workers.stop_all()
 
     # --- logs: every process that touched the job has its request id; no secret anywhere ----------
@@ -129,6 +133,15 @@ def test_request_id_in_every_process_no_secret_anywhere_and_metrics_moved(
         assert job_lines, name
         assert all(line["request_id"] == request_id for line in job_lines), name
         assert all(line["user_id"] == alice.pk for line in job_lines), name
+    # Tasks sent for the job carry the request id in their headers: Celery's own line about the task
+    # (logged after the stage let go of the job) has it too.
+    trace_lines = [
+        json.loads(line)
+        for text in touched.values()
+        for line in text.splitlines()
+        if line.startswith("{") and '"celery.app.trace"' in line and "subtitles_" in line
+    ]
+    assert trace_lines and all(line["request_id"] == request_id for line in trace_lines)
     web_lines = [json.loads(line) for line in logs["web.log"].splitlines()]
     assert any(line["request_id"] == request_id and "/api/v2/subtitles" in line["message"] for line in web_lines)
     assert any(
@@ -167,3 +180,5 @@ def test_request_id_in_every_process_no_secret_anywhere_and_metrics_moved(
     assert queues == {"upload", "perso", "gemini", "render", "default"}
     assert _total(after, "vibi_perso_slots_max") == settings.PERSO_MAX_IN_FLIGHT
     assert ("vibi_perso_slots_used", ()) in after
+    # The worker host's exporter serves the series its processes wrote (no state gauges there).
+    assert 'vibi_job_stage_seconds_count{kind="subtitles"' in exported and "vibi_jobs{" not in exported

@@ -193,3 +193,21 @@ def test_dashboard_shows_every_section(staff_client, alice):
     assert "separation" in page and "50%" in page and "900 ms" in page
     assert re.search(r'id="perso-slots">1 / \d+<', page)
     assert waiting.public_id in page or "Oldest job" in page
+
+
+def test_job_page_links_to_its_outputs(staff_client, alice):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    job = _failed(alice)
+    key = default_storage.save(
+        f"jobs/{job.public_id}/original.srt", ContentFile(b"1\n00:00:00,000 --> 00:00:01,000\nhi\n")
+    )
+    Job.objects.filter(pk=job.pk).update(result={"originalSrtKey": key, "stems": {"vocalsKey": "jobs/missing.wav"}})
+    page = staff_client.get(reverse("admin:jobs_job_change", args=[job.pk])).content.decode()
+    links = dict(re.findall(r'class="job-output" href="([^"]+)">([^<]+)<', page))
+    by_name = {name: url for url, name in links.items()}
+    assert set(by_name) == {"originalSrtKey", "stems.vocalsKey"}
+    response = staff_client.get(by_name["originalSrtKey"])
+    assert response.status_code == 200 and b"hi" in b"".join(response.streaming_content)
+    assert staff_client.get(by_name["stems.vocalsKey"]).status_code == 404  # named, but not stored (any more)
