@@ -43,3 +43,9 @@ class RequestIdMiddleware:
             return response
         finally:
             log_context_end(token)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        """Job URLs (`…/<job_id>…`) name their job on every line of the request."""
+        job_id = view_kwargs.get("mix_job_id") or view_kwargs.get("job_id")
+        if job_id:
+            log_context_bind(job_id=str(job_id)[:100])

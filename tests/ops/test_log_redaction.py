@@ -91,3 +91,27 @@ def test_request_id_is_echoed(client):
     assert client.get("/healthz", HTTP_X_REQUEST_ID="phone-abcdef0123")["X-Request-ID"] == "phone-abcdef0123"
     generated = client.get("/healthz")["X-Request-ID"]
     assert len(generated) == 32
+
+
+class _Collect(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+        self.addFilter(ContextFilter())
+
+    def emit(self, record):
+        self.records.append(record)
+
+
+@pytest.mark.django_db
+def test_job_urls_name_their_job_and_user_on_the_request_line(alice, alice_client):
+    collect = _Collect()
+    logger = logging.getLogger("vibi.request")
+    logger.addHandler(collect)
+    try:
+        alice_client.get("/api/v2/subtitles/sub-00000000-0000-0000-0000-000000000000")
+    finally:
+        logger.removeHandler(collect)
+    (line,) = collect.records
+    assert line.job_id == "sub-00000000-0000-0000-0000-000000000000"
+    assert line.user_id == alice.pk and len(line.request_id) == 32
