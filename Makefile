@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 STAMP := $(VENV)/.requirements-installed
 
-.PHONY: run test setup ffmpeg lint bench lock hadolint image image-test secrets
+.PHONY: run test setup ffmpeg lint bench lock hadolint image image-test secrets flower
 
 run: setup
 	$(VENV)/bin/python manage.py run_platform
@@ -68,3 +68,7 @@ secrets:
 	@for name in perso_api_key gemini_api_key; do \
 		[ -e secrets/$$name ] || { : > secrets/$$name; chmod 600 secrets/$$name; \
 		echo "secrets/$$name is empty: put the key from the provider in it"; }; done
+# --- Ops (issue 18) -------------------------------------------------------------------------------
+# Flower on loopback (task events are on in workers/config.py); FLOWER_PORT to move it.
+flower: setup
+	$(VENV)/bin/celery -A vibi flower --address=127.0.0.1 --port=$${FLOWER_PORT:-5555}

@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.core.views import healthz, readyz
+from apps.observability.views import metrics
 
 api_v2 = [
     path("", include("apps.accounts.urls")),
@@ -22,6 +23,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz),
     path("readyz", readyz),
+    path("metrics", metrics),
 ]
 
 if settings.SIMULATORS_ENABLED:

@@ -14,8 +14,9 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
 from apps.core.errors import ApiError, JobFailure, TransientFailure
-from apps.jobs.context import current_job_id
 from apps.jobs.models import Job, JobStatus
+from apps.observability.context import job_log_context, log_context_bind
+from apps.observability.metrics import stage_run_observe
 
 logger = logging.getLogger("workers")
 
@@ -34,7 +35,7 @@ def job_stage_task(*, soft_time_limit: int = 900, time_limit: int | None = None)
         )
         @functools.wraps(fn)
         def task(job_pk: int, dispatch_seq: int) -> None:
-            from apps.jobs.services import JobLost, job_claim
+            from apps.jobs.services import job_claim
 
             job = job_claim(job_id=job_pk, dispatch_seq=dispatch_seq)
             if job is None:
@@ -42,31 +43,46 @@ def job_stage_task(*, soft_time_limit: int = 900, time_limit: int | None = None)
                     "stage task %s: job %s dispatch %s is stale or taken, skipped", fn.__name__, job_pk, dispatch_seq
                 )
                 return
-            token = current_job_id.set(job.pk)
-            started = time.monotonic()
-            log_fields = f"job={job.public_id} stage={job.stage} attempt={job.attempts} task={fn.__name__}"
-            logger.info("stage start %s", log_fields)
-            try:
-                fn(job)
-            except JobLost:
-                logger.info("stage stopped, job moved on (cancelled or taken over) %s", log_fields)
-            except TransientFailure as exc:
-                _handle_transient(job, exc, log_fields)
-            except (JobFailure, ApiError) as exc:
-                _fail_quietly(job, exc.code, exc.detail or "")
-            except SoftTimeLimitExceeded:
-                _fail_quietly(job, "stage_timeout", f"{job.stage} took longer than {soft_time_limit}s")
-            except Exception:
-                logger.exception("stage crashed %s", log_fields)
-                _fail_quietly(job, "internal_error", f"Unexpected error in stage {job.stage}")
-            finally:
-                current_job_id.reset(token)
-                logger.info("stage end %s in %.2fs", log_fields, time.monotonic() - started)
-            _check_stage_handed_on(job, fn.__name__)
+            with job_log_context(job):
+                log_context_bind(attempt=job.attempts)
+                _run_stage(fn, job, soft_time_limit)
+                _check_stage_handed_on(job, fn.__name__)
 
         return task
 
     return decorator
+
+
+def _run_stage(fn, job: Job, soft_time_limit: int) -> None:
+    from apps.jobs.services import JobLost
+
+    kind, stage = job.kind, job.stage
+    started = time.monotonic()
+    log_fields = f"job={job.public_id} stage={job.stage} attempt={job.attempts} task={fn.__name__}"
+    logger.info("stage start %s", log_fields)
+    outcome = "handed_on"
+    try:
+        fn(job)
+    except JobLost:
+        outcome = "lost"
+        logger.info("stage stopped, job moved on (cancelled or taken over) %s", log_fields)
+    except TransientFailure as exc:
+        outcome = "transient_failure"
+        _handle_transient(job, exc, log_fields)
+    except (JobFailure, ApiError) as exc:
+        outcome = "failed"
+        _fail_quietly(job, exc.code, exc.detail or "")
+    except SoftTimeLimitExceeded:
+        outcome = "timeout"
+        _fail_quietly(job, "stage_timeout", f"{job.stage} took longer than {soft_time_limit}s")
+    except Exception:
+        outcome = "crashed"
+        logger.exception("stage crashed %s", log_fields)
+        _fail_quietly(job, "internal_error", f"Unexpected error in stage {job.stage}")
+    finally:
+        elapsed = time.monotonic() - started
+        stage_run_observe(kind=kind, stage=stage, outcome=outcome, seconds=elapsed)
+        logger.info("stage end %s in %.2fs (%s)", log_fields, elapsed, outcome)
 
 
 def _handle_transient(job: Job, exc: TransientFailure, log_fields: str) -> None:

@@ -22,6 +22,9 @@ task_reject_on_worker_lost = True
 worker_prefetch_multiplier = 1
 worker_hijack_root_logger = False
 worker_cancel_long_running_tasks_on_connection_loss = False
+# Task events for Flower and `celery events` (issue 18).
+worker_send_task_events = True
+task_send_sent_event = True
 
 # Every worker process imports every task module, so any worker can name any task.
 imports = ("workers.upload", "workers.perso", "workers.gemini", "workers.render", "workers.housekeeping")
@@ -33,17 +36,27 @@ task_routes = {f"workers.{name}.*": {"queue": name} for name in queues.ALL if na
     "workers.housekeeping.*": {"queue": queues.DEFAULT}
 }
 
+# Every periodic task has `expires` (a tick that waited longer than its interval is dropped), so a
+# backlog after an outage does not replay stale sweeps in a burst.
 beat_schedule = {
     "poll-due-perso-jobs": {
         "task": "workers.perso.poll_due_jobs_task",
         "schedule": float(settings.POLL_TICK_SEC),
+        "options": {"expires": float(settings.POLL_TICK_SEC)},
     },
     "reconcile-lost-jobs": {
         "task": "workers.housekeeping.reconcile_jobs_task",
         "schedule": float(settings.RECONCILE_INTERVAL_SEC),
+        "options": {"expires": float(settings.RECONCILE_INTERVAL_SEC)},
     },
     "delete-expired-jobs": {
         "task": "workers.housekeeping.delete_expired_jobs_task",
         "schedule": 600.0,
+        "options": {"expires": 600.0},
+    },
+    "delete-old-ops-records": {
+        "task": "workers.housekeeping.delete_old_ops_records_task",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
     },
 }

@@ -1,4 +1,4 @@
-"""Housekeeping worker (queue `default`): the reconciler and the retention sweep.
+"""Housekeeping worker (queue `default`): the reconciler and the retention sweeps.
 
 Start: celery -A vibi worker -Q default -n default@%h --concurrency 1
 """
@@ -44,3 +44,12 @@ def delete_expired_jobs_task() -> int:
 
     stale_uploads = storage_delete_stale(prefix="uploads/", older_than_sec=settings.UPLOAD_STAGING_TTL_SEC)
     return jobs_expired_delete() + stale_uploads + render_inputs_expired_delete()
+
+
+@shared_task(name="workers.housekeeping.delete_old_ops_records_task", ignore_result=True)
+def delete_old_ops_records_task() -> dict:
+    from apps.jobs.ops import ops_records_delete_old
+
+    deleted = ops_records_delete_old()
+    logger.info("retention: deleted %s", deleted)
+    return deleted

@@ -5,6 +5,7 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 
 from apps.accounts.services import access_token_user
 from apps.core.errors import ApiError
+from apps.observability.context import log_context_bind
 
 
 class BearerJWTAuthentication(BaseAuthentication):
@@ -17,6 +18,7 @@ class BearerJWTAuthentication(BaseAuthentication):
         if len(parts) != 2:
             return None
         user = access_token_user(token=parts[1].decode("latin-1"))
+        log_context_bind(user_id=user.pk)
         return user, None
 
     def authenticate_header(self, request) -> str:

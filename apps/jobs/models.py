@@ -50,7 +50,13 @@ class Job(models.Model):
     error_code = models.CharField(max_length=64, blank=True)
     error_detail = models.TextField(blank=True)
     failed_stage = models.CharField(max_length=40, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveIntegerField(
+        default=0, help_text="Runs of the current stage (reset when the stage changes)"
+    )
+    attempts_total = models.PositiveIntegerField(default=0, help_text="Runs of any stage, retries included")
+    request_id = models.CharField(max_length=100, blank=True, db_index=True)
+    progressed_at = models.DateTimeField(null=True, blank=True, help_text="Last stage change or progress increase")
+    stage_started_at = models.DateTimeField(null=True, blank=True)
     dispatch_seq = models.PositiveIntegerField(default=0)
     upstream = models.JSONField(default=dict, blank=True, help_text="Upstream references, e.g. Perso project seq")
     next_poll_at = models.DateTimeField(null=True, blank=True)
@@ -73,6 +79,8 @@ class Job(models.Model):
             models.Index(fields=["status", "next_poll_at"]),
             models.Index(fields=["status", "dispatched_at"]),
             models.Index(fields=["expires_at"]),
+            models.Index(fields=["created_at"], name="job_created_at"),
+            models.Index(fields=["status", "created_at"], name="job_status_created_at"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -110,10 +118,11 @@ class JobEvent(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     stage = models.CharField(max_length=40, blank=True)
     message = models.TextField(blank=True)
+    actor = models.CharField(max_length=150, blank=True, help_text="The staff user who asked for it (retry, cancel)")
 
     class Meta:
         ordering = ["at", "id"]
-        indexes = [models.Index(fields=["job", "at"])]
+        indexes = [models.Index(fields=["job", "at"]), models.Index(fields=["at"], name="jobevent_at")]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.stage} {self.message[:60]}"
@@ -134,7 +143,11 @@ class ExternalCall(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
-        indexes = [models.Index(fields=["service", "at"]), models.Index(fields=["job", "at"])]
+        indexes = [
+            models.Index(fields=["service", "at"]),
+            models.Index(fields=["job", "at"]),
+            models.Index(fields=["at"], name="externalcall_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.service} {self.method} {self.endpoint} → {self.status_code}"

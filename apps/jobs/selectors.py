@@ -5,6 +5,8 @@ from datetime import datetime
 
 from django.db import connection
 
+from apps.observability.context import log_context_bind
+
 
 @dataclass(frozen=True)
 class JobStatusSnapshot:
@@ -31,4 +33,6 @@ def job_status_snapshot(*, owner_id: int, public_id: str, kind: str) -> JobStatu
     with connection.cursor() as cursor:
         cursor.execute(_STATUS_SNAPSHOT_SQL, [public_id, owner_id, kind])
         row = cursor.fetchone()
+    if row:
+        log_context_bind(job_id=public_id)
     return JobStatusSnapshot(*row) if row else None

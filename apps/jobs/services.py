@@ -28,6 +28,8 @@ from apps.jobs.models import (
     JobStatus,
 )
 from apps.jobs.stages import stage_task_name
+from apps.observability.context import current_request_id, log_context_bind
+from apps.observability.metrics import job_created_observe, job_finished_observe, upstream_call_observe
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +44,10 @@ def new_public_id(kind: str) -> str:
     return f"{ID_PREFIXES[kind]}-{uuid.uuid4()}"
 
 
-def job_event_add(*, job: Job, kind: str, message: str = "", stage: str | None = None) -> None:
-    JobEvent.objects.create(job=job, kind=kind, stage=job.stage if stage is None else stage, message=message[:4000])
+def job_event_add(*, job: Job, kind: str, message: str = "", stage: str | None = None, actor: str = "") -> None:
+    JobEvent.objects.create(
+        job=job, kind=kind, stage=job.stage if stage is None else stage, message=message[:4000], actor=actor[:150]
+    )
 
 
 def _send_stage_task(task_name: str, job_pk: int, dispatch_seq: int, countdown: float | None) -> None:
@@ -61,6 +65,11 @@ def _send_task(task_name: str, *args) -> None:
 def _compare_and_swap(job: Job, *, expected_statuses: Iterable[str], **changes) -> None:
     """UPDATE the row only if it still has the status and dispatch number `job` holds."""
     changes["updated_at"] = timezone.now()
+    # "Progress" for the stuck check: a status change or a higher progress number (a poll is not progress).
+    if ("status" in changes and changes["status"] != job.status) or changes.get(
+        "progress", job.progress
+    ) > job.progress:
+        changes["progressed_at"] = changes["updated_at"]
     updated = Job.objects.filter(pk=job.pk, status__in=list(expected_statuses), dispatch_seq=job.dispatch_seq).update(
         **changes
     )
@@ -101,6 +110,8 @@ def job_create(
                 source_job=source_job,
                 expires_at=expires_at,
                 progress_reason=progress_reason,
+                request_id=current_request_id(),
+                progressed_at=timezone.now(),
             )
             job_event_add(job=job, kind=JobEvent.Kind.CREATED, stage="")
             if first_stage:
@@ -112,6 +123,8 @@ def job_create(
         if existing is None:
             raise
         return existing, False
+    job_created_observe(kind=kind)
+    log_context_bind(job_id=job.public_id)
     return job, True
 
 
@@ -128,7 +141,8 @@ def _dispatch(job: Job, *, stage: str, countdown: float | None = None, event_kin
     """Moves the job to PENDING for `stage` and sends the stage's task once the transaction commits."""
     task_name = stage_task_name(kind=job.kind, stage=stage)
     now = timezone.now()
-    stage_changes = {"attempts": 0} if stage != job.stage else {}  # attempts count per stage
+    # attempts count per stage
+    stage_changes = {"attempts": 0, "stage_started_at": now} if stage != job.stage else {}
     Job.objects.filter(pk=job.pk).update(
         **stage_changes,
         stage=stage,
@@ -140,9 +154,20 @@ def _dispatch(job: Job, *, stage: str, countdown: float | None = None, event_kin
         lease_expires_at=None,
         next_poll_at=None,
         updated_at=now,
+        progressed_at=now,
     )
     job.refresh_from_db(
-        fields=["stage", "status", "attempts", "dispatch_seq", "dispatched_at", "lease_expires_at", "next_poll_at"]
+        fields=[
+            "stage",
+            "status",
+            "attempts",
+            "dispatch_seq",
+            "dispatched_at",
+            "lease_expires_at",
+            "next_poll_at",
+            "stage_started_at",
+            "progressed_at",
+        ]
     )
     job_event_add(job=job, kind=event_kind, message=f"queued {stage}" + (f" in {countdown:.0f}s" if countdown else ""))
     transaction.on_commit(functools.partial(_send_stage_task, task_name, job.pk, job.dispatch_seq, countdown))
@@ -177,8 +202,23 @@ def job_claim(*, job_id: int, dispatch_seq: int) -> Job | None:
         job.status = JobStatus.PROCESSING
         job.lease_expires_at = lease_until
         job.attempts += 1
+        job.attempts_total += 1
         job.started_at = job.started_at or now
-        job.save(update_fields=["status", "dispatch_seq", "lease_expires_at", "attempts", "started_at", "updated_at"])
+        job.stage_started_at = job.stage_started_at or now
+        job.progressed_at = now
+        job.save(
+            update_fields=[
+                "status",
+                "dispatch_seq",
+                "lease_expires_at",
+                "attempts",
+                "attempts_total",
+                "started_at",
+                "stage_started_at",
+                "progressed_at",
+                "updated_at",
+            ]
+        )
         job_event_add(job=job, kind=JobEvent.Kind.STAGE, message=f"started {job.stage} (attempt {job.attempts})")
     return job
 
@@ -267,8 +307,10 @@ def job_succeed(*, job: Job, result_updates: dict | None = None, progress_reason
             next_poll_at=None,
             error_code="",
             error_detail="",
+            failed_stage="",
         )
         job_event_add(job=job, kind=JobEvent.Kind.SUCCEEDED)
+    job_finished_observe(kind=job.kind, status=JobStatus.SUCCEEDED)
 
 
 def job_fail(*, job: Job, code: str, detail: str = "") -> None:
@@ -287,6 +329,7 @@ def job_fail(*, job: Job, code: str, detail: str = "") -> None:
             next_poll_at=None,
         )
         job_event_add(job=job, kind=JobEvent.Kind.FAILED, message=f"{code}: {detail}" if detail else code)
+    job_finished_observe(kind=job.kind, status=JobStatus.FAILED)
     logger.warning("job %s failed at %s: %s %s", job.public_id, job.stage, code, detail)
 
 
@@ -302,8 +345,9 @@ def job_retry_stage_later(*, job: Job, code: str, detail: str, retry_after_sec: 
     return True
 
 
-def job_cancel(*, job: Job) -> None:
-    """Cancels a job in flight; a running stage notices at its next heartbeat and stops."""
+def job_cancel(*, job: Job, actor: str = "") -> None:
+    """Cancels a job in flight; a running stage notices at its next heartbeat and stops. `actor`:
+    the staff user who asked (recorded on the timeline)."""
     with transaction.atomic():
         job = Job.objects.select_for_update().get(pk=job.pk)
         if job.status in TERMINAL_STATUSES:
@@ -316,15 +360,21 @@ def job_cancel(*, job: Job) -> None:
             progress_reason="Cancelled",
             dispatch_seq=F("dispatch_seq") + 1,
             updated_at=timezone.now(),
+            progressed_at=timezone.now(),
         )
-        job_event_add(job=job, kind=JobEvent.Kind.CANCELLED)
+        job_event_add(
+            job=job, kind=JobEvent.Kind.CANCELLED, message=f"cancelled by {actor}" if actor else "", actor=actor
+        )
         if job.upstream.get("persoProjectSeqs"):
             # Cancel means cancel upstream too: the Perso project is deleted (the reconciler retries).
             transaction.on_commit(functools.partial(_send_task, "workers.perso.delete_job_projects_task", job.pk))
+    job_finished_observe(kind=job.kind, status=JobStatus.CANCELLED)
 
 
-def job_retry(*, job: Job) -> None:
-    """Ops retry: runs a failed or cancelled job again from the stage where it stopped."""
+def job_retry(*, job: Job, actor: str = "") -> None:
+    """Ops retry: runs a failed or cancelled job again from the stage where it stopped. The stage's
+    attempt counter starts again (its retry budget), `attempts_total` keeps counting, and `actor`
+    (the staff user) is recorded on the timeline."""
     with transaction.atomic():
         job = Job.objects.select_for_update().get(pk=job.pk)
         if job.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
@@ -333,10 +383,17 @@ def job_retry(*, job: Job) -> None:
             )
         stage = job.failed_stage or job.stage
         Job.objects.filter(pk=job.pk).update(
-            error_code="", error_detail="", finished_at=None, attempts=0, progress_reason="Retrying"
+            error_code="",
+            error_detail="",
+            failed_stage="",
+            finished_at=None,
+            attempts=0,
+            stage_started_at=timezone.now(),
+            progress_reason="Retrying",
         )
         job.refresh_from_db()
-        job_event_add(job=job, kind=JobEvent.Kind.RETRY, message=f"retry from {stage} requested")
+        by = f" by {actor}" if actor else ""
+        job_event_add(job=job, kind=JobEvent.Kind.RETRY, message=f"retry from {stage} requested{by}", actor=actor)
         _dispatch(job, stage=stage)
 
 
@@ -387,6 +444,16 @@ def external_call_record(
     output_tokens: int | None = None,
 ) -> None:
     """Logs one upstream call; linked to the job the current task works on unless told otherwise."""
+    upstream_call_observe(service=service, endpoint=endpoint, status_code=status_code, latency_ms=latency_ms)
+    logger.info(
+        "upstream %s %s %s -> %s in %dms%s",
+        service,
+        method.upper(),
+        endpoint.split("?", 1)[0],
+        status_code if status_code is not None else "no answer",
+        latency_ms,
+        f" ({error_code})" if error_code else "",
+    )
     ExternalCall.objects.create(
         job_id=job_id if job_id is not None else current_job_id.get(),
         service=service,

@@ -13,7 +13,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.core.errors import JobFailure, TransientFailure
-from apps.jobs.context import current_job_id
 from apps.jobs.models import Job
 from apps.jobs.services import (
     JobLost,
@@ -24,6 +23,8 @@ from apps.jobs.services import (
     jobs_due_for_poll_claim,
 )
 from apps.perso.errors import PersoError, PersoRateLimited
+from apps.observability.context import job_log_context
+from apps.perso.errors import PersoAuthError, PersoError, PersoNotFound
 from apps.perso.services import (
     STATE_DONE,
     STATE_QUEUED,
@@ -46,16 +47,14 @@ def poll_due_jobs(*, limit: int = 50) -> int:
         if job.upstream.get("provider") != "perso":
             logger.warning("job %s waits on an upstream the Perso poller does not handle", job.public_id)
             continue
-        token = current_job_id.set(job.pk)
-        try:
-            perso_poll_job(job=job)
-        except JobLost:
-            logger.info("job %s moved on while being polled", job.public_id)
-        except Exception:
-            # One job's surprise must not stop the tick; it is polled again after the claim lease.
-            logger.exception("polling job %s failed unexpectedly", job.public_id)
-        finally:
-            current_job_id.reset(token)
+        with job_log_context(job):
+            try:
+                perso_poll_job(job=job)
+            except JobLost:
+                logger.info("job %s moved on while being polled", job.public_id)
+            except Exception:
+                # One job's surprise must not stop the tick; it is polled again after the claim lease.
+                logger.exception("polling job %s failed unexpectedly", job.public_id)
         handled += 1
     return handled
 

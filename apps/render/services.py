@@ -34,6 +34,7 @@ from apps.media.ffmpeg import (
     run_ffmpeg,
 )
 from apps.media.storage import job_file_key, local_copy, storage_delete_prefix, storage_save_file, storage_size
+from apps.observability.metrics import render_speed_observe
 from apps.render.config import RenderConfig, render_config_from_dict
 from apps.render.models import RenderInput
 from apps.render.planning import PlanError, PlanInput, render_plan, stem_input_key
@@ -388,7 +389,13 @@ def render_run(*, job: Job) -> None:
             shutil.rmtree(stale_dir, ignore_errors=True)
         work_dir = Path(tempfile.mkdtemp(prefix=f"{job.public_id}-", dir=_work_root()))
         try:
+            render_started = time.monotonic()
             output_path, duration_ms = _render_in(job=job, work_dir=work_dir, heartbeat=heartbeat)
+            render_speed_observe(
+                output_kind=job.spec.get("output_kind", "video"),
+                output_sec=duration_ms / 1000,
+                wall_sec=time.monotonic() - render_started,
+            )
             output_key = storage_save_file(
                 key=job_file_key(job.public_id, f"output{output_path.suffix}"), local_path=output_path
             )

@@ -4,6 +4,7 @@ With nothing set the platform runs embedded: SQLite, a file-system Celery broker
 storage and the local simulators of Perso, Gemini and Google sign-in.
 """
 
+import os
 import secrets
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -73,9 +74,13 @@ INSTALLED_APPS = [
     "apps.render",
     "apps.chat",
     "apps.simulators",
+    "django_prometheus",
+    "apps.observability",
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "apps.observability.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -85,6 +90,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "apps.core.middleware.ApiErrorShapeMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "vibi.urls"
@@ -342,14 +348,39 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
 }
 
+# --- Logs, metrics and ops records (issue 18; docs/operations.md "Runbook") ----------------------
+# JSON lines in production, readable lines embedded; every line carries request_id, job_id,
+# user_id, stage, task, queue and attempt when known, and is redacted (apps/observability/logging.py).
+LOG_FORMAT = env_str("LOG_FORMAT", "plain" if EMBEDDED else "json")
+if LOG_FORMAT not in ("json", "plain"):
+    raise ValueError(f"LOG_FORMAT must be 'json' or 'plain', got {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "apps.observability.logging.ContextFilter"}},
+    "formatters": {
+        "plain": {"()": "apps.observability.logging.PlainFormatter"},
+        "json": {"()": "apps.observability.logging.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.server": {"level": "WARNING"}},
 }
+# Timestamps to the second everywhere in admin (vibi/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["vibi.formats"]
+# prometheus-client multiprocess mode: every process of this host writes its series here (must be
+# set before prometheus_client is imported, which happens after settings load).
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR", str(DATA_DIR / "metrics"))
+Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
+# GET /metrics needs `Authorization: Bearer <METRICS_BEARER_TOKEN>`; unset in production = refused.
+METRICS_BEARER_TOKEN = _embedded_secret("METRICS_BEARER_TOKEN") if EMBEDDED else env_str("METRICS_BEARER_TOKEN", "")
+# Worker hosts: `celery worker` serves its host's series on this port (0 = off), bound to this address.
+METRICS_WORKER_PORT = env_int("METRICS_WORKER_PORT", 0, minimum=0, maximum=65535)
+METRICS_WORKER_BIND = env_str("METRICS_WORKER_BIND", "127.0.0.1")
+# Upstream-call rows and job events older than this are deleted by the retention task, in batches.
+OPS_RECORD_RETENTION_DAYS = env_int("OPS_RECORD_RETENTION_DAYS", 30, minimum=1)
+OPS_RECORD_DELETE_BATCH = env_int("OPS_RECORD_DELETE_BATCH", 5000, minimum=100)
 
 # --- Gemini client, subtitles and autodub (helper: subtitles/autodub) ---------------------------
 GEMINI_TIMEOUT_SEC = env_int("GEMINI_TIMEOUT_SEC", 120, minimum=5)
