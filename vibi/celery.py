@@ -17,6 +17,8 @@ def _refuse_to_start_if_misconfigured(**_):
     from apps.core.checks import refuse_to_start_if_misconfigured
 
     refuse_to_start_if_misconfigured()
+
+
 # Log context (request id in task headers) and the worker hosts' metrics exporter.
 import apps.observability.celery_signals  # noqa: E402
 import apps.observability.worker_exporter  # noqa: E402, F401

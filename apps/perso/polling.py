@@ -22,9 +22,8 @@ from apps.jobs.services import (
     job_update_upstream,
     jobs_due_for_poll_claim,
 )
-from apps.perso.errors import PersoError, PersoRateLimited
 from apps.observability.context import job_log_context
-from apps.perso.errors import PersoAuthError, PersoError, PersoNotFound
+from apps.perso.errors import PersoError, PersoRateLimited
 from apps.perso.services import (
     STATE_DONE,
     STATE_QUEUED,
