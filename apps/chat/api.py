@@ -3,7 +3,6 @@
 from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
@@ -12,6 +11,7 @@ from apps.chat.context import ProjectContext
 from apps.chat.prompt import ChatTurn
 from apps.chat.services import ChatRetryLater, chat_reply
 from apps.core.errors import BadRequest, error_body
+from apps.core.json_input import StrictJSONParser
 from apps.core.schema import ERROR_RESPONSES, ErrorSerializer
 
 MAX_MESSAGE_CHARS = 50_000
@@ -115,7 +115,7 @@ class ChatSerializer(serializers.Serializer):
 
 
 class ChatApi(APIView):
-    parser_classes = [JSONParser]
+    parser_classes = [StrictJSONParser]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "chat"
     InputSerializer = ChatSerializer

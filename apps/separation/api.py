@@ -6,13 +6,14 @@ from pathlib import Path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from apps.core.downloads import SignedDownloadApi, download_owner_check, stored_file_response
 from apps.core.errors import BadRequest, NotFound
+from apps.core.json_input import StrictJSONParser
 from apps.core.schema import (
     ERROR_RESPONSES,
     RANGE_PARAMETER,
@@ -265,7 +266,7 @@ class StemDownloadApi(SignedDownloadApi):
 
 
 class StemMixSubmitApi(APIView):
-    parser_classes = [JSONParser]
+    parser_classes = [StrictJSONParser]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "submit"
 

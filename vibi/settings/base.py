@@ -264,7 +264,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "apps.core.json_input.StrictJSONParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "EXCEPTION_HANDLER": "apps.core.errors.api_exception_handler",
@@ -359,3 +359,35 @@ PERSO_DOWNLOAD_ALLOWED_HOSTS = sorted(
     {*PERSO_DOWNLOAD_ALLOWED_HOSTS}
     | {host for host in (urlparse(PERSO_API_BASE_URL).hostname, urlparse(PERSO_STORAGE_BASE_URL).hostname) if host}
 )
+
+# --- Hostile clients (issue 14): web server, bulkheads, deadlines, JSON, tokens -------------------------
+# The embedded web server (waitress, apps/core/webserver.py): its threads, how many sockets it holds,
+# how long a connection may sit idle and how long one request may take to arrive (headers + body).
+WEB_THREADS = env_int("WEB_THREADS", 16, minimum=2)
+WEB_CONNECTION_LIMIT = env_int("WEB_CONNECTION_LIMIT", 1000, minimum=10)
+WEB_IDLE_TIMEOUT_SEC = env_int("WEB_IDLE_TIMEOUT_SEC", 15, minimum=1)
+WEB_REQUEST_READ_TIMEOUT_SEC = env_int("WEB_REQUEST_READ_TIMEOUT_SEC", 60, minimum=1)
+WEB_MAX_HEADER_BYTES = env_int("WEB_MAX_HEADER_BYTES", 64 * 1024, minimum=8 * 1024)
+# Chat turns served at once by one web process; more answer 503 at once (the other threads stay free).
+CHAT_MAX_IN_FLIGHT = env_int("CHAT_MAX_IN_FLIGHT", 4, minimum=1)
+# Overall deadline of the Gemini call inside one chat turn (all attempts), and attempts in it.
+CHAT_GEMINI_DEADLINE_SEC = env_int("CHAT_GEMINI_DEADLINE_SEC", 8, minimum=1)
+CHAT_GEMINI_MAX_ATTEMPTS = env_int("CHAT_GEMINI_MAX_ATTEMPTS", 2, minimum=1, maximum=3)
+GEMINI_CONNECT_TIMEOUT_SEC = env_int("GEMINI_CONNECT_TIMEOUT_SEC", 10, minimum=1)
+# JSON bodies and JSON form parts: deeper nesting is a 400 (the parser never recurses past it).
+JSON_MAX_DEPTH = env_int("JSON_MAX_DEPTH", 32, minimum=4, maximum=200)
+# Platform JWTs: an `exp` further than this from `iat` (or from now) is refused, whoever signed it.
+AUTH_JWT_MAX_LIFETIME_SECONDS = env_int("AUTH_JWT_MAX_LIFETIME_SECONDS", 30 * 24 * 3600, minimum=60)
+# Admin sign-in: failed attempts allowed per account and per address in ADMIN_LOGIN_WINDOW_SEC.
+ADMIN_LOGIN_MAX_FAILURES = env_int("ADMIN_LOGIN_MAX_FAILURES", 5, minimum=1)
+ADMIN_LOGIN_WINDOW_SEC = env_int("ADMIN_LOGIN_WINDOW_SEC", 15 * 60, minimum=10)
+if not env_str("CACHE_URL", ""):
+    # Throttle counters must be shared by every process of the embedded default too.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(DATA_DIR / "cache"),
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
+# --- end hostile clients ---------------------------------------------------------------------------------
