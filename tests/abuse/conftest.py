@@ -4,6 +4,7 @@ data folder and file cache, and serving its own simulators. Every process is kil
 
 import os
 import socket
+import threading
 import time
 from pathlib import Path
 
@@ -98,3 +99,41 @@ def elapsed(call) -> tuple[float, object]:
     started = time.monotonic()
     result = call()
     return time.monotonic() - started, result
+
+
+class SilentUpstream:
+    """A TCP server that reads requests and never answers: the slowest possible upstream (a real
+    Gemini that hangs cannot be produced here any other way)."""
+
+    def __init__(self):
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(512)
+        self.port = self.listener.getsockname()[1]
+        self.accepted: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            self.accepted.append(connection)
+
+    def close(self) -> None:
+        self.listener.close()
+        for connection in self.accepted:
+            connection.close()
+
+
+@pytest.fixture
+def silent_upstream():
+    upstream = SilentUpstream()
+    yield upstream
+    upstream.close()

@@ -24,7 +24,7 @@ def _open_slow(server, count: int) -> list[socket.socket]:
         else:
             connection.sendall(
                 b"POST /api/v2/auth/google HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                b"Content-Length: 100000\r\n\r\n{\"idToken\": \""  # body never finished
+                b'Content-Length: 100000\r\n\r\n{"idToken": "'  # body never finished
             )
         sockets.append(connection)
     return sockets
