@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class CoreConfig(AppConfig):
     name = "apps.core"
     label = "core"
+
+    def ready(self):
+        from apps.core import admin_login  # noqa: F401  (registers the failed-login receiver)

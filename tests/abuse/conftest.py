@@ -3,6 +3,7 @@ web command line), as a real process on a free loopback port, sharing the test's
 data folder and file cache, and serving its own simulators. Every process is killed afterwards."""
 
 import os
+import shutil
 import socket
 import threading
 import time
@@ -41,7 +42,7 @@ class WebServer:
         }
 
     def start(self) -> "WebServer":
-        self.processes.start("web", web_command(host="127.0.0.1", port=self.port), self.env)
+        self.processes.start(f"web-{self.port}", web_command(host="127.0.0.1", port=self.port), self.env)
         wait_until(self._answers, timeout=60, what="the web server to answer /healthz", every=0.1)
         return self
 
@@ -62,6 +63,7 @@ class WebServer:
 def abuse_processes(transactional_db, tmp_path, request):
     log_dir = tmp_path / "logs"
     log_dir.mkdir()
+    shutil.rmtree(Path(settings.DATA_DIR) / "cache", ignore_errors=True)  # the servers' shared cache
     harness = Processes(log_dir)
     yield harness
     harness.kill_all()

@@ -66,6 +66,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "apps.core.middleware.ApiErrorShapeMiddleware",
+    "apps.core.admin_login.AdminLoginThrottleMiddleware",
 ]
 
 ROOT_URLCONF = "vibi.urls"
