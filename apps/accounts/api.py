@@ -7,9 +7,10 @@ from rest_framework.views import APIView
 
 from apps.accounts.services import sign_in_with_google
 from apps.core.schema import ERROR_RESPONSES
+from apps.core.throttling import ImplementedMethodsOnly
 
 
-class SignInThrottle(AnonRateThrottle):
+class SignInThrottle(ImplementedMethodsOnly, AnonRateThrottle):
     scope = "sign_in"
 
     def get_cache_key(self, request, view):

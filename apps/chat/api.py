@@ -4,7 +4,6 @@ from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from apps.chat.context import ProjectContext
@@ -14,6 +13,7 @@ from apps.core.bulkhead import Bulkhead, BulkheadFull
 from apps.core.errors import BadRequest, error_body
 from apps.core.json_input import StrictJSONParser
 from apps.core.schema import ERROR_RESPONSES, ErrorSerializer
+from apps.core.throttling import ScopedRateThrottle
 from apps.gemini.client import gemini_deadline
 
 MAX_MESSAGE_CHARS = 50_000

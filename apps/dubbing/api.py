@@ -4,7 +4,6 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from apps.core.downloads import SignedDownloadApi, download_owner_check, stored_file_response
@@ -19,6 +18,7 @@ from apps.core.schema import (
     multipart_request,
 )
 from apps.core.signing import verify_token
+from apps.core.throttling import ScopedRateThrottle
 from apps.dubbing.selectors import (
     AUDIO_RESOURCE_ID,
     VIDEO_RESOURCE_ID,

@@ -6,7 +6,6 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from apps.core.downloads import SignedDownloadApi, download_owner_check, stored_file_response
@@ -21,6 +20,7 @@ from apps.core.schema import (
     multipart_request,
 )
 from apps.core.signing import TokenMissing, verify_token
+from apps.core.throttling import ScopedRateThrottle
 from apps.jobs.models import Job, JobKind
 from apps.jobs.public_status import READY_STATUSES, ready_status
 from apps.media.uploads import json_form_item_parse, uploaded_file_path
