@@ -51,7 +51,18 @@ def file_responses(content_type: str, description: str) -> dict:
 UPLOAD_ERROR_RESPONSES = {
     **ERROR_RESPONSES,
     413: OpenApiResponse(ErrorSerializer, description="Upload larger than MAX_UPLOAD_FILE_SIZE_MB"),
+    422: OpenApiResponse(ErrorSerializer, description="Idempotency-Key already used for a different request"),
 }
+
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Optional: the same key from the same user within 24 h returns the same job; "
+    "the same key with a different request → 422 idempotency_key_reused. Without it, the same "
+    "request (same source and spec) while its job is in progress returns that job.",
+)
 
 
 def multipart_request(form_serializer, *, json_items: tuple[str, ...] = ("spec",)) -> dict:

@@ -10,6 +10,7 @@ from apps.core.downloads import SignedDownloadApi, download_owner_check, stored_
 from apps.core.errors import BadRequest, NotFound
 from apps.core.schema import (
     ERROR_RESPONSES,
+    IDEMPOTENCY_PARAMETER,
     RANGE_PARAMETER,
     TOKEN_ERROR_RESPONSES,
     TOKEN_PARAMETER,
@@ -29,6 +30,7 @@ from apps.dubbing.selectors import (
 from apps.dubbing.services import AutoDubSpec, autodub_submit
 from apps.jobs.models import Job, JobKind
 from apps.jobs.public_status import READY_STATUSES, ready_status
+from apps.jobs.submits import idempotency_header
 from apps.media.uploads import json_form_item_parse, uploaded_file_path
 from apps.subtitles.api import JobIdSerializer, language_code_field, source_language_field
 from apps.subtitles.sources import (
@@ -81,6 +83,7 @@ class AutoDubSubmitApi(APIView):
 
     @extend_schema(
         operation_id="autodub_submit",
+        parameters=[IDEMPOTENCY_PARAMETER],
         request=multipart_request(
             inline_serializer(
                 name="AutoDubSubmitForm",
@@ -103,9 +106,17 @@ class AutoDubSubmitApi(APIView):
         spec = autodub_spec_parse(request.data.get("spec") or request.FILES.get("spec"))
         if upload is not None and not spec.edited_render_job_id:
             with uploaded_file_path(upload) as path:
-                job = autodub_submit(owner=request.user, spec=spec, upload_path=path, upload_name=upload.name)
+                job = autodub_submit(
+                    owner=request.user,
+                    spec=spec,
+                    upload_path=path,
+                    upload_name=upload.name,
+                    idempotency_header=idempotency_header(request),
+                )
         else:
-            job = autodub_submit(owner=request.user, spec=spec, upload_path=None)
+            job = autodub_submit(
+                owner=request.user, spec=spec, upload_path=None, idempotency_header=idempotency_header(request)
+            )
         return Response({"jobId": job.public_id}, status=202)
 
 

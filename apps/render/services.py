@@ -23,6 +23,13 @@ from django.utils import timezone
 from apps.core.errors import BadRequest, JobFailure
 from apps.jobs.models import Job, JobKind
 from apps.jobs.services import JobLost, job_create, job_heartbeat, job_succeed, job_touch_expiry
+from apps.jobs.submits import (
+    SPEC_REQUEST_FINGERPRINT,
+    SubmitIdentity,
+    job_for_submit,
+    request_fingerprint,
+    same_request_check,
+)
 from apps.media.ffmpeg import (
     FfmpegCancelled,
     FfmpegError,
@@ -201,7 +208,14 @@ class _AcceptedInput:
     storage_key: str | None = None  # already in storage (input cache)
 
 
-def render_submit(*, owner, config_document, uploads: Mapping[str, str], input_id: str | None = None) -> Job:
+def render_submit(
+    *,
+    owner,
+    config_document,
+    uploads: Mapping[str, str],
+    input_id: str | None = None,
+    idempotency_header: str | None = None,
+) -> Job:
     """Accepts a render: every part probed, every referenced key present, stems resolved, the plan
     built once as a dry run (so a config ffmpeg could not render is a 400 now, not a FAILED later),
     then the job row and its stored inputs — the render itself runs on the `render` queue."""
@@ -245,17 +259,34 @@ def render_submit(*, owner, config_document, uploads: Mapping[str, str], input_i
         "duration_ms": dry_run.duration_ms,
         "output_kind": config.output_kind,
     }
+    identity = SubmitIdentity(
+        fingerprint=request_fingerprint(
+            kind=JobKind.RENDER,
+            config=config_document,
+            parts={name: _file_sha256(path) for name, path in uploads.items()},
+            input_id=input_id or None,
+        ),
+        header=idempotency_header,
+    )
+    existing, key = job_for_submit(owner=owner, kind=JobKind.RENDER, identity=identity)
+    if existing is not None:
+        return existing
+    spec[SPEC_REQUEST_FINGERPRINT] = identity.fingerprint
     # The row and its files go together: the stage is sent only when this block commits, i.e. after
     # every input is stored; if storing fails, no job exists and the partial files are removed.
     with transaction.atomic():
-        job, _ = job_create(
+        job, created = job_create(
             kind=JobKind.RENDER,
             owner=owner,
             spec=spec,
             first_stage=RENDER_STAGE,
+            idempotency_key=key,
             progress_reason=QUEUED_REASON,
             expires_at=timezone.now() + timedelta(seconds=settings.RENDER_OUTPUT_TTL_SEC),
         )
+        if not created:  # a concurrent submit of the same request won the race
+            same_request_check(job, identity)
+            return job
         try:
             for key, item in accepted.items():
                 if item.local_path:

@@ -12,6 +12,7 @@ from apps.core.downloads import SignedDownloadApi, download_owner_check, stored_
 from apps.core.errors import BadRequest, NotFound, PayloadTooLarge
 from apps.core.schema import (
     ERROR_RESPONSES,
+    IDEMPOTENCY_PARAMETER,
     RANGE_PARAMETER,
     TOKEN_ERROR_RESPONSES,
     TOKEN_PARAMETER,
@@ -23,6 +24,7 @@ from apps.core.signing import TokenMissing, verify_token
 from apps.core.throttling import ScopedRateThrottle
 from apps.jobs.models import Job, JobKind
 from apps.jobs.public_status import READY_STATUSES, ready_status
+from apps.jobs.submits import idempotency_header
 from apps.media.uploads import json_form_item_parse, uploaded_file_path
 from apps.subtitles.selectors import ORIGINAL, srt_resource_id, srt_storage_key, subtitles_job_get, subtitles_urls
 from apps.subtitles.services import (
@@ -115,6 +117,7 @@ class SubtitleSubmitApi(APIView):
 
     @extend_schema(
         operation_id="subtitles_submit",
+        parameters=[IDEMPOTENCY_PARAMETER],
         request=multipart_request(_SUBMIT_FORM),
         responses={202: JobIdSerializer, **UPLOAD_ERROR_RESPONSES},
         description=(
@@ -129,9 +132,17 @@ class SubtitleSubmitApi(APIView):
         spec = subtitle_spec_parse(request.data.get("spec") or request.FILES.get("spec"))
         if upload is not None and not spec.edited_render_job_id:
             with uploaded_file_path(upload) as path:
-                job = subtitles_submit(owner=request.user, spec=spec, upload_path=path, upload_name=upload.name)
+                job = subtitles_submit(
+                    owner=request.user,
+                    spec=spec,
+                    upload_path=path,
+                    upload_name=upload.name,
+                    idempotency_header=idempotency_header(request),
+                )
         else:
-            job = subtitles_submit(owner=request.user, spec=spec, upload_path=None)
+            job = subtitles_submit(
+                owner=request.user, spec=spec, upload_path=None, idempotency_header=idempotency_header(request)
+            )
         return Response({"jobId": job.public_id}, status=202)
 
 
@@ -142,6 +153,7 @@ class SubtitleRegenerateApi(APIView):
 
     @extend_schema(
         operation_id="subtitles_regenerate",
+        parameters=[IDEMPOTENCY_PARAMETER],
         request=multipart_request(
             inline_serializer(
                 name="SubtitleRegenerateForm",
@@ -160,7 +172,12 @@ class SubtitleRegenerateApi(APIView):
         spec = regenerate_spec_parse(request.data.get("spec") or request.FILES.get("spec"))
         if upload is None:
             raise BadRequest("file_required", "file is required")
-        job = subtitles_regenerate_submit(owner=request.user, spec=spec, srt_bytes=_read_limited(upload))
+        job = subtitles_regenerate_submit(
+            owner=request.user,
+            spec=spec,
+            srt_bytes=_read_limited(upload),
+            idempotency_header=idempotency_header(request),
+        )
         return Response({"jobId": job.public_id}, status=202)
 
 

@@ -18,6 +18,7 @@ from django.core.files.storage import default_storage
 
 from apps.core.errors import BadRequest, JobFailure
 from apps.jobs.models import Job
+from apps.jobs.submits import file_sha256
 from apps.media.ffmpeg import FfmpegError, MediaInfo, NotMedia, probe, run_ffmpeg
 from apps.media.storage import job_file_key, local_copy, safe_file_name, storage_save_file
 
@@ -183,3 +184,10 @@ def audio_to_mp3(*, source: Path, target: Path, duration_ms: int | None = None, 
     if not target.exists() or target.stat().st_size == 0:
         raise JobFailure("ffmpeg_error", "Extracting the audio produced no output")
     return target
+
+
+def submit_source_identity(source: SourceMedia | None, upload_path: Path | None) -> str:
+    """What a submit's source is, for the one-submit-one-job rule: the render it names, or the bytes."""
+    if source is not None:
+        return f"render:{source.render_job_id or source.storage_key}"
+    return "sha256:" + file_sha256(upload_path)
