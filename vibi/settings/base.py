@@ -391,4 +391,10 @@ if not env_str("CACHE_URL", ""):
             "OPTIONS": {"MAX_ENTRIES": 100_000},
         }
     }
+# Render size limits, checked at submit (docs/render.md): items per render and ffmpeg inputs in total.
+RENDER_MAX_SEGMENTS = env_int("RENDER_MAX_SEGMENTS", 300, minimum=1)
+RENDER_MAX_IMAGE_CLIPS = env_int("RENDER_MAX_IMAGE_CLIPS", 200, minimum=0)
+RENDER_MAX_AUDIO_CLIPS = env_int("RENDER_MAX_AUDIO_CLIPS", 200, minimum=0)
+RENDER_MAX_INPUTS = env_int("RENDER_MAX_INPUTS", 500, minimum=2)
+RENDER_SUBTITLES_MAX_BYTES = env_int("RENDER_SUBTITLES_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
 # --- end hostile clients ---------------------------------------------------------------------------------
