@@ -118,6 +118,12 @@ class ChatSerializer(serializers.Serializer):
     locale = _text(max_length=35)
 
 
+class ChatRequestSchemaSerializer(ChatSerializer):
+    """What the schema promises: no messages (absent, null or empty) is 400."""
+
+    messages = ChatMessageSerializer(many=True, allow_empty=False)
+
+
 class ChatApi(APIView):
     parser_classes = [StrictJSONParser]
     throttle_classes = [ScopedRateThrottle]
@@ -126,7 +132,7 @@ class ChatApi(APIView):
 
     @extend_schema(
         operation_id="chat",
-        request=InputSerializer,
+        request=ChatRequestSchemaSerializer,
         responses={
             200: inline_serializer(
                 name="ChatResponse",

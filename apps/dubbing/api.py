@@ -96,7 +96,7 @@ class AutoDubSubmitApi(APIView):
         responses={202: JobIdSerializer, **UPLOAD_ERROR_RESPONSES},
         description=(
             "Dubs an uploaded file or a finished render (editedRenderJobId wins; another user's or an unfinished "
-            "render → 404) with Perso. Errors (400): spec_required, invalid_spec, invalid_media_type, "
+            "render → 400 edited_render_not_ready) with Perso. Errors (400): spec_required, invalid_spec, invalid_media_type, "
             "source_language_required, target_language_required, unsupported_language, same_language, "
             "invalid_tts_model, source_required, not_media, no_audio; 413 file_too_large."
         ),

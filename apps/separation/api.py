@@ -47,6 +47,7 @@ from apps.separation.services import (
     separation_submit,
     stem_mix_submit,
 )
+from apps.subtitles.sources import language_code_check
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_IDEMPOTENCY_HEADER_LENGTH = 255
@@ -101,7 +102,7 @@ def separation_spec_parse(raw) -> SeparationSpec:
     language = payload.get("sourceLanguageCode")
     if language is not None and not isinstance(language, str):
         raise BadRequest("invalid_spec", f"sourceLanguageCode must be a string or null (got {language!r})")
-    language = (language or "").strip()[:16] or "auto"
+    language = language_code_check((language or "").strip() or "auto", field="sourceLanguageCode", allow_auto=True)
     render_job_id = payload.get("editedRenderJobId")
     if render_job_id is not None and not isinstance(render_job_id, str):
         raise BadRequest("invalid_spec", f"editedRenderJobId must be a string or null (got {render_job_id!r})")

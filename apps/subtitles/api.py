@@ -122,7 +122,7 @@ class SubtitleSubmitApi(APIView):
         responses={202: JobIdSerializer, **UPLOAD_ERROR_RESPONSES},
         description=(
             "Transcribes (Perso STT) and translates (Gemini) an uploaded file or a finished render "
-            "(editedRenderJobId wins over file; another user's or an unfinished render → 404). Errors (400): "
+            "(editedRenderJobId wins over file; another user's or an unfinished render → 400 edited_render_not_ready). Errors (400): "
             "spec_required, invalid_spec, invalid_media_type, source_language_required, unsupported_language, "
             "source_required, not_media, no_audio; 413 file_too_large."
         ),

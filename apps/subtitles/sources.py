@@ -16,7 +16,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files.storage import default_storage
 
-from apps.core.errors import BadRequest, JobFailure
+from apps.core.errors import BadRequest, JobFailure, NotFound
 from apps.jobs.models import Job
 from apps.jobs.submits import file_sha256
 from apps.media.ffmpeg import FfmpegError, MediaInfo, NotMedia, probe, run_ffmpeg
@@ -139,10 +139,14 @@ def upload_store(*, public_id: str, upload_path: Path, upload_name: str, info: M
 
 
 def render_source(*, owner, render_job_id: str) -> SourceMedia:
-    """A finished render of the caller (404 `editedRenderJobId not found or not ready: <id>` otherwise)."""
+    """A finished render of the caller, else 400 `edited_render_not_ready` (`editedRenderJobId not found or
+    not ready: <id>`): the same answer as separation's, whoever's render it is."""
     from apps.render.selectors import render_output_source
 
-    output = render_output_source(owner=owner, render_job_id=render_job_id)
+    try:
+        output = render_output_source(owner=owner, render_job_id=render_job_id)
+    except NotFound as exc:
+        raise BadRequest("edited_render_not_ready", exc.detail) from exc
     return SourceMedia(
         kind=SOURCE_RENDER,
         storage_key=output.storage_key,
