@@ -195,7 +195,8 @@ def subtitles_regenerate_submit(
         if not created:
             same_request_check(job, identity)
             return job
-        key = storage_save_stream(key=original_srt_key(job.public_id), stream=BytesIO(srt_bytes))
+        # Stored as parsed (control characters gone), never as the raw upload.
+        key = storage_save_stream(key=original_srt_key(job.public_id), stream=BytesIO(srt_write(cues).encode()))
         job.result = {
             RESULT_ORIGINAL_KEY: key,
             RESULT_SOURCE_LANGUAGE: None if source_language == AUTO_LANGUAGE else source_language,
