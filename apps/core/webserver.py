@@ -11,30 +11,17 @@ WEB_REQUEST_READ_TIMEOUT_SEC is dropped however steadily it trickles. The server
 import json
 import logging
 import time
-from urllib.parse import parse_qsl, urlencode
 
 import waitress
 from django.conf import settings
 from waitress import utilities
 from waitress.channel import HTTPChannel
 
+from apps.core.access_log import redact_query
+
 access_logger = logging.getLogger("vibi.access")
 
-# Query parameters whose value is a credential (signed-URL tokens, S3 presigned signatures, API keys).
-SECRET_QUERY_PARAMETERS = frozenset(
-    {"token", "key", "access_token", "id_token", "signature", "x-amz-signature", "x-amz-credential", "sig"}
-)
-REDACTED = "REDACTED"
-
 _SERVER_ERROR_CODES = {400: "bad_request", 413: "request_too_large", 414: "uri_too_long", 431: "headers_too_large"}
-
-
-def redact_query(query_string: str) -> str:
-    """The query string with every credential's value replaced (the access log's form of it)."""
-    if not query_string:
-        return ""
-    pairs = parse_qsl(query_string, keep_blank_values=True)
-    return urlencode([(name, REDACTED if name.lower() in SECRET_QUERY_PARAMETERS else value) for name, value in pairs])
 
 
 def _error_shape_response(self, ident=None):

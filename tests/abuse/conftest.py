@@ -5,6 +5,7 @@ data folder and file cache, and serving its own simulators. Every process is kil
 import os
 import shutil
 import socket
+import sys
 import threading
 import time
 from pathlib import Path
@@ -41,8 +42,9 @@ class WebServer:
             **env_overrides,
         }
 
-    def start(self) -> "WebServer":
-        self.processes.start(f"web-{self.port}", web_command(host="127.0.0.1", port=self.port), self.env)
+    def start(self, argv: list[str] | None = None) -> "WebServer":
+        argv = argv or web_command(host="127.0.0.1", port=self.port)
+        self.processes.start(f"web-{self.port}", argv, self.env)
         wait_until(self._answers, timeout=60, what="the web server to answer /healthz", every=0.1)
         return self
 
@@ -86,6 +88,17 @@ def start_server(abuse_processes):
         return WebServer(abuse_processes, env_overrides={k: str(v) for k, v in env_overrides.items()}).start()
 
     return start
+
+
+@pytest.fixture
+def production_web(abuse_processes) -> WebServer:
+    """The production web command line (gunicorn with vibi/gunicorn_conf.py), same database and secrets."""
+    web = WebServer(abuse_processes, env_overrides={})
+    gunicorn = [
+        sys.executable, "-m", "gunicorn", "-c", "python:vibi.gunicorn_conf", "vibi.wsgi",
+        "--bind", f"127.0.0.1:{web.port}", "--workers", "1", "--threads", "4",
+    ]  # fmt: skip
+    return web.start(gunicorn)
 
 
 @pytest.fixture
