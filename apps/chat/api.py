@@ -121,7 +121,7 @@ class ChatSerializer(serializers.Serializer):
 class ChatRequestSchemaSerializer(ChatSerializer):
     """What the schema promises: no messages (absent, null or empty) is 400."""
 
-    messages = ChatMessageSerializer(many=True, allow_empty=False)
+    messages = serializers.ListField(child=ChatMessageSerializer(), min_length=1)
 
 
 class ChatApi(APIView):
