@@ -378,7 +378,6 @@ CHAT_MAX_IN_FLIGHT = env_int("CHAT_MAX_IN_FLIGHT", 4, minimum=1)
 # Overall deadline of the Gemini call inside one chat turn (all attempts), and attempts in it.
 CHAT_GEMINI_DEADLINE_SEC = env_int("CHAT_GEMINI_DEADLINE_SEC", 8, minimum=1)
 CHAT_GEMINI_MAX_ATTEMPTS = env_int("CHAT_GEMINI_MAX_ATTEMPTS", 2, minimum=1, maximum=3)
-GEMINI_CONNECT_TIMEOUT_SEC = env_int("GEMINI_CONNECT_TIMEOUT_SEC", 10, minimum=1)
 # JSON bodies and JSON form parts: deeper nesting is a 400 (the parser never recurses past it).
 JSON_MAX_DEPTH = env_int("JSON_MAX_DEPTH", 32, minimum=4, maximum=200)
 # Platform JWTs: an `exp` further than this from `iat` (or from now) is refused, whoever signed it.
