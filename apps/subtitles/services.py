@@ -52,7 +52,7 @@ from apps.subtitles.sources import (
     upload_store,
     work_dir,
 )
-from apps.subtitles.srt import Cue, srt_parse_bytes, srt_write
+from apps.subtitles.srt import Cue, srt_bytes_clean, srt_parse_bytes, srt_write
 
 logger = logging.getLogger(__name__)
 
@@ -195,8 +195,8 @@ def subtitles_regenerate_submit(
         if not created:
             same_request_check(job, identity)
             return job
-        # Stored as parsed (control characters gone), never as the raw upload.
-        key = storage_save_stream(key=original_srt_key(job.public_id), stream=BytesIO(srt_write(cues).encode()))
+        # The user's file as written, control characters removed (the parse above proved it UTF-8).
+        key = storage_save_stream(key=original_srt_key(job.public_id), stream=BytesIO(srt_bytes_clean(srt_bytes)))
         job.result = {
             RESULT_ORIGINAL_KEY: key,
             RESULT_SOURCE_LANGUAGE: None if source_language == AUTO_LANGUAGE else source_language,

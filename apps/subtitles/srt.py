@@ -22,6 +22,14 @@ _INDEX = re.compile(r"^\s*\d+\s*$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
+_CONTROL_IN_FILE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def srt_bytes_clean(raw: bytes) -> bytes:
+    """An uploaded SRT as the user wrote it (BOM, line ends, layout kept), control characters removed."""
+    return _CONTROL_IN_FILE.sub("", raw.decode("utf-8")).encode("utf-8")
+
+
 def cue_text_clean(text: str) -> str:
     return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " "))
 
