@@ -152,3 +152,13 @@ def test_control_characters_never_reach_a_stored_srt(server, alice):
     stored = (Path(settings.DATA_DIR) / "media" / job.result[RESULT_ORIGINAL_KEY]).read_bytes()
     assert b"nul and bell and esc here" in stored
     assert not any(byte < 0x20 and byte not in b"\n" for byte in stored), stored
+
+
+@pytest.mark.parametrize("code", ["not a language!!", "e", "english-please-now-x"])
+def test_a_malformed_language_code_is_refused_by_separation_like_everywhere(server, alice, code):
+    spec = {"mediaType": "audio", "sourceLanguageCode": code}
+    for path in ("/api/v2/separate", "/api/v2/subtitles"):
+        response = requests.post(
+            server.url(path), files={"spec": (None, json.dumps(spec))}, headers=bearer_for(alice), timeout=30
+        )
+        assert response.status_code == 400 and response.json()["error"] == "unsupported_language", (path, response.text)
