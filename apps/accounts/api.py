@@ -7,9 +7,10 @@ from rest_framework.views import APIView
 
 from apps.accounts.services import sign_in_with_google
 from apps.core.schema import ERROR_RESPONSES
+from apps.core.throttling import ImplementedMethodsOnly
 
 
-class SignInThrottle(AnonRateThrottle):
+class SignInThrottle(ImplementedMethodsOnly, AnonRateThrottle):
     scope = "sign_in"
 
     def get_cache_key(self, request, view):
@@ -30,6 +31,11 @@ class GoogleSignInApi(APIView):
         name = serializers.CharField()
         picture = serializers.CharField(allow_null=True)
 
+    class RequestSchemaSerializer(serializers.Serializer):
+        """What the schema promises: missing, null or empty idToken is 400 missing_id_token."""
+
+        idToken = serializers.CharField(min_length=1, trim_whitespace=False)
+
     class OutputSerializer(serializers.Serializer):
         accessToken = serializers.CharField()
         expiresAt = serializers.IntegerField(help_text="Epoch milliseconds")
@@ -37,7 +43,7 @@ class GoogleSignInApi(APIView):
 
     @extend_schema(
         operation_id="auth_google",
-        request=InputSerializer,
+        request=RequestSchemaSerializer,
         responses={200: OutputSerializer, **ERROR_RESPONSES},
         description="Verifies a Google ID token and issues the platform's HS256 access token.",
     )

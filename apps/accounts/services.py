@@ -99,6 +99,16 @@ def access_token_issue(*, user: User, now: int | None = None) -> AccessToken:
     return AccessToken(token=token, expires_at_ms=expires_at * 1000)
 
 
+def _lifetime_bounded(claims: dict) -> bool:
+    """A token never lives longer than AUTH_JWT_MAX_LIFETIME_SECONDS, from its issue or from now."""
+    maximum = settings.AUTH_JWT_MAX_LIFETIME_SECONDS
+    try:
+        expires_at, issued_at = int(claims["exp"]), int(claims["iat"])
+    except (TypeError, ValueError):
+        return False
+    return expires_at - issued_at <= maximum and expires_at - time.time() <= maximum
+
+
 def access_token_user(*, token: str) -> User:
     cached = _verified_tokens.get(token)
     if cached is not None and cached[0] > time.time():
@@ -113,12 +123,14 @@ def access_token_user(*, token: str) -> User:
             algorithms=["HS256"],
             audience=settings.AUTH_JWT_AUDIENCE,
             issuer=settings.AUTH_JWT_ISSUER,
-            options={"require": ["sub", "exp", "iss", "aud"]},
+            options={"require": ["sub", "exp", "iat", "iss", "aud"]},
         )
     except jwt.ExpiredSignatureError as exc:
         raise Unauthorized("token_expired", "The access token has expired") from exc
     except jwt.PyJWTError as exc:
         raise Unauthorized("invalid_token", "The access token is not valid") from exc
+    if not _lifetime_bounded(claims):
+        raise Unauthorized("invalid_token", "The access token's lifetime exceeds the maximum")
     user = _active_user_by_subject(str(claims["sub"]))
     if user is None:
         raise Unauthorized("invalid_token", "The access token's user does not exist")

@@ -3,18 +3,22 @@
 from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from apps.chat.context import ProjectContext
 from apps.chat.prompt import ChatTurn
 from apps.chat.services import ChatRetryLater, chat_reply
+from apps.core.bulkhead import Bulkhead, BulkheadFull
 from apps.core.errors import BadRequest, error_body
+from apps.core.json_input import StrictJSONParser
 from apps.core.schema import ERROR_RESPONSES, ErrorSerializer
+from apps.core.throttling import ScopedRateThrottle
+from apps.gemini.client import gemini_deadline
 
 MAX_MESSAGE_CHARS = 50_000
+# Chat turns wait on Gemini: a few per web process at most, the other threads stay free.
+CHAT_BULKHEAD = Bulkhead(name="chat", limit=lambda: settings.CHAT_MAX_IN_FLIGHT)
 
 
 def _ms(**kwargs) -> serializers.IntegerField:
@@ -114,15 +118,21 @@ class ChatSerializer(serializers.Serializer):
     locale = _text(max_length=35)
 
 
+class ChatRequestSchemaSerializer(ChatSerializer):
+    """What the schema promises: no messages (absent, null or empty) is 400."""
+
+    messages = serializers.ListField(child=ChatMessageSerializer(), min_length=1)
+
+
 class ChatApi(APIView):
-    parser_classes = [JSONParser]
+    parser_classes = [StrictJSONParser]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "chat"
     InputSerializer = ChatSerializer
 
     @extend_schema(
         operation_id="chat",
-        request=InputSerializer,
+        request=ChatRequestSchemaSerializer,
         responses={
             200: inline_serializer(
                 name="ChatResponse",
@@ -150,7 +160,10 @@ class ChatApi(APIView):
             ),
             **ERROR_RESPONSES,
             502: OpenApiResponse(ErrorSerializer, description="The assistant model failed; try again"),
-            503: OpenApiResponse(ErrorSerializer, description="The assistant model is unavailable; see Retry-After"),
+            503: OpenApiResponse(
+                ErrorSerializer,
+                description="The assistant model is unavailable, did not answer within the deadline, or too many chat turns are in progress; see Retry-After",
+            ),
         },
         description="One chat turn: Gemini function calling over the editor's project context. "
         "Answers a text or a proposal of at most 5 validated steps.",
@@ -164,7 +177,19 @@ class ChatApi(APIView):
         turns = [ChatTurn(role=message["role"], text=message.get("content") or "") for message in messages]
         context = ProjectContext(payload=dict(payload.validated_data.get("projectContext") or {}))
         try:
-            answer = chat_reply(turns=turns, context=context, locale=payload.validated_data.get("locale") or "ko")
+            with (
+                CHAT_BULKHEAD.slot(retry_after_sec=settings.CHAT_RETRY_AFTER_SEC),
+                gemini_deadline(
+                    seconds=settings.CHAT_GEMINI_DEADLINE_SEC, max_attempts=settings.CHAT_GEMINI_MAX_ATTEMPTS
+                ),
+            ):
+                answer = chat_reply(turns=turns, context=context, locale=payload.validated_data.get("locale") or "ko")
+        except BulkheadFull as error:
+            return Response(
+                error_body(error.code, error.detail),
+                status=error.status_code,
+                headers={"Retry-After": str(error.retry_after_sec)},
+            )
         except ChatRetryLater as error:
             return Response(
                 error_body(error.code, error.detail),

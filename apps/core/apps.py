@@ -7,3 +7,4 @@ class CoreConfig(AppConfig):
 
     def ready(self):
         from apps.core import checks  # noqa: F401 - registers the environment check
+        from apps.core import admin_login  # noqa: F401  (registers the failed-login receiver)

@@ -1,10 +1,12 @@
 """Serving stored files: local files stream with HTTP Range support, object storage answers 302."""
 
+import hashlib
 import re
 
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpResponse, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
+from django.utils.http import http_date, parse_http_date_safe
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
@@ -48,6 +50,18 @@ def _parse_range(header: str, size: int) -> tuple[int, int] | None:
     return start, end
 
 
+def _if_range_matches(if_range: str | None, *, etag: str, last_modified: str) -> bool:
+    """Whether a Range may be honoured: no If-Range, or one naming the current representation —
+    a strong ETag compared strongly (a weak one never matches), or exactly its Last-Modified date."""
+    if if_range is None:
+        return True
+    value = if_range.strip()
+    if value.startswith(('"', "W/")):
+        return value == etag
+    parsed = parse_http_date_safe(value)
+    return parsed is not None and parsed == parse_http_date_safe(last_modified)
+
+
 def download_owner_check(request, *, owner_id: int) -> None:
     """A signed URL opened under another user's Bearer is not found for them (a leaked URL is not a
     way into someone else's jobs); without a Bearer the token alone decides."""
@@ -66,7 +80,12 @@ def stored_file_response(request, *, storage_key: str, content_type: str, filena
         # Authorization header is not forwarded across hosts.
         return HttpResponseRedirect(default_storage.url(storage_key))
     size = default_storage.size(storage_key)
+    modified = default_storage.get_modified_time(storage_key)
+    etag = '"' + hashlib.sha256(f"{storage_key}:{size}:{modified.timestamp()}".encode()).hexdigest()[:32] + '"'
+    last_modified = http_date(modified.timestamp())
     range_header = request.headers.get("Range", "")
+    if range_header and not _if_range_matches(request.headers.get("If-Range"), etag=etag, last_modified=last_modified):
+        range_header = ""  # RFC 9110 13.1.5: a validator that does not match → the whole file, 200
     try:
         byte_range = _parse_range(range_header, size) if range_header else None
     except ValueError:
@@ -85,6 +104,8 @@ def stored_file_response(request, *, storage_key: str, content_type: str, filena
         response["Content-Length"] = str(end - start + 1)
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
     response["Accept-Ranges"] = "bytes"
+    response["ETag"] = etag
+    response["Last-Modified"] = last_modified
     if filename:
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -2,7 +2,14 @@
 
 import logging
 
-from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.conf import settings
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.db import DatabaseError, DataError, InterfaceError, OperationalError, connections
 from django.http import Http404
 from rest_framework import exceptions as drf_exceptions
@@ -108,6 +115,11 @@ def api_exception_handler(exc, context) -> Response | None:
         status, body = 403, error_body("forbidden")
     elif isinstance(exc, RequestDataTooBig):
         status, body = 413, error_body("request_too_large", "A form field is larger than the server accepts")
+    elif isinstance(exc, TooManyFilesSent | TooManyFieldsSent):
+        status, body = (
+            400,
+            error_body("too_many_parts", f"{exc} (at most {settings.DATA_UPLOAD_MAX_NUMBER_FILES} files)"),
+        )
     elif isinstance(exc, SuspiciousOperation):
         status, body = 400, error_body("bad_request", "The request could not be processed")
     elif isinstance(exc, OperationalError | InterfaceError):

@@ -51,7 +51,18 @@ def file_responses(content_type: str, description: str) -> dict:
 UPLOAD_ERROR_RESPONSES = {
     **ERROR_RESPONSES,
     413: OpenApiResponse(ErrorSerializer, description="Upload larger than MAX_UPLOAD_FILE_SIZE_MB"),
+    422: OpenApiResponse(ErrorSerializer, description="Idempotency-Key already used for a different request"),
 }
+
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Optional: the same key from the same user within 24 h returns the same job; "
+    "the same key with a different request → 422 idempotency_key_reused. Without it, the same "
+    "request (same source and spec) while its job is in progress returns that job.",
+)
 
 
 def multipart_request(form_serializer, *, json_items: tuple[str, ...] = ("spec",)) -> dict:
@@ -71,3 +82,33 @@ class VibiAutoSchema(AutoSchema):
             outer = qualname_parts[-2].removesuffix("Api").removesuffix("View")
             return f"{outer}{qualname_parts[-1]}"
         return super().get_serializer_name(serializer, direction)
+
+
+# Statuses any operation can answer besides its own: the web server's refusals (before Django sees the
+# request), the body checks of ApiErrorShapeMiddleware and DRF, and an unavailable database.
+_ANY_OPERATION_ERRORS = {
+    "400": "Malformed request (also from the web server itself)",
+    "414": "Request line too long (web server)",
+    "431": "Request header fields too large (web server)",
+    "503": "Temporarily unavailable (database down, or too many requests of this kind in progress); see Retry-After",
+}
+_BODY_ERRORS = {
+    "411": "Chunked body without a Content-Length",
+    "413": "Request body larger than the server accepts",
+    "415": "Unsupported Content-Type for this operation",
+}
+
+
+def error_statuses_hook(result, generator, request, public):
+    """drf-spectacular postprocessing hook: every operation documents, in the error shape, every
+    status the server can send it, not only the ones its view raises."""
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            responses = operation.setdefault("responses", {})
+            extra = dict(_ANY_OPERATION_ERRORS)
+            if operation.get("requestBody"):
+                extra |= _BODY_ERRORS
+            for status, description in extra.items():
+                responses.setdefault(status, {"description": description, **error})
+    return result

@@ -1,10 +1,24 @@
 """Rate limits (DRF throttles, rates in settings). Submits are limited per user; polls and
 downloads never are — a 429 on a poll would end the job on the phone."""
 
-from rest_framework.throttling import UserRateThrottle
+from rest_framework import throttling
 
 
-class SubmitRateThrottle(UserRateThrottle):
+class ImplementedMethodsOnly:
+    """A request for a method the view does not implement is never counted nor refused here, so it
+    gets its 405 (throttles run before the method is dispatched)."""
+
+    def allow_request(self, request, view):
+        if not hasattr(view, request.method.lower()):
+            return True
+        return super().allow_request(request, view)
+
+
+class ScopedRateThrottle(ImplementedMethodsOnly, throttling.ScopedRateThrottle):
+    pass
+
+
+class SubmitRateThrottle(ImplementedMethodsOnly, throttling.UserRateThrottle):
     """Counts only the state-changing requests (POST) of an authenticated user."""
 
     scope = "submit"

@@ -4,13 +4,13 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from apps.core.downloads import SignedDownloadApi, download_owner_check, stored_file_response
 from apps.core.errors import BadRequest, NotFound
 from apps.core.schema import (
     ERROR_RESPONSES,
+    IDEMPOTENCY_PARAMETER,
     RANGE_PARAMETER,
     TOKEN_ERROR_RESPONSES,
     TOKEN_PARAMETER,
@@ -19,6 +19,7 @@ from apps.core.schema import (
     multipart_request,
 )
 from apps.core.signing import verify_token
+from apps.core.throttling import ScopedRateThrottle
 from apps.dubbing.selectors import (
     AUDIO_RESOURCE_ID,
     VIDEO_RESOURCE_ID,
@@ -29,6 +30,7 @@ from apps.dubbing.selectors import (
 from apps.dubbing.services import AutoDubSpec, autodub_submit
 from apps.jobs.models import Job, JobKind
 from apps.jobs.public_status import READY_STATUSES, ready_status
+from apps.jobs.submits import idempotency_header
 from apps.media.uploads import json_form_item_parse, uploaded_file_path
 from apps.perso.services import perso_languages_check
 from apps.subtitles.api import JobIdSerializer, language_code_field, source_language_field
@@ -84,6 +86,7 @@ class AutoDubSubmitApi(APIView):
 
     @extend_schema(
         operation_id="autodub_submit",
+        parameters=[IDEMPOTENCY_PARAMETER],
         request=multipart_request(
             inline_serializer(
                 name="AutoDubSubmitForm",
@@ -96,7 +99,7 @@ class AutoDubSubmitApi(APIView):
         responses={202: JobIdSerializer, **UPLOAD_ERROR_RESPONSES},
         description=(
             "Dubs an uploaded file or a finished render (editedRenderJobId wins; another user's or an unfinished "
-            "render → 404) with Perso. Errors (400): spec_required, invalid_spec, invalid_media_type, "
+            "render → 400 edited_render_not_ready) with Perso. Errors (400): spec_required, invalid_spec, invalid_media_type, "
             "source_language_required, target_language_required, unsupported_language, same_language, "
             "invalid_tts_model, source_required, not_media, no_audio; 413 file_too_large."
         ),
@@ -106,9 +109,17 @@ class AutoDubSubmitApi(APIView):
         spec = autodub_spec_parse(request.data.get("spec") or request.FILES.get("spec"))
         if upload is not None and not spec.edited_render_job_id:
             with uploaded_file_path(upload) as path:
-                job = autodub_submit(owner=request.user, spec=spec, upload_path=path, upload_name=upload.name)
+                job = autodub_submit(
+                    owner=request.user,
+                    spec=spec,
+                    upload_path=path,
+                    upload_name=upload.name,
+                    idempotency_header=idempotency_header(request),
+                )
         else:
-            job = autodub_submit(owner=request.user, spec=spec, upload_path=None)
+            job = autodub_submit(
+                owner=request.user, spec=spec, upload_path=None, idempotency_header=idempotency_header(request)
+            )
         return Response({"jobId": job.public_id}, status=202)
 
 

@@ -32,6 +32,13 @@ from apps.jobs.services import (
     job_succeed,
     job_update_upstream,
 )
+from apps.jobs.submits import (
+    SPEC_REQUEST_FINGERPRINT,
+    SubmitIdentity,
+    job_for_submit,
+    request_fingerprint,
+    same_request_check,
+)
 from apps.media.ffmpeg import FfmpegError, NotMedia, probe, run_ffmpeg
 from apps.media.storage import job_file_key, local_copy, storage_save_file
 from apps.subtitles.sources import (
@@ -41,6 +48,7 @@ from apps.subtitles.sources import (
     render_source,
     same_language,
     source_local_path,
+    submit_source_identity,
     upload_probe,
     upload_store,
     work_dir,
@@ -83,7 +91,14 @@ def autodub_spec_check(spec: AutoDubSpec) -> None:
 # --- Submit -------------------------------------------------------------------------------------------
 
 
-def autodub_submit(*, owner, spec: AutoDubSpec, upload_path: Path | None, upload_name: str = "") -> Job:
+def autodub_submit(
+    *,
+    owner,
+    spec: AutoDubSpec,
+    upload_path: Path | None,
+    upload_name: str = "",
+    idempotency_header: str | None = None,
+) -> Job:
     """Validates the source in the request (ffprobe on the bytes) and creates the job.
     `editedRenderJobId` wins over an uploaded file."""
     autodub_spec_check(spec)
@@ -103,15 +118,29 @@ def autodub_submit(*, owner, spec: AutoDubSpec, upload_path: Path | None, upload
         "ttsModel": spec.tts_model,
         "editedRenderJobId": spec.edited_render_job_id,
     }
+    identity = SubmitIdentity(
+        fingerprint=request_fingerprint(
+            kind=JobKind.AUTODUB, source=submit_source_identity(source, upload_path), spec=job_spec
+        ),
+        header=idempotency_header,
+    )
+    existing, key = job_for_submit(owner=owner, kind=JobKind.AUTODUB, identity=identity)
+    if existing is not None:
+        return existing
+    job_spec[SPEC_REQUEST_FINGERPRINT] = identity.fingerprint
     with transaction.atomic():
-        job, _ = job_create(
+        job, created = job_create(
             kind=JobKind.AUTODUB,
             owner=owner,
             spec=job_spec,
             first_stage=STAGE_UPLOAD,
+            idempotency_key=key,
             expires_at=timezone.now() + timedelta(seconds=settings.RESULT_RETENTION_SEC),
             progress_reason="Queued",
         )
+        if not created:  # a concurrent submit of the same request won the race
+            same_request_check(job, identity)
+            return job
         if source is None:
             source = upload_store(public_id=job.public_id, upload_path=upload_path, upload_name=upload_name, info=info)
         # Still part of creating the row: nobody sees it, and its first stage is sent only after commit.

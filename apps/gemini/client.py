@@ -6,12 +6,16 @@ Settings are read at call time (tests and the simulator point GEMINI_BASE_URL el
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import random
+import re
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -68,7 +72,32 @@ class CallRecord:
     output_tokens: int | None
 
 
+_clients: dict[tuple, genai.Client] = {}
+_clients_lock = threading.Lock()
+
+
+def _client_settings() -> tuple:
+    return (
+        settings.GEMINI_USE_VERTEX,
+        settings.GEMINI_BASE_URL,
+        settings.GEMINI_API_KEY,
+        settings.GEMINI_PROJECT_ID,
+        settings.GEMINI_LOCATION,
+        settings.GEMINI_TIMEOUT_SEC,
+    )
+
+
 def genai_client() -> genai.Client:
+    """The process's one client (its connection pool reused by every call), per configuration."""
+    key = _client_settings()
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            client = _clients[key] = _new_client()
+        return client
+
+
+def _new_client() -> genai.Client:
     http_options = types.HttpOptions(timeout=int(settings.GEMINI_TIMEOUT_SEC * 1000))
     if settings.GEMINI_BASE_URL:
         http_options.base_url = settings.GEMINI_BASE_URL
@@ -82,6 +111,44 @@ def genai_client() -> genai.Client:
     # v1beta carries everything we use (structured output, function calling) on the Gemini API.
     http_options.api_version = "v1beta"
     return genai.Client(api_key=settings.GEMINI_API_KEY, http_options=http_options)
+
+
+@dataclass(frozen=True)
+class _Deadline:
+    at: float  # time.monotonic()
+    max_attempts: int
+
+
+_deadline: contextvars.ContextVar[_Deadline | None] = contextvars.ContextVar("gemini_deadline", default=None)
+
+
+@contextmanager
+def gemini_deadline(*, seconds: float, max_attempts: int) -> Iterator[None]:
+    """Bounds every Gemini call made inside the block: all attempts together end within `seconds`
+    (each attempt's timeout is what is left), and at most `max_attempts` attempts are made. Used
+    around calls made inside a web request, where a thread must never wait minutes for Gemini."""
+    token = _deadline.set(_Deadline(at=time.monotonic() + seconds, max_attempts=max_attempts))
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def suggested_retry_delay(exc: genai_errors.APIError) -> float | None:
+    """The delay Gemini asks for on a 429/503: google.rpc.RetryInfo `retryDelay` ("12s"), else Retry-After."""
+    details = exc.details if isinstance(exc.details, dict) else {}
+    error = details.get("error", details) if isinstance(details, dict) else {}
+    for item in (error.get("details") or []) if isinstance(error, dict) else []:
+        if isinstance(item, dict) and str(item.get("@type", "")).endswith("RetryInfo"):
+            match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)s\s*", str(item.get("retryDelay", "")))
+            if match:
+                return float(match.group(1))
+    response = getattr(exc, "response", None)
+    header = getattr(response, "headers", {}).get("retry-after") if response is not None else None
+    try:
+        return float(header) if header else None
+    except ValueError:
+        return None
 
 
 def _transport_errors() -> tuple[type[BaseException], ...]:
@@ -120,20 +187,33 @@ def _generate_with_retries(
     except ValueError as exc:  # no API key, no Vertex project: a setup error, not a Gemini answer
         raise GeminiError(f"Gemini is not configured: {exc}") from exc
     transport_errors = _transport_errors()
+    deadline = _deadline.get()
     max_attempts = settings.GEMINI_MAX_ATTEMPTS
+    if deadline is not None:
+        max_attempts = min(max_attempts, deadline.max_attempts)
     last_error: GeminiError | None = None
     for attempt in range(1, max_attempts + 1):
         started = time.monotonic()
+        attempt_config = config
+        if deadline is not None:
+            left = deadline.at - started
+            if left <= 0.05:
+                break
+            timeout_ms = int(min(settings.GEMINI_TIMEOUT_SEC, left) * 1000)
+            attempt_config = _with_timeout(config, timeout_ms)
+        suggested: float | None = None
         try:
-            response = client.models.generate_content(model=model, contents=contents, config=config)
+            response = client.models.generate_content(model=model, contents=contents, config=attempt_config)
         except genai_errors.APIError as exc:
             status = int(exc.code) if exc.code else None
             records.append(_record(endpoint, started, attempt, status=status, error_code=exc.status or "api_error"))
             message = f"Gemini answered {status}: {exc.message or exc.status or 'error'}"
             if status == 429:
                 last_error = GeminiRateLimited(message, status=status)
+                suggested = suggested_retry_delay(exc)
             elif status is None or status >= 500 or status == 408:
                 last_error = GeminiUnavailable(message, status=status)
+                suggested = suggested_retry_delay(exc) if status == 503 else None
             else:
                 raise GeminiError(message, status=status) from exc
         except transport_errors as exc:
@@ -153,11 +233,22 @@ def _generate_with_retries(
             )
             return response
         if attempt < max_attempts:
-            delay = _backoff_seconds(attempt)
+            delay = suggested if suggested is not None else _backoff_seconds(attempt)
+            if deadline is not None and time.monotonic() + delay >= deadline.at:
+                break  # the next attempt could not finish in time: answer now
             logger.info("gemini %s attempt %s failed (%s), retrying in %.2fs", purpose, attempt, last_error, delay)
             time.sleep(delay)
-    assert last_error is not None
-    raise last_error
+    raise last_error or GeminiUnavailable("Gemini did not answer within the deadline")
+
+
+def _with_timeout(config, timeout_ms: int):
+    """The call's config with its own HTTP timeout (the shared client keeps its default)."""
+    options = types.HttpOptions(timeout=max(1, timeout_ms))
+    if config is None:
+        return types.GenerateContentConfig(http_options=options)
+    if isinstance(config, dict):
+        return {**config, "http_options": options}
+    return config.model_copy(update={"http_options": options})
 
 
 def _record(

@@ -1,7 +1,6 @@
 """Multipart uploads: spooled to a temp file and cut off the moment they pass the size limit; the
 JSON form items (`spec`) parsed the one way every endpoint shares."""
 
-import json
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,6 +10,7 @@ from django.conf import settings
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 
 from apps.core.errors import BadRequest, PayloadTooLarge
+from apps.core.json_input import JsonInputError, json_loads_strict
 
 
 class UploadTooLarge(PayloadTooLarge):
@@ -47,8 +47,8 @@ def json_form_item_parse(raw, *, name: str = "spec", max_bytes: int = MAX_JSON_F
     if len(raw) > max_bytes:
         raise BadRequest(f"invalid_{name}", f"{name} is too large")
     try:
-        payload = json.loads(raw)
-    except ValueError as exc:
+        payload = json_loads_strict(raw)
+    except JsonInputError as exc:
         raise BadRequest(f"invalid_{name}", f"{name} is not valid JSON: {exc}") from exc
     if not isinstance(payload, dict):
         raise BadRequest(f"invalid_{name}", f"{name} must be a JSON object")

@@ -17,6 +17,7 @@ from apps.core.downloads import stored_file_response
 from apps.core.errors import BadRequest, NotFound
 from apps.core.schema import (
     ERROR_RESPONSES,
+    IDEMPOTENCY_PARAMETER,
     RANGE_PARAMETER,
     UPLOAD_ERROR_RESPONSES,
     ErrorSerializer,
@@ -27,6 +28,7 @@ from apps.jobs.models import JobKind, JobStatus
 from apps.jobs.public_status import COMPLETED_STATUSES, completed_status
 from apps.jobs.selectors import job_status_snapshot
 from apps.jobs.services import job_touch_expiry
+from apps.jobs.submits import idempotency_header
 from apps.render.config import load_config_document
 from apps.render.schema import RenderConfigSchema
 from apps.render.selectors import RESULT_OUTPUT_KEY, RESULT_OUTPUT_KIND, render_job_get
@@ -120,6 +122,7 @@ class RenderSubmitApi(APIView):
 
     @extend_schema(
         operation_id="render_create",
+        parameters=[IDEMPOTENCY_PARAMETER],
         request=multipart_request(
             inline_serializer(
                 name="RenderRequest",
@@ -147,7 +150,13 @@ class RenderSubmitApi(APIView):
         input_id = input_id.strip() if isinstance(input_id, str) and input_id.strip() else None
         files = {name: request.FILES.getlist(name)[-1] for name in request.FILES if name != "config"}
         with _local_paths(files) as uploads:
-            job = render_submit(owner=request.user, config_document=config_document, uploads=uploads, input_id=input_id)
+            job = render_submit(
+                owner=request.user,
+                config_document=config_document,
+                uploads=uploads,
+                input_id=input_id,
+                idempotency_header=idempotency_header(request),
+            )
         return Response({"jobId": job.public_id})
 
 

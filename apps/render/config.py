@@ -5,12 +5,12 @@ where ffmpeg would be hurt (every number finite, times ≥ 0, speeds > 0, colour
 Every refusal is a `BadRequest` with a stable code; see docs/render.md for the list.
 """
 
-import json
 import math
 import re
 from dataclasses import dataclass
 
 from apps.core.errors import BadRequest
+from apps.core.json_input import JsonInputError, json_loads_strict
 
 SEGMENT_TYPES = ("VIDEO", "IMAGE")
 OUTPUT_KINDS = ("video", "audio")
@@ -223,8 +223,8 @@ def load_config_document(raw: str | bytes | None) -> dict:
     if raw is None or (isinstance(raw, str | bytes) and not raw.strip()):
         raise BadRequest("config_required", "config is required")
     try:
-        document = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        document = json_loads_strict(raw)
+    except JsonInputError as exc:
         raise BadRequest("invalid_config_json", f"config is not valid JSON: {exc}")
     if not isinstance(document, dict):
         raise BadRequest("invalid_config", "config must be a JSON object")

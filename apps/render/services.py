@@ -20,9 +20,16 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from apps.core.errors import BadRequest, JobFailure
+from apps.core.errors import BadRequest, JobFailure, PayloadTooLarge
 from apps.jobs.models import Job, JobKind
 from apps.jobs.services import JobLost, job_create, job_heartbeat, job_succeed, job_touch_expiry
+from apps.jobs.submits import (
+    SPEC_REQUEST_FINGERPRINT,
+    SubmitIdentity,
+    job_for_submit,
+    request_fingerprint,
+    same_request_check,
+)
 from apps.media.ffmpeg import (
     FfmpegCancelled,
     FfmpegError,
@@ -84,6 +91,19 @@ def media_from_json(document: Mapping) -> MediaInfo:
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class _AcceptedInput:
+    media: MediaInfo
+    local_path: str | None = None  # an upload of this request, to be stored with the job
+    storage_key: str | None = None  # already in storage (input cache)
+
+
+IMAGE_FORMATS = {"image2", "gif", "apng", "webp", "bmp"}
+ASS_MAX_PLAY_RES = 8192
+_ASS_PLAY_RES = re.compile(r"^\s*PlayRes([XY])\s*:\s*(\d+)", re.MULTILINE | re.IGNORECASE)
+_ASS_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _probe_part(*, name: str, path: str, kind: str) -> MediaInfo:
     """ffprobe before anything is accepted: a non-media upload is a 400, not a failed render."""
     try:
@@ -92,8 +112,8 @@ def _probe_part(*, name: str, path: str, kind: str) -> MediaInfo:
         raise BadRequest("not_media", f"{name} is not a readable audio, video or image file")
     except FfmpegError as exc:
         raise BadRequest("not_media", f"{name} could not be probed ({exc})")
-    if kind == "image" and media.video is None:
-        raise BadRequest("not_an_image", f"{name} is not an image")
+    if kind == "image" and not _is_still_image(media):
+        raise BadRequest("not_an_image", f"{name} is not an image (PNG, JPEG, WebP, GIF or BMP)")
     if kind == "audio" and not media.has_audio:
         raise BadRequest("no_audio_stream", f"{name} has no audio stream")
     if kind == "video" and not (media.video or media.has_audio):
@@ -101,14 +121,60 @@ def _probe_part(*, name: str, path: str, kind: str) -> MediaInfo:
     return media
 
 
+def _is_still_image(media: MediaInfo) -> bool:
+    """An image container (ffprobe's *_pipe/image2/gif demuxers) holding a picture, not a video file."""
+    image_format = media.format_name.endswith("_pipe") or media.format_name in IMAGE_FORMATS
+    return image_format and media.video is not None and not media.has_audio
+
+
 def _check_subtitles(*, path: str) -> None:
+    """The ASS file to burn in, checked before it can fail a render: size, UTF-8, no control
+    characters, an [Events] section and a play resolution libass can allocate."""
+    if Path(path).stat().st_size > settings.RENDER_SUBTITLES_MAX_BYTES:
+        raise PayloadTooLarge("file_too_large", f"subtitles are limited to {settings.RENDER_SUBTITLES_MAX_BYTES} bytes")
     raw = Path(path).read_bytes()
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise BadRequest("invalid_subtitles", "subtitles must be a UTF-8 ASS file")
+    if _ASS_CONTROL.search(text):
+        raise BadRequest("invalid_subtitles", "subtitles contain control characters (e.g. NUL)")
     if "[events]" not in text.lower():
         raise BadRequest("invalid_subtitles", "subtitles is not an ASS file (no [Events] section)")
+    for axis, value in _ASS_PLAY_RES.findall(text):
+        if not 1 <= int(value) <= ASS_MAX_PLAY_RES:
+            raise BadRequest(
+                "invalid_subtitles", f"PlayRes{axis} must be between 1 and {ASS_MAX_PLAY_RES} (got {value})"
+            )
+
+
+def _check_render_size(config: RenderConfig) -> None:
+    """The documented render size limits (docs/render.md), before any part is probed."""
+    limits = [
+        ("segments", len(config.segments), settings.RENDER_MAX_SEGMENTS),
+        ("imageClips", len(config.image_clips), settings.RENDER_MAX_IMAGE_CLIPS),
+        ("dubClips", len(config.dub_clips), settings.RENDER_MAX_AUDIO_CLIPS),
+        ("bgmClips", len(config.bgm_clips), settings.RENDER_MAX_AUDIO_CLIPS),
+    ]
+    for name, count, limit in limits:
+        if count > limit:
+            raise BadRequest("render_too_large", f"{name}: {count} items, at most {limit} per render")
+
+
+def _probe_parts(uploads: Mapping[str, str]) -> tuple[dict[str, _AcceptedInput], dict[str, str]]:
+    """Every file part probed once per distinct content (segments sharing one source cost one
+    probe), with each part's SHA-256 for the request fingerprint."""
+    digests = {name: _file_sha256(path) for name, path in uploads.items()}
+    probed: dict[tuple[str, str], MediaInfo] = {}
+    accepted: dict[str, _AcceptedInput] = {}
+    for name, path in uploads.items():
+        kind = render_part_kind(name)
+        if kind is None or kind == "subtitles":
+            continue
+        if (digests[name], kind) not in probed:
+            probed[(digests[name], kind)] = _probe_part(name=name, path=path, kind=kind)
+        accepted[name] = _AcceptedInput(media=probed[(digests[name], kind)], local_path=path)
+    return accepted, digests
 
 
 # --- input cache ---------------------------------------------------------------------------------------------
@@ -195,27 +261,23 @@ def render_inputs_expired_delete(*, limit: int = 200) -> int:
 # --- submit ----------------------------------------------------------------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True)
-class _AcceptedInput:
-    media: MediaInfo
-    local_path: str | None = None  # an upload of this request, to be stored with the job
-    storage_key: str | None = None  # already in storage (input cache)
-
-
-def render_submit(*, owner, config_document, uploads: Mapping[str, str], input_id: str | None = None) -> Job:
+def render_submit(
+    *,
+    owner,
+    config_document,
+    uploads: Mapping[str, str],
+    input_id: str | None = None,
+    idempotency_header: str | None = None,
+) -> Job:
     """Accepts a render: every part probed, every referenced key present, stems resolved, the plan
     built once as a dry run (so a config ffmpeg could not render is a 400 now, not a FAILED later),
     then the job row and its stored inputs — the render itself runs on the `render` queue."""
     config = render_config_from_dict(config_document)
-    accepted: dict[str, _AcceptedInput] = {}
+    _check_render_size(config)
     subtitles_path = uploads.get(SUBTITLES_KEY)
     if subtitles_path:
         _check_subtitles(path=subtitles_path)
-    for name, path in uploads.items():
-        kind = render_part_kind(name)
-        if kind is None or kind == "subtitles":
-            continue
-        accepted[name] = _AcceptedInput(media=_probe_part(name=name, path=path, kind=kind), local_path=path)
+    accepted, digests = _probe_parts(uploads)
 
     if input_id:
         _add_cached_inputs(accepted, config=config, entry=render_input_get(owner=owner, input_id=input_id))
@@ -233,6 +295,11 @@ def render_submit(*, owner, config_document, uploads: Mapping[str, str], input_i
         raise BadRequest(exc.code, exc.detail)
     if dry_run.duration_ms > settings.RENDER_MAX_OUTPUT_SEC * 1000:
         raise BadRequest("render_too_long", f"The output would last {dry_run.duration_ms} ms")
+    input_count = dry_run.arguments.count("-i")
+    if input_count > settings.RENDER_MAX_INPUTS:
+        raise BadRequest(
+            "render_too_large", f"The render reads {input_count} inputs, at most {settings.RENDER_MAX_INPUTS}"
+        )
 
     spec = {
         "config": config_document,
@@ -246,17 +313,34 @@ def render_submit(*, owner, config_document, uploads: Mapping[str, str], input_i
         "duration_ms": dry_run.duration_ms,
         "output_kind": config.output_kind,
     }
+    identity = SubmitIdentity(
+        fingerprint=request_fingerprint(
+            kind=JobKind.RENDER,
+            config=config_document,
+            parts=digests,
+            input_id=input_id or None,
+        ),
+        header=idempotency_header,
+    )
+    existing, key = job_for_submit(owner=owner, kind=JobKind.RENDER, identity=identity)
+    if existing is not None:
+        return existing
+    spec[SPEC_REQUEST_FINGERPRINT] = identity.fingerprint
     # The row and its files go together: the stage is sent only when this block commits, i.e. after
     # every input is stored; if storing fails, no job exists and the partial files are removed.
     with transaction.atomic():
-        job, _ = job_create(
+        job, created = job_create(
             kind=JobKind.RENDER,
             owner=owner,
             spec=spec,
             first_stage=RENDER_STAGE,
+            idempotency_key=key,
             progress_reason=QUEUED_REASON,
             expires_at=timezone.now() + timedelta(seconds=settings.RENDER_OUTPUT_TTL_SEC),
         )
+        if not created:  # a concurrent submit of the same request won the race
+            same_request_check(job, identity)
+            return job
         try:
             for key, item in accepted.items():
                 if item.local_path:
@@ -414,6 +498,17 @@ def render_run(*, job: Job) -> None:
     _delete_job_inputs(job)
 
 
+def graph_to_script(arguments: list[str], *, work_dir: Path) -> list[str]:
+    """The arguments with the filter graph in a file (-filter_complex_script): a big render's graph
+    would exceed the kernel's limit for one command-line argument (128 KiB on Linux)."""
+    if "-filter_complex" not in arguments:
+        return list(arguments)
+    at = arguments.index("-filter_complex")
+    script = work_dir / "filter_graph.txt"
+    script.write_text(arguments[at + 1])
+    return [*arguments[:at], "-filter_complex_script", str(script), *arguments[at + 2 :]]
+
+
 def _work_root() -> str:
     root = Path(settings.RENDER_WORK_DIR) / "jobs"
     root.mkdir(parents=True, exist_ok=True)
@@ -461,7 +556,7 @@ def _render_in(*, job: Job, work_dir: Path, heartbeat: _Heartbeat) -> tuple[Path
         )
         try:
             run_ffmpeg(
-                plan.arguments,
+                graph_to_script(plan.arguments, work_dir=work_dir),
                 timeout=render_timeout_sec(plan.duration_ms),
                 expected_duration_ms=plan.duration_ms,
                 on_progress=heartbeat.on_progress,

@@ -6,13 +6,13 @@ from pathlib import Path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from apps.core.downloads import SignedDownloadApi, download_owner_check, stored_file_response
 from apps.core.errors import BadRequest, NotFound
+from apps.core.json_input import StrictJSONParser
 from apps.core.schema import (
     ERROR_RESPONSES,
     RANGE_PARAMETER,
@@ -24,6 +24,7 @@ from apps.core.schema import (
     multipart_request,
 )
 from apps.core.signing import verify_token
+from apps.core.throttling import ScopedRateThrottle
 from apps.jobs.models import JobStatus
 from apps.jobs.public_status import COMPLETED_STATUSES, READY_STATUSES, completed_status, ready_status
 from apps.media.uploads import json_form_item_parse, uploaded_file_path
@@ -47,6 +48,7 @@ from apps.separation.services import (
     separation_submit,
     stem_mix_submit,
 )
+from apps.subtitles.sources import language_code_check
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_IDEMPOTENCY_HEADER_LENGTH = 255
@@ -101,7 +103,7 @@ def separation_spec_parse(raw) -> SeparationSpec:
     language = payload.get("sourceLanguageCode")
     if language is not None and not isinstance(language, str):
         raise BadRequest("invalid_spec", f"sourceLanguageCode must be a string or null (got {language!r})")
-    language = (language or "").strip()[:16] or "auto"
+    language = language_code_check((language or "").strip() or "auto", field="sourceLanguageCode", allow_auto=True)
     perso_languages_check(source=language)
     render_job_id = payload.get("editedRenderJobId")
     if render_job_id is not None and not isinstance(render_job_id, str):
@@ -267,7 +269,7 @@ class StemDownloadApi(SignedDownloadApi):
 
 
 class StemMixSubmitApi(APIView):
-    parser_classes = [JSONParser]
+    parser_classes = [StrictJSONParser]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "submit"
 

@@ -35,6 +35,7 @@ from apps.jobs.services import (
     job_set_result,
     job_succeed,
 )
+from apps.jobs.submits import SPEC_REQUEST_FINGERPRINT, SubmitIdentity, request_fingerprint, same_request_check
 from apps.media.ffmpeg import FfmpegCancelled, FfmpegError, NotMedia, probe, run_ffmpeg
 from apps.media.storage import job_file_key, local_copy, storage_save_file
 from apps.separation.archives import ArchiveError, archive_extract_files
@@ -141,7 +142,7 @@ def _reusable(job: Job, *, key: str) -> bool:
     return True
 
 
-def _find_reusable(*, owner, kind: str, base_key: str) -> tuple[Job | None, str]:
+def _find_reusable(*, owner, kind: str, base_key: str, fingerprint: str = "") -> tuple[Job | None, str]:
     """(a job that answers this submit, or None; the key a new job must take). A live job that may
     not be reused keeps its key under the partial unique constraint, so the next job chains after it."""
     key = base_key
@@ -150,6 +151,8 @@ def _find_reusable(*, owner, kind: str, base_key: str) -> tuple[Job | None, str]
         if existing is None:
             return None, key
         if _reusable(existing, key=base_key):
+            if base_key.startswith("hdr:"):
+                same_request_check(existing, SubmitIdentity(fingerprint=fingerprint, header=base_key))
             return existing, key
         key = f"{base_key}|after:{existing.public_id}"[:255]
     raise Conflict("idempotency_chain_too_long", "Too many submits with the same idempotency key")
@@ -179,7 +182,8 @@ def separation_submit(
         if idempotency_header
         else separation_idempotency_key(source_fingerprint=fingerprint, spec=spec, window=window)
     )
-    existing, key = _find_reusable(owner=owner, kind=JobKind.SEPARATION, base_key=base_key)
+    request_print = separation_idempotency_key(source_fingerprint=fingerprint, spec=spec, window=window)
+    existing, key = _find_reusable(owner=owner, kind=JobKind.SEPARATION, base_key=base_key, fingerprint=request_print)
     if existing is not None:
         return existing, False
 
@@ -198,6 +202,7 @@ def separation_submit(
         "trimEndMs": window.end_ms if window else None,
         "editedRenderJobId": spec.edited_render_job_id,
         "source": {**source, "durationMs": duration_ms},
+        SPEC_REQUEST_FINGERPRINT: request_print,
     }
     try:
         job, created = job_create(
@@ -215,6 +220,8 @@ def separation_submit(
         raise
     if not created and staging_key:
         default_storage.delete(staging_key)  # a concurrent double tap won the race
+    if not created and idempotency_header:
+        same_request_check(job, SubmitIdentity(fingerprint=request_print, header=idempotency_header))
     return job, created
 
 
@@ -489,6 +496,10 @@ def stem_volumes_validate(*, separation_job: Job, stems: list[StemVolume]) -> li
     return stems
 
 
+def _mix_fingerprint(stems: list[StemVolume]) -> str:
+    return request_fingerprint(stems=sorted((stem.stem_id, round(stem.volume, 4)) for stem in stems))
+
+
 def stem_mix_submit(
     *, separation_job: Job, stems: list[StemVolume], idempotency_header: str | None = None
 ) -> tuple[Job, bool]:
@@ -500,7 +511,9 @@ def stem_mix_submit(
     if idempotency_header:
         # Scoped to the separation: the same header on another separation is another request.
         base_key = header_idempotency_key(f"{separation_job.public_id}:{idempotency_header}")
-        existing, key = _find_reusable(owner=owner, kind=JobKind.MIX, base_key=base_key)
+        existing, key = _find_reusable(
+            owner=owner, kind=JobKind.MIX, base_key=base_key, fingerprint=_mix_fingerprint(stems)
+        )
         if existing is not None:
             return existing, False
     with transaction.atomic():
@@ -521,6 +534,7 @@ def stem_mix_submit(
             spec={
                 "separationJobId": locked.public_id,
                 "stems": [{"stemId": s.stem_id, "volume": s.volume} for s in stems],
+                SPEC_REQUEST_FINGERPRINT: _mix_fingerprint(stems),
             },
             first_stage=STAGE_MIX,
             source_job=locked,

@@ -6,13 +6,13 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from apps.core.downloads import SignedDownloadApi, download_owner_check, stored_file_response
 from apps.core.errors import BadRequest, NotFound, PayloadTooLarge
 from apps.core.schema import (
     ERROR_RESPONSES,
+    IDEMPOTENCY_PARAMETER,
     RANGE_PARAMETER,
     TOKEN_ERROR_RESPONSES,
     TOKEN_PARAMETER,
@@ -21,8 +21,10 @@ from apps.core.schema import (
     multipart_request,
 )
 from apps.core.signing import TokenMissing, verify_token
+from apps.core.throttling import ScopedRateThrottle
 from apps.jobs.models import Job, JobKind
 from apps.jobs.public_status import READY_STATUSES, ready_status
+from apps.jobs.submits import idempotency_header
 from apps.media.uploads import json_form_item_parse, uploaded_file_path
 from apps.perso.services import perso_languages_check
 from apps.subtitles.selectors import ORIGINAL, srt_resource_id, srt_storage_key, subtitles_job_get, subtitles_urls
@@ -120,11 +122,12 @@ class SubtitleSubmitApi(APIView):
 
     @extend_schema(
         operation_id="subtitles_submit",
+        parameters=[IDEMPOTENCY_PARAMETER],
         request=multipart_request(_SUBMIT_FORM),
         responses={202: JobIdSerializer, **UPLOAD_ERROR_RESPONSES},
         description=(
             "Transcribes (Perso STT) and translates (Gemini) an uploaded file or a finished render "
-            "(editedRenderJobId wins over file; another user's or an unfinished render → 404). Errors (400): "
+            "(editedRenderJobId wins over file; another user's or an unfinished render → 400 edited_render_not_ready). Errors (400): "
             "spec_required, invalid_spec, invalid_media_type, source_language_required, unsupported_language, "
             "source_required, not_media, no_audio; 413 file_too_large."
         ),
@@ -134,9 +137,17 @@ class SubtitleSubmitApi(APIView):
         spec = subtitle_spec_parse(request.data.get("spec") or request.FILES.get("spec"))
         if upload is not None and not spec.edited_render_job_id:
             with uploaded_file_path(upload) as path:
-                job = subtitles_submit(owner=request.user, spec=spec, upload_path=path, upload_name=upload.name)
+                job = subtitles_submit(
+                    owner=request.user,
+                    spec=spec,
+                    upload_path=path,
+                    upload_name=upload.name,
+                    idempotency_header=idempotency_header(request),
+                )
         else:
-            job = subtitles_submit(owner=request.user, spec=spec, upload_path=None)
+            job = subtitles_submit(
+                owner=request.user, spec=spec, upload_path=None, idempotency_header=idempotency_header(request)
+            )
         return Response({"jobId": job.public_id}, status=202)
 
 
@@ -147,6 +158,7 @@ class SubtitleRegenerateApi(APIView):
 
     @extend_schema(
         operation_id="subtitles_regenerate",
+        parameters=[IDEMPOTENCY_PARAMETER],
         request=multipart_request(
             inline_serializer(
                 name="SubtitleRegenerateForm",
@@ -165,7 +177,12 @@ class SubtitleRegenerateApi(APIView):
         spec = regenerate_spec_parse(request.data.get("spec") or request.FILES.get("spec"))
         if upload is None:
             raise BadRequest("file_required", "file is required")
-        job = subtitles_regenerate_submit(owner=request.user, spec=spec, srt_bytes=_read_limited(upload))
+        job = subtitles_regenerate_submit(
+            owner=request.user,
+            spec=spec,
+            srt_bytes=_read_limited(upload),
+            idempotency_header=idempotency_header(request),
+        )
         return Response({"jobId": job.public_id}, status=202)
 
 

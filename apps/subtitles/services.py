@@ -9,6 +9,7 @@ A regenerate job starts at `translate` with the user's edited SRT as its origina
 Every stage can run again and gives the same result (admin retry).
 """
 
+import hashlib
 import logging
 import unicodedata
 from dataclasses import dataclass
@@ -31,6 +32,13 @@ from apps.jobs.services import (
     job_succeed,
     job_update_upstream,
 )
+from apps.jobs.submits import (
+    SPEC_REQUEST_FINGERPRINT,
+    SubmitIdentity,
+    job_for_submit,
+    request_fingerprint,
+    same_request_check,
+)
 from apps.media.storage import job_file_key, safe_file_name, storage_save_stream
 from apps.subtitles.sources import (
     AUTO_LANGUAGE,
@@ -39,11 +47,12 @@ from apps.subtitles.sources import (
     render_source,
     same_language,
     source_local_path,
+    submit_source_identity,
     upload_probe,
     upload_store,
     work_dir,
 )
-from apps.subtitles.srt import Cue, srt_parse_bytes, srt_write
+from apps.subtitles.srt import Cue, srt_bytes_clean, srt_parse_bytes, srt_write
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +100,14 @@ def translated_srt_key(public_id: str, language: str) -> str:
 # --- Submit -------------------------------------------------------------------------------------------
 
 
-def subtitles_submit(*, owner, spec: SubtitleSpec, upload_path: Path | None, upload_name: str = "") -> Job:
+def subtitles_submit(
+    *,
+    owner,
+    spec: SubtitleSpec,
+    upload_path: Path | None,
+    upload_name: str = "",
+    idempotency_header: str | None = None,
+) -> Job:
     """Validates the source in the request (ffprobe on the bytes) and creates the job.
     `editedRenderJobId` wins over an uploaded file."""
     source: SourceMedia | None = None
@@ -109,15 +125,29 @@ def subtitles_submit(*, owner, spec: SubtitleSpec, upload_path: Path | None, upl
         "numberOfSpeakers": spec.number_of_speakers,
         "editedRenderJobId": spec.edited_render_job_id,
     }
+    identity = SubmitIdentity(
+        fingerprint=request_fingerprint(
+            kind=JobKind.SUBTITLES, source=submit_source_identity(source, upload_path), spec=job_spec
+        ),
+        header=idempotency_header,
+    )
+    existing, key = job_for_submit(owner=owner, kind=JobKind.SUBTITLES, identity=identity)
+    if existing is not None:
+        return existing
+    job_spec[SPEC_REQUEST_FINGERPRINT] = identity.fingerprint
     with transaction.atomic():
-        job, _ = job_create(
+        job, created = job_create(
             kind=JobKind.SUBTITLES,
             owner=owner,
             spec=job_spec,
             first_stage=STAGE_UPLOAD,
+            idempotency_key=key,
             expires_at=_expiry(),
             progress_reason="Queued",
         )
+        if not created:  # a concurrent submit of the same request won the race
+            same_request_check(job, identity)
+            return job
         if source is None:
             # Stored under the job's own prefix inside the transaction: a failed copy leaves no job.
             source = upload_store(public_id=job.public_id, upload_path=upload_path, upload_name=upload_name, info=info)
@@ -127,7 +157,9 @@ def subtitles_submit(*, owner, spec: SubtitleSpec, upload_path: Path | None, upl
     return job
 
 
-def subtitles_regenerate_submit(*, owner, spec: SubtitleRegenerateSpec, srt_bytes: bytes) -> Job:
+def subtitles_regenerate_submit(
+    *, owner, spec: SubtitleRegenerateSpec, srt_bytes: bytes, idempotency_header: str | None = None
+) -> Job:
     """A Gemini-only job translating the user's edited SRT; the uploaded SRT is its original."""
     if len(srt_bytes) > settings.SUBTITLES_SRT_MAX_BYTES:
         raise PayloadTooLarge("file_too_large", f"SRT files are limited to {settings.SUBTITLES_SRT_MAX_BYTES} bytes")
@@ -140,16 +172,31 @@ def subtitles_regenerate_submit(*, owner, spec: SubtitleRegenerateSpec, srt_byte
         "sourceLanguageCode": spec.source_language_code,
         "targetLanguageCodes": spec.target_language_codes,
     }
+    identity = SubmitIdentity(
+        fingerprint=request_fingerprint(
+            kind=JobKind.SUBTITLES, source="sha256:" + hashlib.sha256(srt_bytes).hexdigest(), spec=job_spec
+        ),
+        header=idempotency_header,
+    )
+    existing, key = job_for_submit(owner=owner, kind=JobKind.SUBTITLES, identity=identity)
+    if existing is not None:
+        return existing
+    job_spec[SPEC_REQUEST_FINGERPRINT] = identity.fingerprint
     with transaction.atomic():
-        job, _ = job_create(
+        job, created = job_create(
             kind=JobKind.SUBTITLES,
             owner=owner,
             spec=job_spec,
             first_stage=STAGE_TRANSLATE,
+            idempotency_key=key,
             expires_at=_expiry(),
             progress_reason="Queued",
         )
-        key = storage_save_stream(key=original_srt_key(job.public_id), stream=BytesIO(srt_bytes))
+        if not created:
+            same_request_check(job, identity)
+            return job
+        # The user's file as written, control characters removed (the parse above proved it UTF-8).
+        key = storage_save_stream(key=original_srt_key(job.public_id), stream=BytesIO(srt_bytes_clean(srt_bytes)))
         job.result = {
             RESULT_ORIGINAL_KEY: key,
             RESULT_SOURCE_LANGUAGE: None if source_language == AUTO_LANGUAGE else source_language,

@@ -16,8 +16,9 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files.storage import default_storage
 
-from apps.core.errors import BadRequest, JobFailure
+from apps.core.errors import BadRequest, JobFailure, NotFound
 from apps.jobs.models import Job
+from apps.jobs.submits import file_sha256
 from apps.media.ffmpeg import FfmpegError, MediaInfo, NotMedia, probe, run_ffmpeg
 from apps.media.storage import job_file_key, local_copy, safe_file_name, storage_save_file
 
@@ -138,10 +139,14 @@ def upload_store(*, public_id: str, upload_path: Path, upload_name: str, info: M
 
 
 def render_source(*, owner, render_job_id: str) -> SourceMedia:
-    """A finished render of the caller (404 `editedRenderJobId not found or not ready: <id>` otherwise)."""
+    """A finished render of the caller, else 400 `edited_render_not_ready` (`editedRenderJobId not found or
+    not ready: <id>`): the same answer as separation's, whoever's render it is."""
     from apps.render.selectors import render_output_source
 
-    output = render_output_source(owner=owner, render_job_id=render_job_id)
+    try:
+        output = render_output_source(owner=owner, render_job_id=render_job_id)
+    except NotFound as exc:
+        raise BadRequest("edited_render_not_ready", exc.detail) from exc
     return SourceMedia(
         kind=SOURCE_RENDER,
         storage_key=output.storage_key,
@@ -183,3 +188,10 @@ def audio_to_mp3(*, source: Path, target: Path, duration_ms: int | None = None, 
     if not target.exists() or target.stat().st_size == 0:
         raise JobFailure("ffmpeg_error", "Extracting the audio produced no output")
     return target
+
+
+def submit_source_identity(source: SourceMedia | None, upload_path: Path | None) -> str:
+    """What a submit's source is, for the one-submit-one-job rule: the render it names, or the bytes."""
+    if source is not None:
+        return f"render:{source.render_job_id or source.storage_key}"
+    return "sha256:" + file_sha256(upload_path)

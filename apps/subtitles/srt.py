@@ -17,6 +17,23 @@ _TIMESTAMP = re.compile(r"^(?P<h>\d+):(?P<m>\d+):(?P<s>\d+)(?:[,.](?P<ms>\d+))?$
 _INDEX = re.compile(r"^\s*\d+\s*$")
 
 
+# C0/C1 control characters other than the line feed: never part of a subtitle (a NUL would end the
+# text for some players and cannot be stored by Postgres). Tabs become spaces.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+_CONTROL_IN_FILE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def srt_bytes_clean(raw: bytes) -> bytes:
+    """An uploaded SRT as the user wrote it (BOM, line ends, layout kept), control characters removed."""
+    return _CONTROL_IN_FILE.sub("", raw.decode("utf-8")).encode("utf-8")
+
+
+def cue_text_clean(text: str) -> str:
+    return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " "))
+
+
 class SrtInvalid(BadRequest):
     code = "invalid_srt"
 
@@ -107,13 +124,16 @@ def srt_parse(text: str) -> list[Cue]:
 
 
 def srt_parse_bytes(raw: bytes) -> list[Cue]:
-    return srt_parse(srt_decode(raw))
+    cues = srt_parse(srt_decode(raw))
+    return [
+        Cue(index=cue.index, start_ms=cue.start_ms, end_ms=cue.end_ms, text=cue_text_clean(cue.text)) for cue in cues
+    ]
 
 
 def srt_write(cues: Iterable[Cue]) -> str:
     """SRT text with `,` millisecond separators, LF line ends and a blank line after every cue."""
     blocks = []
     for cue in cues:
-        text = "\n".join(line.rstrip() for line in cue.text.replace("\r\n", "\n").split("\n") if line.strip())
+        text = "\n".join(line.rstrip() for line in cue_text_clean(cue.text).split("\n") if line.strip())
         blocks.append(f"{cue.index}\n{timestamp_format(cue.start_ms)} --> {timestamp_format(cue.end_ms)}\n{text}\n")
     return "\n".join(blocks)

@@ -68,7 +68,7 @@ def test_no_source_non_media_too_large_and_foreign_render(alice_client, bob, ton
     assert submit(alice_client, "/api/v2/autodub", file_path=text, spec=GOOD_SPEC).json()["error"] == "not_media"
     bobs_render = finished_render(owner=bob, source=tone, output_kind="video")
     response = submit(alice_client, "/api/v2/autodub", spec={**GOOD_SPEC, "editedRenderJobId": bobs_render.public_id})
-    assert response.status_code == 404
+    assert response.status_code == 400 and response.json()["error"] == "edited_render_not_ready"
     settings.MAX_UPLOAD_FILE_SIZE_MB = 1
     big = tmp_path / "big.mp4"
     big.write_bytes(b"\x00" * (1024 * 1024 + 10))

@@ -278,12 +278,14 @@ def speech_wav(tmp_path, ffmpeg_tools) -> Path:
 
 
 def subtitles_submit(api_client, audio: Path) -> str:
-    """POST /api/v2/subtitles as the phone sends it (file part first, spec last); transcription only."""
+    """POST /api/v2/subtitles as the phone sends it (file part first, spec last); transcription only.
+    Each call is its own request (its own Idempotency-Key): the same file again is a new job, not a double tap."""
     with open(audio, "rb") as handle:
         response = api_client.post(
             "/api/v2/subtitles",
             {"file": handle, "spec": json.dumps({"mediaType": "AUDIO", "sourceLanguageCode": "en"})},
             format="multipart",
+            HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex,
         )
     assert response.status_code == 202, response.content
     return response.json()["jobId"]

@@ -71,7 +71,7 @@ def test_another_users_render_is_not_a_source(kind, alice, bob_client, make_fini
         "editedRenderJobId": render_id,
     }
     response = bob_client.post(f"/api/v2/{kind}", {"spec": json.dumps(spec)}, format="multipart")
-    assert response.status_code in (400, 404)  # separation says 400 edited_render_not_ready, the others 404
+    assert response.status_code == 400 and response.json()["error"] == "edited_render_not_ready"
     assert render_id not in json.dumps([job.spec for job in Job.objects.filter(owner__username="google:bob-sub")])
 
 

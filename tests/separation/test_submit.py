@@ -240,14 +240,18 @@ def test_a_failed_job_does_not_block_a_new_submit(alice_client, three_second_wav
     assert second_id != first_id
 
 
-def test_idempotency_key_header_returns_the_same_job_for_any_body(alice_client, three_second_wav, make_media):
+def test_idempotency_key_header_returns_the_same_job_only_for_the_same_request(
+    alice_client, three_second_wav, make_media
+):
     other_file = make_media("other.wav", seconds=2.0)
     headers = {"HTTP_IDEMPOTENCY_KEY": "tap-42"}
 
     first = submit(alice_client, three_second_wav, spec_json(), **headers)
-    second = submit(alice_client, other_file, spec_json(trimStartMs=0, trimEndMs=1000), **headers)
+    again = submit(alice_client, three_second_wav, spec_json(), **headers)
+    other = submit(alice_client, other_file, spec_json(trimStartMs=0, trimEndMs=1000), **headers)
 
-    assert first.json()["jobId"] == second.json()["jobId"]
+    assert first.json()["jobId"] == again.json()["jobId"]
+    assert other.status_code == 422 and other.json()["error"] == "idempotency_key_reused"
     assert Job.objects.filter(kind=JobKind.SEPARATION).count() == 1
 
 

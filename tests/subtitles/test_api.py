@@ -95,12 +95,13 @@ def test_a_file_over_the_limit_is_413(alice_client, tmp_path, settings):
     assert response.json()["error"] == "file_too_large"
 
 
-def test_unknown_and_foreign_render_ids_are_404(alice_client, bob, tone):
+def test_unknown_and_foreign_render_ids_are_400_edited_render_not_ready(alice_client, bob, tone):
     bobs_render = finished_render(owner=bob, source=tone, output_kind="audio")
     for render_id in ("rnd-00000000-0000-0000-0000-000000000000", bobs_render.public_id):
         response = submit(alice_client, "/api/v2/subtitles", spec={**GOOD_SPEC, "editedRenderJobId": render_id})
 
-        assert response.status_code == 404
+        assert response.status_code == 400
+        assert response.json()["error"] == "edited_render_not_ready"
         assert response.json()["detail"] == f"editedRenderJobId not found or not ready: {render_id}"
 
 

@@ -90,6 +90,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "apps.core.middleware.ApiErrorShapeMiddleware",
+    "apps.core.admin_login.AdminLoginThrottleMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -317,7 +318,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "apps.core.json_input.StrictJSONParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "EXCEPTION_HANDLER": "apps.core.errors.api_exception_handler",
@@ -346,6 +347,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.core.schema.error_statuses_hook",
+    ],
 }
 
 # --- Logs, metrics and ops records (issue 18; docs/operations.md "Runbook") ----------------------
@@ -494,3 +499,39 @@ if not EMBEDDED:
         )
     elif GEMINI_API_KEY == "sim-gemini-key":
         _problems.embedded_only("GEMINI_API_KEY", "the simulator's key")
+# --- Hostile clients (issue 14): web server, bulkheads, deadlines, JSON, tokens -------------------------
+# The embedded web server (waitress, apps/core/webserver.py): its threads, how many sockets it holds,
+# how long a connection may sit idle and how long one request may take to arrive (headers + body).
+WEB_THREADS = env_int("WEB_THREADS", 16, minimum=2)
+WEB_CONNECTION_LIMIT = env_int("WEB_CONNECTION_LIMIT", 1000, minimum=10)
+WEB_IDLE_TIMEOUT_SEC = env_int("WEB_IDLE_TIMEOUT_SEC", 15, minimum=1)
+WEB_REQUEST_READ_TIMEOUT_SEC = env_int("WEB_REQUEST_READ_TIMEOUT_SEC", 60, minimum=1)
+WEB_MAX_HEADER_BYTES = env_int("WEB_MAX_HEADER_BYTES", 64 * 1024, minimum=8 * 1024)
+# Chat turns served at once by one web process; more answer 503 at once (the other threads stay free).
+CHAT_MAX_IN_FLIGHT = env_int("CHAT_MAX_IN_FLIGHT", 4, minimum=1)
+# Overall deadline of the Gemini call inside one chat turn (all attempts), and attempts in it.
+CHAT_GEMINI_DEADLINE_SEC = env_int("CHAT_GEMINI_DEADLINE_SEC", 8, minimum=1)
+CHAT_GEMINI_MAX_ATTEMPTS = env_int("CHAT_GEMINI_MAX_ATTEMPTS", 2, minimum=1, maximum=3)
+# JSON bodies and JSON form parts: deeper nesting is a 400 (the parser never recurses past it).
+JSON_MAX_DEPTH = env_int("JSON_MAX_DEPTH", 32, minimum=4, maximum=200)
+# Platform JWTs: an `exp` further than this from `iat` (or from now) is refused, whoever signed it.
+AUTH_JWT_MAX_LIFETIME_SECONDS = env_int("AUTH_JWT_MAX_LIFETIME_SECONDS", 30 * 24 * 3600, minimum=60)
+# Admin sign-in: failed attempts allowed per account and per address in ADMIN_LOGIN_WINDOW_SEC.
+ADMIN_LOGIN_MAX_FAILURES = env_int("ADMIN_LOGIN_MAX_FAILURES", 5, minimum=1)
+ADMIN_LOGIN_WINDOW_SEC = env_int("ADMIN_LOGIN_WINDOW_SEC", 15 * 60, minimum=10)
+if not env_str("CACHE_URL", ""):
+    # Throttle counters must be shared by every process of the embedded default too.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(DATA_DIR / "cache"),
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
+# Render size limits, checked at submit (docs/render.md): items per render and ffmpeg inputs in total.
+RENDER_MAX_SEGMENTS = env_int("RENDER_MAX_SEGMENTS", 300, minimum=1)
+RENDER_MAX_IMAGE_CLIPS = env_int("RENDER_MAX_IMAGE_CLIPS", 200, minimum=0)
+RENDER_MAX_AUDIO_CLIPS = env_int("RENDER_MAX_AUDIO_CLIPS", 200, minimum=0)
+RENDER_MAX_INPUTS = env_int("RENDER_MAX_INPUTS", 500, minimum=2)
+RENDER_SUBTITLES_MAX_BYTES = env_int("RENDER_SUBTITLES_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
+# --- end hostile clients ---------------------------------------------------------------------------------

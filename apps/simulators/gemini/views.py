@@ -33,8 +33,15 @@ def _take_failure():
         return _fail_next.popleft() if _fail_next else None
 
 
-def _google_error(status: int, status_name: str, message: str) -> JsonResponse:
-    return JsonResponse({"error": {"code": status, "message": message, "status": status_name}}, status=status)
+# Like Gemini's quota errors: a google.rpc.RetryInfo saying when to try again (short, for tests).
+RETRY_INFO = {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "0.2s"}
+
+
+def _google_error(status: int, status_name: str, message: str, *, details: list | None = None) -> JsonResponse:
+    error = {"code": status, "message": message, "status": status_name}
+    if details:
+        error["details"] = details
+    return JsonResponse({"error": error}, status=status)
 
 
 def _authorized(request) -> bool:
@@ -109,7 +116,9 @@ def generate_content(request, model: str, prefix: str = ""):
         _request_log.append({**entry, "failure": failure})
 
     if failure == 429:
-        return _google_error(429, "RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota).")
+        return _google_error(
+            429, "RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota).", details=[RETRY_INFO]
+        )
     if failure in (500, 503):
         return _google_error(
             failure, "INTERNAL" if failure == 500 else "UNAVAILABLE", "An internal error has occurred."

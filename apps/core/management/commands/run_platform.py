@@ -43,6 +43,11 @@ def worker_command(queue: str, concurrency: int) -> list[str]:
     ]
 
 
+def web_command(*, host: str, port: int) -> list[str]:
+    """The embedded web server: buffering (slow clients hold no thread), read deadlines, error-shaped refusals."""
+    return [sys.executable, str(settings.BASE_DIR / "manage.py"), "serve_web", "--host", host, "--port", str(port)]
+
+
 class Command(BaseCommand):
     help = "Runs web + one Celery worker per queue + beat on this machine (the embedded default)."
 
@@ -55,22 +60,7 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
         admin_password = self._ensure_admin()
-        web = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "vibi.wsgi",
-            "--bind",
-            f"{host}:{port}",
-            "--workers",
-            "2",
-            "--threads",
-            "8",
-            "--timeout",
-            "900",
-            "--access-logfile",
-            "-",
-        ]
+        web = web_command(host=host, port=port)
         commands = {"web": web}
         commands |= {f"worker-{queue}": worker_command(queue, count) for queue, count in WORKER_CONCURRENCY.items()}
         commands["beat"] = [

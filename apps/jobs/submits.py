@@ -1,0 +1,103 @@
+"""One submit, one job: the dedupe rule every paid submit (subtitles, autodub, separation, mix) and
+render follows.
+
+A submit is identified by its request fingerprint — who, what source (the bytes' SHA-256 or the
+render it names) and what spec. The same fingerprint while a job of it is still in progress gets
+that job back (a double tap, a retry after a lost answer). With an `Idempotency-Key` header the key
+identifies the request instead, for 24 h, whatever the job's state; the same key with a different
+request is refused with 422 (the IETF idempotency-key draft). Concurrent submits race on the
+job table's partial unique index (owner, kind, key while live), so exactly one row wins.
+"""
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from django.utils import timezone
+
+from apps.core.errors import ApiError, BadRequest, Conflict
+from apps.jobs.models import ACTIVE_STATUSES, Job
+from apps.jobs.services import job_find_live_by_key
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+MAX_IDEMPOTENCY_HEADER_LENGTH = 255
+IDEMPOTENCY_HEADER_WINDOW = timedelta(hours=24)
+# The job spec key holding the fingerprint of the request that created the job.
+SPEC_REQUEST_FINGERPRINT = "requestFingerprint"
+
+
+class IdempotencyKeyReused(ApiError):
+    status_code = 422
+    code = "idempotency_key_reused"
+
+
+def idempotency_header(request) -> str | None:
+    value = (request.headers.get(IDEMPOTENCY_HEADER) or "").strip()
+    if not value:
+        return None
+    if len(value) > MAX_IDEMPOTENCY_HEADER_LENGTH:
+        raise BadRequest("invalid_idempotency_key", f"{IDEMPOTENCY_HEADER} is longer than 255 characters")
+    return value
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1024 * 1024), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def request_fingerprint(**parts) -> str:
+    """A stable digest of what a submit asks for (JSON-able parts, key order irrelevant)."""
+    material = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class SubmitIdentity:
+    fingerprint: str
+    header: str | None
+
+    @property
+    def base_key(self) -> str:
+        if self.header:
+            return "hdr:" + hashlib.sha256(self.header.encode()).hexdigest()
+        return "req:" + self.fingerprint
+
+
+def job_in_progress(job: Job) -> bool:
+    return job.status in ACTIVE_STATUSES
+
+
+def same_request_check(job: Job, identity: SubmitIdentity) -> None:
+    """A job found by an Idempotency-Key answers only the request that created it."""
+    recorded = (job.spec or {}).get(SPEC_REQUEST_FINGERPRINT)
+    if identity.header and recorded and recorded != identity.fingerprint:
+        raise IdempotencyKeyReused(
+            detail=f"This {IDEMPOTENCY_HEADER} was already used for a different request ({job.public_id})"
+        )
+
+
+def job_for_submit(
+    *, owner, kind: str, identity: SubmitIdentity, reusable: Callable[[Job], bool] = job_in_progress
+) -> tuple[Job | None, str]:
+    """(the job that answers this submit, or None; the key a new job must take). A live job that
+    may not answer again keeps its key under the unique index, so the next job chains after it."""
+    base_key = identity.base_key
+    key = base_key
+    now = timezone.now()
+    for _ in range(50):
+        existing = job_find_live_by_key(owner=owner, kind=kind, idempotency_key=key)
+        if existing is None:
+            return None, key
+        if identity.header and existing.created_at >= now - IDEMPOTENCY_HEADER_WINDOW:
+            same_request_check(existing, identity)
+            return existing, key
+        if not identity.header and reusable(existing):
+            return existing, key
+        key = f"{base_key}|after:{existing.public_id}"[:255]
+    raise Conflict("idempotency_chain_too_long", "Too many submits with the same idempotency key")

@@ -1,0 +1,154 @@
+"""The abuse suite's harness: the embedded web server exactly as `make run` starts it (run_platform's
+web command line), as a real process on a free loopback port, sharing the test's database, broker,
+data folder and file cache, and serving its own simulators. Every process is killed afterwards."""
+
+import os
+import shutil
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from django.conf import settings
+
+from apps.accounts.services import access_token_issue
+from apps.core.management.commands.run_platform import web_command
+from tests.faults.conftest import Processes, child_database_url, free_loopback_port, wait_until
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+
+class WebServer:
+    def __init__(self, processes: Processes, *, env_overrides: dict[str, str]):
+        self.processes = processes
+        self.port = free_loopback_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "vibi.settings.test",
+            "DATABASE_URL": child_database_url(),
+            "VIBI_DATA_DIR": str(settings.DATA_DIR),
+            "PUBLIC_BASE_URL": self.base,
+            "SIMULATOR_BASE_URL": self.base,
+            "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+            "PERSO_SIM_STEP_SEC": "0.2",
+            "PYTHONUNBUFFERED": "1",
+            "DJANGO_SECRET_KEY": settings.SECRET_KEY,
+            "AUTH_JWT_SECRET": settings.AUTH_JWT_SECRET,
+            "SEPARATION_SIGNING_SECRET": settings.SIGNING_SECRET,
+            **env_overrides,
+        }
+
+    def start(self, argv: list[str] | None = None) -> "WebServer":
+        argv = argv or web_command(host="127.0.0.1", port=self.port)
+        self.processes.start(f"web-{self.port}", argv, self.env)
+        wait_until(self._answers, timeout=60, what="the web server to answer /healthz", every=0.1)
+        return self
+
+    def _answers(self) -> bool:
+        try:
+            return requests.get(f"{self.base}/healthz", timeout=1).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def url(self, path: str) -> str:
+        return f"{self.base}{path}"
+
+    def raw_connection(self) -> socket.socket:
+        return socket.create_connection(("127.0.0.1", self.port), timeout=5)
+
+
+@pytest.fixture
+def abuse_processes(transactional_db, tmp_path, request):
+    log_dir = tmp_path / "logs"
+    log_dir.mkdir()
+    shutil.rmtree(Path(settings.DATA_DIR) / "cache", ignore_errors=True)  # the servers' shared cache
+    harness = Processes(log_dir)
+    yield harness
+    harness.kill_all()
+    if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
+        print(harness.log_tails(80))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+@pytest.fixture
+def start_server(abuse_processes):
+    """start_server(**settings) → a running WebServer with those environment settings."""
+
+    def start(**env_overrides: str) -> WebServer:
+        return WebServer(abuse_processes, env_overrides={k: str(v) for k, v in env_overrides.items()}).start()
+
+    return start
+
+
+@pytest.fixture
+def production_web(abuse_processes) -> WebServer:
+    """The production web command line (gunicorn with vibi/gunicorn_conf.py), same database and secrets."""
+    web = WebServer(abuse_processes, env_overrides={})
+    gunicorn = [
+        sys.executable, "-m", "gunicorn", "-c", "python:vibi.gunicorn_conf", "vibi.wsgi",
+        "--bind", f"127.0.0.1:{web.port}", "--workers", "1", "--threads", "4",
+    ]  # fmt: skip
+    return web.start(gunicorn)
+
+
+@pytest.fixture
+def server(start_server) -> WebServer:
+    return start_server()
+
+
+def bearer_for(user) -> dict[str, str]:
+    return {"Authorization": f"Bearer {access_token_issue(user=user).token}"}
+
+
+def elapsed(call) -> tuple[float, object]:
+    started = time.monotonic()
+    result = call()
+    return time.monotonic() - started, result
+
+
+class SilentUpstream:
+    """A TCP server that reads requests and never answers: the slowest possible upstream (a real
+    Gemini that hangs cannot be produced here any other way)."""
+
+    def __init__(self):
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(512)
+        self.port = self.listener.getsockname()[1]
+        self.accepted: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            self.accepted.append(connection)
+
+    def close(self) -> None:
+        self.listener.close()
+        for connection in self.accepted:
+            connection.close()
+
+
+@pytest.fixture
+def silent_upstream():
+    upstream = SilentUpstream()
+    yield upstream
+    upstream.close()
