@@ -6,5 +6,7 @@ class CoreConfig(AppConfig):
     label = "core"
 
     def ready(self):
-        from apps.core import checks  # noqa: F401 - registers the environment check
-        from apps.core import admin_login  # noqa: F401  (registers the failed-login receiver)
+        from apps.core import (
+            admin_login,  # noqa: F401  (registers the failed-login receiver)
+            checks,  # noqa: F401 - registers the environment check
+        )
