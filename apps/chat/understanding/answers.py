@@ -15,9 +15,9 @@ class Answer:
 
 _TEXTS = {
     "greeting": (
-        "Hi! I'm the editing assistant. Tell me what to change — e.g. \"delete 5 to 12 seconds\", "
-        "\"make the music 30%\", \"add English subtitles\".",
-        "안녕하세요! 편집 도우미예요. 예를 들어 \"5초부터 12초까지 삭제\", \"배경음악 30%로\", \"영어 자막 만들어줘\"처럼 말씀해 주세요.",
+        'Hi! I\'m the editing assistant. Tell me what to change — e.g. "delete 5 to 12 seconds", '
+        '"make the music 30%", "add English subtitles".',
+        '안녕하세요! 편집 도우미예요. 예를 들어 "5초부터 12초까지 삭제", "배경음악 30%로", "영어 자막 만들어줘"처럼 말씀해 주세요.',
     ),
     "thanks": ("You're welcome! Anything else to change?", "천만에요! 더 바꿀 게 있으면 말씀해 주세요."),
     "how_are_you": (
@@ -37,46 +37,46 @@ _TEXTS = {
     "subtitles": (
         "Yes. I first transcribe the audio so you can review the script (a few minutes), then place subtitles in "
         "the languages you pick — several at once, e.g. English and Japanese (a few minutes per language). "
-        "To change or add a language just say e.g. \"make Japanese subtitles\"; to skip the review, say so. "
+        'To change or add a language just say e.g. "make Japanese subtitles"; to skip the review, say so. '
         "I can also change the text of a single subtitle.",
         "네. 먼저 음성을 받아써서 대본을 확인하실 수 있게 하고(수 분), 원하는 언어로 자막을 입혀요. 여러 언어도 한 번에 돼요 "
-        "(예: 영어와 일본어, 언어당 수 분). 언어를 바꾸거나 추가하려면 \"일본어 자막 만들어줘\"처럼 말씀하세요. 검토를 건너뛰고 싶으면 "
+        '(예: 영어와 일본어, 언어당 수 분). 언어를 바꾸거나 추가하려면 "일본어 자막 만들어줘"처럼 말씀하세요. 검토를 건너뛰고 싶으면 '
         "그렇게 말씀해 주세요. 자막 한 줄의 문구 수정도 돼요.",
     ),
     "dub": (
         "Dubbing makes a new voice track in one target language per request; it takes a few minutes (longer for "
-        "long videos). Say e.g. \"dub it into English\". Edits that change the length afterwards can put it out of sync.",
-        "더빙은 요청 한 번에 한 언어로 새 음성을 만들어요. 수 분 정도 걸리고 영상이 길면 더 걸려요. \"영어로 더빙해줘\"처럼 말씀하세요. "
+        'long videos). Say e.g. "dub it into English". Edits that change the length afterwards can put it out of sync.',
+        '더빙은 요청 한 번에 한 언어로 새 음성을 만들어요. 수 분 정도 걸리고 영상이 길면 더 걸려요. "영어로 더빙해줘"처럼 말씀하세요. '
         "더빙 후 길이를 바꾸는 편집을 하면 싱크가 어긋날 수 있어요.",
     ),
     "separate": (
         "Audio separation splits a range into voices (per speaker) and background; it takes about one minute per "
-        "minute of audio. Afterwards you can set each stem's volume, e.g. \"background 30%\". Ranges may not overlap "
+        'minute of audio. Afterwards you can set each stem\'s volume, e.g. "background 30%". Ranges may not overlap '
         "an existing separation.",
-        "음성 분리는 구간의 소리를 화자별 목소리와 배경음으로 나눠요. 오디오 1분당 약 1분 걸려요. 분리 후에는 \"배경음 30%\"처럼 "
+        '음성 분리는 구간의 소리를 화자별 목소리와 배경음으로 나눠요. 오디오 1분당 약 1분 걸려요. 분리 후에는 "배경음 30%"처럼 '
         "트랙별 볼륨을 바꿀 수 있어요. 이미 분리한 구간과 겹치게는 분리할 수 없어요.",
     ),
     "volume": (
         "I can set the volume of a clip (or a range of it), the background music or a separated stem, from 0% "
-        "(mute) to 200% — as a percent, 0-1, dB, or words like \"a bit quieter\".",
-        "클립(또는 그 일부 구간), 배경음악, 분리된 트랙의 볼륨을 0%(음소거)부터 200%까지 바꿀 수 있어요. 퍼센트, 0~1, dB, \"조금 작게\" "
+        '(mute) to 200% — as a percent, 0-1, dB, or words like "a bit quieter".',
+        '클립(또는 그 일부 구간), 배경음악, 분리된 트랙의 볼륨을 0%(음소거)부터 200%까지 바꿀 수 있어요. 퍼센트, 0~1, dB, "조금 작게" '
         "같은 말로 하시면 돼요.",
     ),
     "speed": (
-        "I can change the speed of a clip or a range of it from 0.25x to 4x, e.g. \"make the second clip twice as fast\". "
+        'I can change the speed of a clip or a range of it from 0.25x to 4x, e.g. "make the second clip twice as fast". '
         "It shifts what follows, so subtitles/dubs made earlier may need redoing.",
-        "클립이나 구간의 속도를 0.25배부터 4배까지 바꿀 수 있어요. 예: \"두 번째 클립 2배속\". 뒤쪽 타이밍이 밀리니 이미 만든 자막/더빙은 "
+        '클립이나 구간의 속도를 0.25배부터 4배까지 바꿀 수 있어요. 예: "두 번째 클립 2배속". 뒤쪽 타이밍이 밀리니 이미 만든 자막/더빙은 '
         "다시 만들어야 할 수 있어요.",
     ),
     "cut": (
-        "I can delete or duplicate any range of a video clip, e.g. \"delete 5 to 12 seconds\" or \"duplicate the last "
-        "3 seconds\". These shift everything after them.",
-        "영상 클립의 원하는 구간을 삭제하거나 복제할 수 있어요. 예: \"5초부터 12초까지 삭제\", \"마지막 3초 복제\". 뒤쪽 타이밍이 밀려요.",
+        'I can delete or duplicate any range of a video clip, e.g. "delete 5 to 12 seconds" or "duplicate the last '
+        '3 seconds". These shift everything after them.',
+        '영상 클립의 원하는 구간을 삭제하거나 복제할 수 있어요. 예: "5초부터 12초까지 삭제", "마지막 3초 복제". 뒤쪽 타이밍이 밀려요.',
     ),
     "bgm": (
-        "For background music I can move it (\"start the music at 10 s\"), fit it to a range (\"fit the music to 5-20 s\"), "
+        'For background music I can move it ("start the music at 10 s"), fit it to a range ("fit the music to 5-20 s"), '
         "change its volume, and make subtitles or a dub of it. I can't add a new song — place it in the editor first.",
-        "배경음악은 옮기기(\"음악 10초부터\"), 구간에 맞추기(\"5~20초에 맞춰\"), 볼륨, 가사 자막, 더빙을 할 수 있어요. 새 음악 추가는 "
+        '배경음악은 옮기기("음악 10초부터"), 구간에 맞추기("5~20초에 맞춰"), 볼륨, 가사 자막, 더빙을 할 수 있어요. 새 음악 추가는 '
         "편집기에서 먼저 넣어 주세요.",
     ),
     "times": (
@@ -104,32 +104,44 @@ _TEXTS = {
 
 _OUT_OF_SCOPE = [
     (
-        re.compile(r"filter|colou?r\s*(?:grad|correct)?|black\s+and\s+white|b&w|brightness|contrast|saturation|\blut\b|sepia|필터|색감|보정|흑백|밝기|채도|대비|색상"),
+        re.compile(
+            r"filter|colou?r\s*(?:grad|correct)?|black\s+and\s+white|b&w|brightness|contrast|saturation|\blut\b|sepia|필터|색감|보정|흑백|밝기|채도|대비|색상"
+        ),
         "I can't change the picture (filters, colours, brightness). The nearest I can do is the sound, speed, cuts, subtitles and dubbing.",
         "화면 색감·필터·밝기는 바꿀 수 없어요. 대신 소리, 속도, 자르기, 자막, 더빙은 도와드릴 수 있어요.",
     ),
     (
-        re.compile(r"transition|fade[\s-]*(?:in|out)?|crossfade|dissolve|effect|\bfx\b|트랜지션|전환\s*효과|페이드|효과|이펙트"),
+        re.compile(
+            r"transition|fade[\s-]*(?:in|out)?|crossfade|dissolve|effect|\bfx\b|트랜지션|전환\s*효과|페이드|효과|이펙트"
+        ),
         "I can't add transitions, fades or effects. The nearest thing: I can lower the volume of a range (e.g. the last 3 seconds) or cut/duplicate parts.",
         "전환·페이드·효과는 넣을 수 없어요. 가장 가까운 건 특정 구간(예: 마지막 3초) 볼륨을 낮추거나 구간을 자르고 복제하는 거예요.",
     ),
     (
-        re.compile(r"sticker|emoji|\btitle\s+card|text\s+overlay|add\s+(?:a\s+)?(?:text|title)|font|글꼴|폰트|스티커|이모지|제목\s*(?:넣|추가)|텍스트\s*(?:넣|추가)|자막\s*(?:글꼴|폰트|색|크기|위치)|subtitle\s+(?:font|colou?r|size|position)"),
+        re.compile(
+            r"sticker|emoji|\btitle\s+card|text\s+overlay|add\s+(?:a\s+)?(?:text|title)|font|글꼴|폰트|스티커|이모지|제목\s*(?:넣|추가)|텍스트\s*(?:넣|추가)|자막\s*(?:글꼴|폰트|색|크기|위치)|subtitle\s+(?:font|colou?r|size|position)"
+        ),
         "I can't add text overlays or change fonts/styles. The nearest thing: I can make subtitles or change a subtitle's text.",
         "텍스트 오버레이나 글꼴·스타일은 바꿀 수 없어요. 대신 자막을 만들거나 자막 문구를 바꿔 드릴 수 있어요.",
     ),
     (
-        re.compile(r"\bcrop|rotat|resiz|aspect\s+ratio|zoom|stabili[sz]|flip|mirror|resolution|\b4k\b|1080p|크롭|회전|화면\s*비율|확대|축소|손떨림|뒤집|해상도|세로\s*영상|가로\s*영상"),
+        re.compile(
+            r"\bcrop|rotat|resiz|aspect\s+ratio|zoom|stabili[sz]|flip|mirror|resolution|\b4k\b|1080p|크롭|회전|화면\s*비율|확대|축소|손떨림|뒤집|해상도|세로\s*영상|가로\s*영상"
+        ),
         "I can't crop, rotate, zoom or change the resolution. The nearest thing: I can cut or duplicate parts of a clip and change its speed or sound.",
         "자르기(크롭)·회전·확대·해상도 변경은 할 수 없어요. 대신 클립 구간 삭제·복제, 속도·소리 변경은 할 수 있어요.",
     ),
     (
-        re.compile(r"export|render|save\s+(?:the\s+)?video|download|upload|share|post\s+(?:it|to)|youtube|instagram|tiktok|내보내|저장|다운로드|업로드|공유|올려\s*줘\s*(?:유튜브|인스타)|유튜브|인스타|틱톡|출력"),
+        re.compile(
+            r"export|render|save\s+(?:the\s+)?video|download|upload|share|post\s+(?:it|to)|youtube|instagram|tiktok|내보내|저장|다운로드|업로드|공유|올려\s*줘\s*(?:유튜브|인스타)|유튜브|인스타|틱톡|출력"
+        ),
         "I can't export or upload; use the editor's Export button when you're done. I can still make edits before that.",
         "내보내기·업로드는 제가 할 수 없어요. 편집이 끝나면 편집기의 내보내기 버튼을 눌러 주세요. 그 전에 필요한 편집은 도와드릴게요.",
     ),
     (
-        re.compile(r"(?:add|insert|find|pick|choose|recommend|suggest|generate|compose)\s+(?:a\s+|some\s+|new\s+|another\s+)*(?:music|song|bgm|track|clip|photo|image|video|sound\s+effect)|(?:음악|노래|브금|배경음악|영상|사진|효과음)\s*(?:을|를)?\s*(?:추가|넣어|찾아|골라|추천|만들어|생성)|새\s*(?:음악|노래|영상|클립)"),
+        re.compile(
+            r"(?:add|insert|find|pick|choose|recommend|suggest|generate|compose)\s+(?:a\s+|some\s+|new\s+|another\s+)*(?:music|song|bgm|track|clip|photo|image|video|sound\s+effect)|(?:음악|노래|브금|배경음악|영상|사진|효과음)\s*(?:을|를)?\s*(?:추가|넣어|찾아|골라|추천|만들어|생성)|새\s*(?:음악|노래|영상|클립)"
+        ),
         "I can't add new music or media. The nearest thing: for music already placed I can move it, fit it to a range or change its volume.",
         "새 음악이나 미디어를 추가할 수는 없어요. 이미 넣은 음악은 옮기기, 구간 맞추기, 볼륨 조절을 해 드릴 수 있어요.",
     ),
@@ -139,12 +151,16 @@ _OUT_OF_SCOPE = [
         "역재생은 할 수 없어요. 대신 0.25~4배 속도 변경이나 구간 복제는 할 수 있어요.",
     ),
     (
-        re.compile(r"pitch|auto[\s-]*tune|voice\s+(?:changer|effect|filter)|robot\s+voice|female\s+voice|male\s+voice|목소리\s*변조|음성\s*변조|피치|음정|여자\s*목소리로|남자\s*목소리로"),
+        re.compile(
+            r"pitch|auto[\s-]*tune|voice\s+(?:changer|effect|filter)|robot\s+voice|female\s+voice|male\s+voice|목소리\s*변조|음성\s*변조|피치|음정|여자\s*목소리로|남자\s*목소리로"
+        ),
         "I can't change the pitch or character of a voice. The nearest thing: dubbing into a language, or changing the voice's volume after separation.",
         "목소리 음정·변조는 할 수 없어요. 대신 다른 언어로 더빙하거나, 음성 분리 후 목소리 볼륨을 바꿀 수 있어요.",
     ),
     (
-        re.compile(r"split\s+(?:the\s+)?(?:clip|video|segment)\s+(?:at|in)|\bmerge|\bjoin\s+(?:the\s+)?clips|reorder|swap\s+(?:the\s+)?clips|분할|합쳐|병합|순서\s*(?:를\s*)?바꿔|순서\s*변경|자리\s*(?:를\s*)?바꿔"),
+        re.compile(
+            r"split\s+(?:the\s+)?(?:clip|video|segment)\s+(?:at|in)|\bmerge|\bjoin\s+(?:the\s+)?clips|reorder|swap\s+(?:the\s+)?clips|분할|합쳐|병합|순서\s*(?:를\s*)?바꿔|순서\s*변경|자리\s*(?:를\s*)?바꿔"
+        ),
         "I can't split, merge or reorder clips. The nearest thing: deleting or duplicating a range of a clip.",
         "클립 분할·합치기·순서 변경은 할 수 없어요. 대신 구간 삭제나 복제는 할 수 있어요.",
     ),
@@ -156,7 +172,12 @@ _OUT_OF_SCOPE = [
 ]
 
 _CHITCHAT = [
-    ("greeting", re.compile(r"^(?:hi|hello|hey|yo|hiya|howdy|good\s+(?:morning|afternoon|evening)|안녕|하이|헬로|반가워|반갑습니다|ㅎㅇ)\b")),
+    (
+        "greeting",
+        re.compile(
+            r"^(?:(?:hi|hello|hey|yo|hiya|howdy|good\s+(?:morning|afternoon|evening))\b|안녕|하이|헬로|반가워|반갑|ㅎㅇ)"
+        ),
+    ),
     ("thanks", re.compile(r"\bthank|\bthx\b|\bthanks\b|cheers|고마워|고맙|감사|땡큐|ㄱㅅ")),
     ("how_are_you", re.compile(r"how\s+are\s+you|how'?s\s+it\s+going|잘\s*지내|기분\s*어때|뭐\s*해\??$")),
 ]
@@ -166,10 +187,16 @@ _CAPABILITIES = re.compile(
     r"뭐\s*(?:를|을)?\s*할\s*수\s*있|뭘\s*할\s*수\s*있|무엇을\s*할\s*수|뭐\s*해\s*줄\s*수|뭘\s*도와|무슨\s*기능|어떤\s*기능|기능이\s*뭐|도움말|"
     r"할\s*수\s*있는\s*(?:게|것|일)|넌\s*누구|누구야|뭐\s*하는\s*(?:애|거|봇)|사용법|어떻게\s*써"
 )
-_DURATION_Q = re.compile(r"how\s+long|how\s+much\s+time|how\s+many\s+minutes|take\s+(?:long|a\s+while)|how\s+fast|when\s+will|얼마나\s*걸|시간\s*이?\s*얼마|몇\s*분\s*(?:이나|정도)?\s*걸|오래\s*걸|언제\s*(?:끝|돼|나와)|금방")
-_COST_Q = re.compile(r"how\s+much\s+(?:does|is|will)|cost|price|\bfree\b|charge|비용|요금|얼마(?:야|예요|에요|인가요)|유료|무료|돈")
+_DURATION_Q = re.compile(
+    r"how\s+long|how\s+much\s+time|how\s+many\s+minutes|take\s+(?:long|a\s+while)|how\s+fast|when\s+will|얼마나\s*걸|시간\s*이?\s*얼마|몇\s*분\s*(?:이나|정도)?\s*걸|오래\s*걸|언제\s*(?:끝|돼|나와)|금방"
+)
+_COST_Q = re.compile(
+    r"how\s+much\s+(?:does|is|will)|cost|price|\bfree\b|charge|비용|요금|얼마(?:야|예요|에요|인가요)|유료|무료|돈"
+)
 _UNDO_Q = re.compile(r"\bundo\b|revert|go\s+back|되돌리|되돌려|실행\s*취소|원래대로\s*돌")
-_LANG_Q = re.compile(r"which\s+languages|what\s+languages|languages\s+(?:do\s+you|are)\s+support|어떤\s*언어|무슨\s*언어|몇\s*개\s*(?:국어|언어)|지원\s*(?:하는\s*)?언어|언어\s*(?:뭐뭐|뭐가)")
+_LANG_Q = re.compile(
+    r"which\s+languages|what\s+languages|languages\s+(?:do\s+you|are)\s+support|어떤\s*언어|무슨\s*언어|몇\s*개\s*(?:국어|언어)|지원\s*(?:하는\s*)?언어|언어\s*(?:뭐뭐|뭐가)"
+)
 _QUESTION_EN = re.compile(
     r"^(?:can\s+i|could\s+i|is\s+it\s+possible|is\s+there|are\s+there|do\s+you\s+support|does\s+(?:it|this|the)|can\s+it|are\s+you\s+able|"
     r"how\s+(?:do|can|does|to|would)|what(?:'s|\s+is|\s+are|\s+does|\s+happens|\s+languages)?|why|when|which|where|will\s+(?:it|the|this)|do\s+i|should\s+i)\b"
@@ -239,11 +266,11 @@ def fallback(text: str, language: str) -> str:
     """No edit was understood: say so and show what can be asked (never a bare "what do you want?")."""
     if language == "ko":
         return (
-            "요청을 편집으로 이해하지 못했어요. 이런 식으로 말씀해 주세요: \"두 번째 클립 5초부터 12초까지 삭제\", "
-            "\"배경음악 30%로\", \"목소리 크게\", \"0.5배속으로\", \"영어랑 일본어 자막 만들어줘\", \"영어로 더빙해줘\"."
+            '요청을 편집으로 이해하지 못했어요. 이런 식으로 말씀해 주세요: "두 번째 클립 5초부터 12초까지 삭제", '
+            '"배경음악 30%로", "목소리 크게", "0.5배속으로", "영어랑 일본어 자막 만들어줘", "영어로 더빙해줘".'
         )
     return (
-        "I couldn't turn that into an edit. Try for example: \"delete 5 to 12 seconds of the second clip\", "
-        "\"music to 30%\", \"make the voice louder\", \"half speed\", \"add English and Japanese subtitles\", "
-        "\"dub it into English\"."
+        'I couldn\'t turn that into an edit. Try for example: "delete 5 to 12 seconds of the second clip", '
+        '"music to 30%", "make the voice louder", "half speed", "add English and Japanese subtitles", '
+        '"dub it into English".'
     )

@@ -61,7 +61,11 @@ def language_mentions(text: str) -> list[LanguageMention]:
     for match in _WORD.finditer(text):
         word = match.group(0)
         code = _ENGLISH_NAMES.get(word)
-        if code is None and word in _SAFE_CODES and re.search(r"[,/(\[]|\b(?:and|in|to|into|from)\s*$|^\s*$", text[: match.start()][-8:] or " "):
+        if (
+            code is None
+            and word in _SAFE_CODES
+            and re.search(r"[,/(\[]|\b(?:and|in|to|into|from)\s*$|^\s*$", text[: match.start()][-8:] or " ")
+        ):
             code = word
         if code is None and word not in {"english", "engine"}:
             code = _fuzzy_english(word)

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from apps.chat.understanding.numbers import words_to_digits
 
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
-_QUOTE = re.compile(r"\"([^\"]+)\"|“([^”]+)”|‘([^’]+)’|「([^」]+)」|『([^』]+)』|(?<![a-z])'([^']+)'(?![a-z])", re.IGNORECASE)
+_QUOTE = re.compile(
+    r"\"([^\"]+)\"|“([^”]+)”|‘([^’]+)’|「([^」]+)」|『([^』]+)』|(?<![a-z])'([^']+)'(?![a-z])", re.IGNORECASE
+)
 
 # Words the resolvers look for; an unknown word within a typo or two of one of them is read as it.
 _VOCABULARY = (
@@ -49,7 +51,7 @@ _TYPOS = {
     "del": "delete",
 }
 _SPLITTERS = re.compile(
-    r"\s*(?:[.;!?]+(?:\s+|$)|\n+|,?\s*\b(?:and\s+then|and\s+after\s+that|then|after\s+that|afterwards|after\s+which|"
+    r"(?:(?<=[.;!?])\s+|\n+|,?\s*\b(?:and\s+then|and\s+after\s+that|then|after\s+that|afterwards|after\s+which|"
     r"next|finally|lastly|and\s+also|also|plus|as\s+well\s+as)\b\s*,?|,\s+(?:and\s+)?|\s+and\s+|\s*&\s*|"
     r"\s*(?:그리고|그\s*다음(?:에|으로)?|그\s*후(?:에)?|그\s*뒤(?:에)?|그러고\s*나서|그런\s*다음(?:에)?|다음으로|이어서|또한?|끝나면|그담에|담에)\s+|"
     r"(?<=[가-힣])(?<![라다])(?:고\s*나서|고서|고|한\s*(?:다음|후|뒤)에?|은\s*(?:다음|후|뒤)에?|ㄴ\s*다음에?|고\s*난\s*(?:다음|후|뒤)에?|면서|며)\s+|"
@@ -78,6 +80,8 @@ def _fix_word(match: re.Match) -> str:
         return _TYPOS[word]
     if len(word) < 5 or word in _COMMON or word in _VOCABULARY:
         return word
+    if any(word.startswith(known[: max(4, len(known) - 2)]) for known in _VOCABULARY):
+        return word  # an inflection ("separated", "muted"), not a typo
     close = difflib.get_close_matches(word, _VOCABULARY, n=1, cutoff=0.84)
     return close[0] if close else word
 
@@ -104,22 +108,49 @@ def _unmask(text: str, saved: list[str]) -> str:
     return re.sub(r"\x00(\d+)\x00", lambda match: saved[int(match.group(1))], text)
 
 
-def raw_clauses(text: str) -> list[str]:
-    """The request cut at every clause boundary (quoted text never cut); pieces may be merged back."""
-    masked, saved = _mask_quotes(text.strip())
-    masked = re.sub(r"(\d)\.(\d)", lambda match: f"{match.group(1)}\x01{match.group(2)}", masked)  # decimals are not sentence ends
+_SRT_BLOCK = re.compile(r"(?m)^\s*\d+\s*\n\s*\d{1,2}:\d{2}:\d{2}[,.]\d{3}\s*-->")
+
+
+def split_clauses(text: str) -> list[tuple[str, str]]:
+    """The request cut at every clause boundary, as (separator before, piece) pairs; quoted text and
+    a pasted SRT are never cut. Pieces may be joined again (with their separator) by the caller."""
+    text = text.strip()
+    srt = _SRT_BLOCK.search(text)
+    tail = ""
+    if srt:
+        text, tail = text[: srt.start()], text[srt.start() :]
+    masked, saved = _mask_quotes(text)
+    masked = re.sub(r"(\d)\.(\d)", lambda match: f"{match.group(1)}\x01{match.group(2)}", masked)
     masked = re.sub(
         r"\b(between|from)\s+(\S+)\s+and\s+",
         lambda match: f"{match.group(1)} {match.group(2)} \x02 ",
         masked,
         flags=re.IGNORECASE,
     )
-    pieces = [piece for piece in _SPLITTERS.split(masked) if piece and piece.strip(" ,")]
-    restored = []
-    for piece in pieces:
-        piece = _unmask(piece, saved).replace("\x01", ".").replace("\x02", "and")
-        restored.append(piece.strip(" ,"))
-    return restored or [text]
+    pairs, cursor, separator = [], 0, ""
+    for match in _SPLITTERS.finditer(masked):
+        piece = masked[cursor : match.start()]
+        if piece.strip(" ,"):
+            pairs.append((separator, piece))
+            separator = match.group(0)
+        else:
+            separator += match.group(0)
+        cursor = match.end()
+    if masked[cursor:].strip(" ,") or not pairs:
+        pairs.append((separator, masked[cursor:]))
+
+    def restore(value: str) -> str:
+        return _unmask(value, saved).replace("\x01", ".").replace("\x02", "and")
+
+    restored = [(restore(sep), restore(piece).strip(" ,")) for sep, piece in pairs]
+    if tail:
+        sep, piece = restored[-1]
+        restored[-1] = (sep, f"{piece}\n{tail}")
+    return restored
+
+
+def raw_clauses(text: str) -> list[str]:
+    return [piece for _, piece in split_clauses(text)]
 
 
 def clause(original: str) -> Clause:

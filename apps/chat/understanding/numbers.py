@@ -71,7 +71,9 @@ _KO_NATIVE_NUMBER = re.compile(
     + _KO_COUNTER
 )
 _KO_SINO_DIGITS = {"일": 1, "이": 2, "삼": 3, "사": 4, "오": 5, "육": 6, "칠": 7, "팔": 8, "구": 9}
-_KO_SINO_NUMBER = re.compile(r"(?<![가-힣])([일이삼사오육칠팔구십백]{2,}|[삼사오육칠팔구십])(?=\s?(?:초|분|퍼센트|프로|배속|데시벨))")
+_KO_SINO_NUMBER = re.compile(
+    r"(?<![가-힣])([일이삼사오육칠팔구십백]{2,}|[삼사오육칠팔구십])(?=\s?(?:초|분|퍼센트|프로|배속|데시벨))"
+)
 # "this one", "the last one": "one" is a pronoun there, not a number.
 _PRONOUN_ONE = re.compile(
     r"\b(this|that|the|last|first|second|third|fourth|fifth|selected|next|previous|other|same|each|every|which|"

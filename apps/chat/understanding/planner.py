@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from apps.chat.understanding import answers, intents
 from apps.chat.understanding.languages import language_name, split_languages
-from apps.chat.understanding.normalize import Clause, clause, is_korean, normalize, quotes, raw_clauses
+from apps.chat.understanding.normalize import Clause, clause, is_korean, normalize, quotes, raw_clauses, split_clauses
 from apps.chat.understanding.references import (
     item_at,
     item_named,
@@ -29,7 +29,7 @@ from apps.chat.understanding.references import (
     subtitle_quoted,
 )
 from apps.chat.understanding.scales import speed_scale, volume_scale
-from apps.chat.understanding.times import TimeFacts, time_facts
+from apps.chat.understanding.times import TimeFacts, strip_times, time_facts
 
 COSTLY = {
     "separate_audio_range",
@@ -60,10 +60,16 @@ SKIP_CONFIRMATION = re.compile(
     r"no\s+confirmation|바로|묻지\s*말고|물어보지\s*말고|확인\s*(?:하지\s*말고|필요\s*없|안\s*해도)|그냥\s*(?:해|진행)|즉시|당장"
 )
 PRONOUN = re.compile(r"\b(?:it|its|that|them|this)\b|그거|그것|걔|거기|그\s*(?:클립|부분|구간|노래|음악|자막)")
-_WHOLE = re.compile(r"whole|entire|full\s+(?:video|length)|all\s+of\s+it|everything|전체|전부|처음부터\s*끝까지|영상\s*내내|끝까지\s*전부")
+_WHOLE = re.compile(
+    r"whole|entire|full\s+(?:video|length)|all\s+of\s+it|everything|전체|전부|처음부터\s*끝까지|영상\s*내내|끝까지\s*전부"
+)
 _TO_END = re.compile(r"(?:to|until|till)\s+the\s+end|끝까지|마지막까지|끝날\s*때까지")
-_TO_START = re.compile(r"(?:to|at)\s+the\s+(?:very\s+)?(?:start|beginning)|처음으로|맨\s*앞으로|맨\s*처음|0초로|시작\s*(?:부분|지점)으로|앞으로\s*(?:옮|이동|당)")
-_PLAYHEAD = re.compile(r"playhead|cursor|current\s+(?:position|time)|where\s+i\s+am|재생\s*(?:위치|헤드|바)|현재\s*(?:위치|시간|지점)|플레이\s*헤드|커서")
+_TO_START = re.compile(
+    r"(?:to|at)\s+the\s+(?:very\s+)?(?:start|beginning)|처음으로|맨\s*앞으로|맨\s*처음|(?<![\d.])0\s*초로|시작\s*(?:부분|지점)으로|앞으로\s*(?:옮|이동|당)"
+)
+_PLAYHEAD = re.compile(
+    r"playhead|cursor|current\s+(?:position|time)|where\s+i\s+am|재생\s*(?:위치|헤드|바)|현재\s*(?:위치|시간|지점)|플레이\s*헤드|커서"
+)
 _TRIM_TO = re.compile(
     r"\b(?:trim|shorten|cut|reduce|make|crop|chop|clip|get)\b.*\b(?:to|down\s+to)\s+\d|(?:로|으로)\s*(?:잘라|자르|줄여|줄이|짧게|다듬|맞춰|만들)"
 )
@@ -152,49 +158,81 @@ class Understood:
 # --- family detection ----------------------------------------------------------------------------
 
 
+_EDIT_STRONG = re.compile(
+    r"\b(?:say|says|read|reads|should\s+(?:be|say|read))\b|->|→|"
+    r"(?:subtitle|caption|line|자막|문장|대사)[^:\n]{0,40}:\s*\S|"
+    r"(?:로|으로|라고)\s*(?:바꿔|바꾸|수정|고쳐|고치|변경|교체|대체|써|적어)|오타|\btypo|\bspelling|\bwording"
+)
+_EDIT_REWRITE = re.compile(
+    r"\b(?:change|replace|fix|correct|edit|rewrite|update|modify|amend|set)\b.*\b(?:to|into|with|as)\b|"
+    r"(?:텍스트|문구|내용|글자)\s*(?:을|를)?\s*(?:바꿔|수정|고쳐|변경)"
+)
+_GENERATE = re.compile(r"\b(?:add|create|generate|produce|put|burn|make)\b|만들|생성|달아|넣어|붙여|입혀|뽑아")
+_PERCENT_OR_DB = re.compile(r"\d\s*(?:%|퍼센트|프로|percent|db\b|데시벨|decibels?)")
+_BARE_SCALE = re.compile(
+    r"(?<![\d.:])(?:0?\.\d+|[0-2](?:\.\d+)?)(?![\d.:])(?!\s*(?:초|s\b|sec|분|min|x\b|배|번|st\b|nd\b|rd\b|th\b))"
+)
+
+
 def _is_subtitle_edit(text: str, original: str, project: Project) -> bool:
+    if "-->" in original:
+        return False  # a pasted SRT is a script to apply
     has_quote = bool(quotes(original))
-    rewrite = re.search(
-        r"\b(?:change|replace|fix|correct|edit|rewrite|update|set|make|modify|amend|typo|spelling)\b.*\b(?:to|into|as|with)\b|"
-        r"\b(?:say|says|read|reads|should\s+be|should\s+say)\b|->|→|"
-        r"(?:로|으로|라고)\s*(?:바꿔|바꾸|수정|고쳐|고치|변경|교체|대체|써|적어|해\s*줘)|오타|텍스트|문구|내용",
-        text,
-    )
     if intents.SUBTITLE.search(text):
-        if split_languages(text)[0] and not has_quote:
+        if has_quote:
+            return True
+        if split_languages(text)[0]:
             return False
-        if re.search(r"\b(?:add|make|create|generate|produce|put|burn)\b|만들|생성|달아|넣어|붙여|입혀|뽑아", text) and not has_quote:
-            return False
-        return bool(rewrite or has_quote)
-    return has_quote and bool(rewrite) and subtitle_quoted(project.subtitles, quotes(original)) is not None
+        if _EDIT_STRONG.search(text):
+            return True
+        return bool(_EDIT_REWRITE.search(text)) and not _GENERATE.search(text)
+    if not has_quote or not (_EDIT_STRONG.search(text) or _EDIT_REWRITE.search(text)):
+        return False
+    return subtitle_quoted(project.subtitles, quotes(original)) is not None
 
 
 def family_of(text: str, original: str, project: Project) -> str | None:
     if _is_subtitle_edit(text, original, project):
         return "subtitle_text"
+    music = intents.MUSIC.search(text)
     if intents.DUB.search(text):
         return "dub"
     if intents.wants_subtitles(text) or (intents.SCRIPT.search(text) and intents.APPLY.search(text)):
         return "subtitles"
     if intents.TRANSLATE.search(text) and (project.subtitles or split_languages(text)[0]):
         return "subtitles"
+    if music and intents.FIT.search(text) and _DIRECTIVE.search(text):
+        return "bgm_place"
     if intents.SEPARATE.search(text):
         return "separate"
-    sound_object = intents.MUSIC.search(text) or intents.VOICE.search(text) or intents.BACKGROUND.search(text)
-    strong_speed = re.search(r"speed|fast|slow|속도|배속|빠르|빨리|느리|느려|천천히|슬로|\d\s*x(?![a-z])|\d\s*배속|time[\s-]*lapse|타임\s*랩스", text)
-    strong_volume = re.search(r"volume|loud|quiet|mute|silen|\bsound|\bdb\b|decibel|볼륨|소리|음량|음소거|조용|시끄|데시벨|무음|들리", text)
+    sound_object = (
+        music or intents.VOICE.search(text) or intents.BACKGROUND.search(text) or intents.SPEAKER.search(text)
+    )
+    strong_speed = re.search(
+        r"speed|fast|slow|속도|배속|빠르|빨리|느리|느려|천천히|슬로|\d\s*x(?![a-z])|\d\s*배속|time[\s-]*lapse|타임\s*랩스",
+        text,
+    )
+    strong_volume = re.search(
+        r"volume|loud|quiet|mute|silen|\bsound|\bdb\b|\ddb\b|decibel|볼륨|소리|음량|음소거|조용|시끄|데시벨|무음|들리|"
+        r"\bturn\s+(?:[\w']+\s+){0,4}?(?:up|down)\b",
+        text,
+    )
     if strong_speed and not strong_volume:
         return "speed"
-    if strong_volume or intents.VOLUME_DIRECT.search(text):
-        return "volume"
-    if sound_object and re.search(
-        r"키워|키우|크게|작게|줄여|줄이|높여|낮춰|올려|내려|louder|quieter|softer|\bup\b|\bdown\b|\blower\b|raise|boost|reduce|"
-        r"\d+\s*(?:%|퍼센트|프로)|\bhalf\b|절반|twice|double|꺼|끄",
-        text,
-    ):
-        if not (intents.MUSIC.search(text) and (intents.MOVE.search(text) or intents.FIT.search(text)) and not re.search(r"%|퍼센트|프로|volume|볼륨", text)):
+    if strong_volume or intents.VOLUME_DIRECT.search(text) or _PERCENT_OR_DB.search(text):
+        if not (music and intents.MOVE.search(text) and not strong_volume and not _PERCENT_OR_DB.search(text)):
             return "volume"
-    if intents.MUSIC.search(text) and (intents.MOVE.search(text) or intents.FIT.search(text)):
+    if sound_object and (
+        re.search(
+            r"키워|키우|크게|작게|줄여|줄이|높여|낮춰|올려|내려|louder|quieter|softer|\bup\b|\bdown\b|\blower\b|raise|boost|reduce|"
+            r"\bhalf\b|절반|twice|double|꺼|끄",
+            text,
+        )
+        or _BARE_SCALE.search(strip_times(text))
+    ):
+        if not (music and (intents.MOVE.search(text) or intents.FIT.search(text))):
+            return "volume"
+    if music and (intents.MOVE.search(text) or intents.FIT.search(text)):
         if not intents.DELETE.search(text) or intents.MOVE.search(text):
             return "bgm_place"
     if intents.SPEED.search(text):
@@ -205,19 +243,25 @@ def family_of(text: str, original: str, project: Project) -> str | None:
         if sound_object and not intents.SUBTITLE.search(text):
             return "volume_off"
         return "delete"
+    if music and not time_facts(text).empty:
+        return "bgm_place"
     return None
 
 
-def _has_substance(text: str, project: Project) -> bool:
-    """A verb-less clause worth inheriting the previous verb: it names something or a time."""
-    return bool(
-        ordinals(text)
-        or not time_facts(text).empty
-        or intents.MUSIC.search(text)
-        or intents.VOICE.search(text)
-        or intents.BACKGROUND.search(text)
-        or re.search(r"\d+\s*(?:%|퍼센트|프로|x|배)", text)
-    )
+def _has_substance(text: str, previous_family: str) -> bool:
+    """A verb-less clause worth inheriting the previous verb: it names another item or time
+    ("delete 1-2 s and 5-6 s"), or, after a volume change, another sound ("…and the voice 150%")."""
+    if ordinals(text) or not time_facts(text).empty:
+        return previous_family not in ("subtitles", "dub")
+    if previous_family in ("volume", "volume_off"):
+        return bool(
+            intents.MUSIC.search(text)
+            or intents.VOICE.search(text)
+            or intents.BACKGROUND.search(text)
+            or intents.SPEAKER.search(text)
+            or _PERCENT_OR_DB.search(text)
+        )
+    return False
 
 
 # --- argument resolution ---------------------------------------------------------------------------
@@ -278,7 +322,9 @@ def _relative_if_needed(time_range: tuple[int, int], segment: dict, explicit: bo
     return time_range
 
 
-def _segment_spans(text: str, project: Project, previous: dict | None, *, keep_means_delete_rest: bool) -> list[tuple[dict, tuple[int, int] | None]]:
+def _segment_spans(
+    text: str, project: Project, previous: dict | None, *, keep_means_delete_rest: bool
+) -> list[tuple[dict, tuple[int, int] | None]]:
     """(segment, range or None for the whole segment) for each segment the clause acts on."""
     segments = project.segments
     if not segments:
@@ -376,9 +422,7 @@ def _stem_id(text: str, project: Project) -> str | None:
     for stem in stem_ids:
         if stem.lower() in text and stem not in ("voice_all", "background"):
             return stem
-    if intents.BACKGROUND.search(text) or (
-        intents.MUSIC.search(text) and not project.bgm and "background" in stem_ids
-    ):
+    if intents.BACKGROUND.search(text) or (intents.MUSIC.search(text) and not project.bgm and "background" in stem_ids):
         return "background"
     if intents.VOICE.search(text):
         return "voice_all"
@@ -388,10 +432,23 @@ def _stem_id(text: str, project: Project) -> str | None:
 # --- per-family builders ---------------------------------------------------------------------------
 
 
-def _build_volume(c: Clause, project: Project, previous: dict | None, *, off: bool = False) -> tuple[list[Call], dict | None]:
+def _build_volume(
+    c: Clause, project: Project, previous: dict | None, *, off: bool = False
+) -> tuple[list[Call], dict | None]:
     text = c.text
-    stem = _stem_id(text, project) if (intents.VOICE.search(text) or intents.BACKGROUND.search(text) or intents.SPEAKER.search(text) or (intents.MUSIC.search(text) and not project.bgm)) else None
-    if stem and not (intents.MUSIC.search(text) and project.bgm and stem == "background" and not intents.BACKGROUND.search(text)):
+    stem = (
+        _stem_id(text, project)
+        if (
+            intents.VOICE.search(text)
+            or intents.BACKGROUND.search(text)
+            or intents.SPEAKER.search(text)
+            or (intents.MUSIC.search(text) and not project.bgm)
+        )
+        else None
+    )
+    if stem and not (
+        intents.MUSIC.search(text) and project.bgm and stem == "background" and not intents.BACKGROUND.search(text)
+    ):
         current = next((item.get("volume") for item in project.stems if item.get("stemId") == stem), 1.0)
         scale = 0.0 if off else volume_scale(_strip_times(text), current or 1.0)
         if scale is None:
@@ -415,8 +472,12 @@ def _build_volume(c: Clause, project: Project, previous: dict | None, *, off: bo
     for segment, time_range in spans[:MAX_STEPS]:
         scale = 0.0 if off else volume_scale(_strip_times(text), segment.get("volumeScale") or 1.0)
         if scale is None:
-            raise Missing("How loud should it be? For example 50%, -6 dB or mute.", "볼륨을 얼마로 할까요? 예: 50%, -6dB, 음소거")
-        calls.append(Call("update_segment_volume", {"segmentId": segment["id"], "volumeScale": scale, **_range_args(time_range)}))
+            raise Missing(
+                "How loud should it be? For example 50%, -6 dB or mute.", "볼륨을 얼마로 할까요? 예: 50%, -6dB, 음소거"
+            )
+        calls.append(
+            Call("update_segment_volume", {"segmentId": segment["id"], "volumeScale": scale, **_range_args(time_range)})
+        )
     return calls, spans[0][0] if len(spans) == 1 else None
 
 
@@ -425,20 +486,19 @@ class _NeedsSeparation(Exception):
 
 
 def _strip_times(text: str) -> str:
-    """The clause without its time mentions and ordinals, so "5 to 10 seconds" is not read as a volume."""
-    text = re.sub(r"\d+(?:\.\d+)?\s*(?:초|분|ms|seconds?|secs?|s(?![a-z])|minutes?|mins?|m(?![a-z]))", " ", text)
-    text = re.sub(r"\d+:\d{2}", " ", text)
+    """The clause without its times and ordinals, so "5 to 10 seconds" or "clip 2" is not read as a scale."""
+    text = strip_times(text)
     for ordinal in sorted(ordinals(text), key=lambda o: -o.start):
         text = text[: ordinal.start] + " " + text[ordinal.end :]
-    return re.sub(r"(?:from|between|부터|까지)\s*\d+(?:\.\d+)?\s*(?:to|and|-|~)?\s*\d*", " ", text)
+    return text
 
 
 def _build_speed(c: Clause, project: Project, previous: dict | None) -> tuple[list[Call], dict | None]:
     if intents.MUSIC.search(c.text) and not re.search(r"clip|video|영상|클립", c.text):
         raise Missing(
             "I can't change the music's speed directly; I can fit the music to a time range (that sets its speed), "
-            "e.g. \"fit the music to 0-20 s\".",
-            "배경음악 속도를 직접 바꿀 수는 없어요. 대신 음악을 특정 구간에 맞출 수 있어요(속도가 그에 맞춰져요). 예: \"음악을 0~20초에 맞춰줘\"",
+            'e.g. "fit the music to 0-20 s".',
+            '배경음악 속도를 직접 바꿀 수는 없어요. 대신 음악을 특정 구간에 맞출 수 있어요(속도가 그에 맞춰져요). 예: "음악을 0~20초에 맞춰줘"',
         )
     spans = _segment_spans(c.text, project, previous, keep_means_delete_rest=False)
     calls = []
@@ -446,7 +506,9 @@ def _build_speed(c: Clause, project: Project, previous: dict | None) -> tuple[li
         scale = speed_scale(_strip_times(c.text), segment.get("speedScale") or 1.0)
         if scale is None:
             raise Missing("What speed? For example 2x or 0.5x.", "몇 배속으로 할까요? 예: 2배, 0.5배")
-        calls.append(Call("update_segment_speed", {"segmentId": segment["id"], "speedScale": scale, **_range_args(time_range)}))
+        calls.append(
+            Call("update_segment_speed", {"segmentId": segment["id"], "speedScale": scale, **_range_args(time_range)})
+        )
     return calls, spans[0][0] if len(spans) == 1 else None
 
 
@@ -456,25 +518,43 @@ def _build_cut(c: Clause, project: Project, previous: dict | None, tool: str) ->
     for segment, time_range in spans[:MAX_STEPS]:
         time_range = time_range or (segment.get("startMs") or 0, segment.get("endMs") or 0)
         if time_range[0] >= time_range[1]:
-            raise Missing("That range is empty; which part should I use?", "빈 구간이에요. 어느 부분을 말씀하시는 건가요?")
-        calls.append(Call(tool, {"segmentId": segment["id"], "startMs": int(time_range[0]), "endMs": int(time_range[1])}))
+            raise Missing(
+                "That range is empty; which part should I use?", "빈 구간이에요. 어느 부분을 말씀하시는 건가요?"
+            )
+        calls.append(
+            Call(tool, {"segmentId": segment["id"], "startMs": int(time_range[0]), "endMs": int(time_range[1])})
+        )
     if tool == "delete_segment_range" and len(spans) > 1 and not time_facts(c.text).ranges and not project.pending:
         if not ordinals(c.text) and len(calls) == len(project.segments):
-            raise Missing("Which part should I delete? Give a clip or a time range.", "어느 부분을 삭제할까요? 클립이나 시간 구간을 알려주세요.")
+            raise Missing(
+                "Which part should I delete? Give a clip or a time range.",
+                "어느 부분을 삭제할까요? 클립이나 시간 구간을 알려주세요.",
+            )
     return calls, spans[0][0] if len(spans) == 1 else None
 
 
 def _build_separate(c: Clause, project: Project, previous: dict | None) -> tuple[list[Call], dict | None]:
     text = c.text
-    if intents.MUSIC.search(text) and project.bgm and not re.search(r"from\s+the\s+(?:music|song)|음악(?:에서|을\s*빼|\s*빼고)|배경음악\s*(?:과|와|이랑|하고)", text):
+    if (
+        intents.MUSIC.search(text)
+        and project.bgm
+        and not re.search(
+            r"from\s+the\s+(?:music|song)|음악(?:에서|을\s*빼|\s*빼고)|배경음악\s*(?:과|와|이랑|하고)", text
+        )
+    ):
         clip = _bgm_clip(text, project, previous)
         facts = time_facts(text)
         time_range = _global_range(facts, text, project, (clip.get("startMs") or 0, clip.get("endMs") or 0))
-        if time_range is not None and not (facts.ranges or facts.head or facts.tail or facts.from_ms or facts.until_ms or facts.half):
+        if time_range is not None and not (
+            facts.ranges or facts.head or facts.tail or facts.from_ms or facts.until_ms or facts.half
+        ):
             time_range = None
         return [Call("separate_audio_range", {"bgmClipId": clip["id"], **_range_args(time_range)})], clip
     spans = _segment_spans(text, project, previous, keep_means_delete_rest=False)
-    return [Call("separate_audio_range", {"segmentId": segment["id"], **_range_args(time_range)}) for segment, time_range in spans[:MAX_STEPS]], spans[0][0] if len(spans) == 1 else None
+    return [
+        Call("separate_audio_range", {"segmentId": segment["id"], **_range_args(time_range)})
+        for segment, time_range in spans[:MAX_STEPS]
+    ], spans[0][0] if len(spans) == 1 else None
 
 
 def _earlier_languages(history: list[str]) -> tuple[list[str], str | None]:
@@ -485,7 +565,9 @@ def _earlier_languages(history: list[str]) -> tuple[list[str], str | None]:
     return [], None
 
 
-def _build_subtitles(c: Clause, project: Project, previous: dict | None, language: str, history: list[str]) -> tuple[list[Call], dict | None]:
+def _build_subtitles(
+    c: Clause, project: Project, previous: dict | None, language: str, history: list[str]
+) -> tuple[list[Call], dict | None]:
     text = c.text
     targets, source = split_languages(text)
     if intents.TRANSLATE.search(text) and not targets:
@@ -522,9 +604,15 @@ def _build_dub(c: Clause, project: Project, previous: dict | None) -> tuple[list
         )
     if (intents.MUSIC.search(text) or intents.LYRICS.search(text)) and project.bgm:
         clip = _bgm_clip(text, project, previous)
-        return [Call("generate_dub_for_bgm", {"clipId": clip["id"], "targetLanguageCode": code}) for code in targets[:MAX_STEPS]], clip
+        return [
+            Call("generate_dub_for_bgm", {"clipId": clip["id"], "targetLanguageCode": code})
+            for code in targets[:MAX_STEPS]
+        ], clip
     source_code = source or project.project_language or "auto"
-    return [Call("generate_dub", {"sourceLanguageCode": source_code, "targetLanguageCode": code}) for code in targets[:MAX_STEPS]], None
+    return [
+        Call("generate_dub", {"sourceLanguageCode": source_code, "targetLanguageCode": code})
+        for code in targets[:MAX_STEPS]
+    ], None
 
 
 def _new_subtitle_text(c: Clause) -> str | None:
@@ -532,16 +620,23 @@ def _new_subtitle_text(c: Clause) -> str | None:
     if found:
         return found[-1]
     patterns = [
-        r"(?:자막|문장|대사|캡션|텍스트|문구|내용)\s*(?:을|를|은|는|이|가)?\s*(.+?)\s*(?:으로|로|라고)\s*(?:바꿔|바꾸|수정|고쳐|고치|변경|교체|대체|써|적어|해)",
-        r"\b(?:to|into|as|with)\s*:?\s*(.+?)\s*(?:,?\s*(?:please|thanks|thank you|pls|plz))?[.!]?\s*$",
-        r"\b(?:say|says|read|reads|should\s+be|should\s+say)\s*:?\s*(.+?)\s*(?:,?\s*(?:please|thanks))?[.!]?\s*$",
+        r"(?:subtitle|caption|line|자막|문장|대사|캡션|오타\s*수정|typo)[^:\n]{0,40}:\s*(.+?)\s*$",
+        r"(?:자막|문장|대사|캡션)(?:\s*(?:텍스트|문구|내용|글자|글))?\s*(?:을|를|은|는|이|가)?\s*(.+?)\s*"
+        r"(?:으로|로|라고)\s*(?:바꿔|바꾸|수정|고쳐|고치|변경|교체|대체|써|적어|해)",
+        r"\b(?:say|says|read|reads|should\s+be|should\s+say)\s*:?\s*(.+?)\s*(?:,?\s*(?:please|thanks|pls|plz))?\s*$",
+        r"\b(?:to|into|as|with)\s*:?\s*(.+?)\s*(?:,?\s*(?:please|thanks|thank you|pls|plz))?\s*$",
         r"(?:->|→)\s*(.+?)\s*$",
     ]
     for pattern in patterns:
         match = re.search(pattern, c.original, re.IGNORECASE)
         if match:
             candidate = match.group(1).strip()
-            candidate = re.sub(r"^(?:the\s+)?(?:(?:first|second|third|last|\d+(?:st|nd|rd|th))\s+)?(?:subtitle|caption|line)\s*(?:to\s+)?", "", candidate, flags=re.IGNORECASE)
+            candidate = re.sub(
+                r"^(?:the\s+)?(?:(?:first|second|third|last|\d+(?:st|nd|rd|th))\s+)?(?:subtitle|caption|line)\s*(?:to\s+)?",
+                "",
+                candidate,
+                flags=re.IGNORECASE,
+            )
             if candidate:
                 return candidate
     return None
@@ -550,7 +645,10 @@ def _new_subtitle_text(c: Clause) -> str | None:
 def _build_subtitle_text(c: Clause, project: Project, previous: dict | None) -> tuple[list[Call], dict | None]:
     clips = project.subtitles
     if not clips:
-        raise Missing("There are no subtitles in the project yet; shall I make some first?", "아직 자막이 없어요. 먼저 자막을 만들까요?")
+        raise Missing(
+            "There are no subtitles in the project yet; shall I make some first?",
+            "아직 자막이 없어요. 먼저 자막을 만들까요?",
+        )
     found = quotes(c.original)
     clip = None
     if len(found) >= 2:
@@ -575,7 +673,10 @@ def _build_subtitle_text(c: Clause, project: Project, previous: dict | None) -> 
     if clip is None:
         clip = item_at(clips, project.playhead) if project.playhead else None
     if clip is None:
-        raise Missing("Which subtitle should I change? Say its number, e.g. \"the 2nd subtitle\".", "몇 번째 자막을 바꿀까요? 예: \"두 번째 자막\"")
+        raise Missing(
+            'Which subtitle should I change? Say its number, e.g. "the 2nd subtitle".',
+            '몇 번째 자막을 바꿀까요? 예: "두 번째 자막"',
+        )
     new_text = _new_subtitle_text(c)
     if not new_text:
         raise Missing("What should the subtitle say?", "자막을 어떤 문장으로 바꿀까요?")
@@ -592,7 +693,11 @@ def _build_bgm_place(c: Clause, project: Project, previous: dict | None) -> tupl
         target_range = facts.ranges[0]
     elif facts.from_ms is not None and _TO_END.search(text):
         target_range = (facts.from_ms, project.duration)
-    elif _WHOLE.search(text) and intents.FIT.search(text) or re.search(r"(?:whole|entire)\s+video|영상\s*(?:전체|내내|끝까지)", text):
+    elif (
+        _WHOLE.search(text)
+        and intents.FIT.search(text)
+        or re.search(r"(?:whole|entire)\s+video|영상\s*(?:전체|내내|끝까지)", text)
+    ):
         target_range = (0, project.duration)
     elif _DIRECTIVE.search(text):
         candidates = [
@@ -602,7 +707,9 @@ def _build_bgm_place(c: Clause, project: Project, previous: dict | None) -> tupl
             if item.get("rangeStartMs") is not None
         ]
         if not candidates:
-            raise Missing("There is no separated range to fit the music to yet.", "음악을 맞출 분리 구간이 아직 없어요.")
+            raise Missing(
+                "There is no separated range to fit the music to yet.", "음악을 맞출 분리 구간이 아직 없어요."
+            )
         if len(candidates) > 1:
             listing = "; ".join(f"{n}) {s / 1000:g}-{e / 1000:g} s" for n, (s, e) in enumerate(candidates, 1))
             listing_ko = "; ".join(f"{n}) {s / 1000:g}~{e / 1000:g}초" for n, (s, e) in enumerate(candidates, 1))
@@ -628,11 +735,16 @@ def _build_bgm_place(c: Clause, project: Project, previous: dict | None) -> tupl
     elif _TO_END.search(text) and not facts.durations and facts.point is None:
         new_start = max(0, project.duration - length)
     else:
-        values = [v for v in (facts.point, facts.from_ms, facts.keep, facts.until_ms) if v is not None] + facts.durations
+        values = [
+            v for v in (facts.point, facts.from_ms, facts.keep, facts.until_ms) if v is not None
+        ] + facts.durations
         if not values and project.pending and says_pending_range(text):
             values = [project.pending[0]]
         if not values:
-            raise Missing("Where should the music start? For example \"at 10 seconds\".", "음악을 몇 초부터 시작할까요? 예: \"10초부터\"")
+            raise Missing(
+                'Where should the music start? For example "at 10 seconds".',
+                '음악을 몇 초부터 시작할까요? 예: "10초부터"',
+            )
         new_start = values[0]
         if re.search(r"later|뒤로|늦게|미뤄", text) and facts.point is None:
             new_start = (clip.get("startMs") or 0) + values[0]
@@ -642,7 +754,9 @@ def _build_bgm_place(c: Clause, project: Project, previous: dict | None) -> tupl
     return [Call("move_bgm_clip", {"clipId": clip["id"], "newStartMs": new_start})], clip
 
 
-def build(family: str, c: Clause, project: Project, previous: dict | None, language: str, history: list[str]) -> tuple[list[Call], dict | None]:
+def build(
+    family: str, c: Clause, project: Project, previous: dict | None, language: str, history: list[str]
+) -> tuple[list[Call], dict | None]:
     if family == "volume":
         return _build_volume(c, project, previous)
     if family == "volume_off":
@@ -667,61 +781,74 @@ def build(family: str, c: Clause, project: Project, previous: dict | None, langu
 # --- clauses into a plan ---------------------------------------------------------------------------
 
 
-def _ordered_pieces(text: str) -> list[str]:
-    """Raw clauses, with "X after Y" / "Y 전에 X" put in the order things happen."""
-    pieces = []
-    for piece in raw_clauses(text):
+def _ordered_pieces(text: str) -> list[tuple[str, str]]:
+    """(separator, clause) pairs, with "X after Y" / "Y 전에 X" put in the order things happen."""
+    pieces: list[tuple[str, str]] = []
+    for separator, piece in split_clauses(text):
         lowered = piece.lower()
         after = re.match(r"^(.+?)\s*,?\s+(?:after|once)\s+(?:you\s+|u\s+|i\s+)?(?:have\s+)?(.+)$", lowered)
         leading_after = re.match(r"^(?:after|once)\s+(?:you\s+|u\s+)?(?:have\s+)?(.+?)\s*,\s*(.+)$", lowered)
         before = re.match(r"^(?:before)\s+(?:you\s+)?(.+?)\s*,\s*(.+)$", lowered)
         korean_before = re.match(r"^(.+?)(?:하기\s*전에|기\s*전에)\s+(.+)$", piece)
         if leading_after:
-            pieces += [piece[leading_after.start(1) : leading_after.end(1)], piece[leading_after.start(2) :]]
+            ordered = [piece[leading_after.start(1) : leading_after.end(1)], piece[leading_after.start(2) :]]
         elif before:
-            pieces += [piece[before.start(2) :], piece[before.start(1) : before.end(1)]]
+            ordered = [piece[before.start(2) :], piece[before.start(1) : before.end(1)]]
         elif korean_before:
-            pieces += [piece[korean_before.start(2) :], piece[korean_before.start(1) : korean_before.end(1)]]
-        elif after and not re.search(r"\d\s*(?:s|seconds?|초)?\s*$", after.group(1)) and re.search(r"[a-z]{3,}", after.group(2)):
-            pieces += [piece[after.start(2) :], piece[: after.end(1)]]
+            ordered = [piece[korean_before.start(2) :], piece[korean_before.start(1) : korean_before.end(1)]]
+        elif (
+            after
+            and not re.search(r"\d\s*(?:s|seconds?|초)?\s*$", after.group(1))
+            and re.search(r"[a-z]{3,}", after.group(2))
+        ):
+            ordered = [piece[after.start(2) :], piece[: after.end(1)]]
         else:
-            pieces.append(piece)
+            ordered = [piece]
+        pieces.append((separator, ordered[0]))
+        pieces += [(" then ", rest) for rest in ordered[1:]]
     return pieces
 
 
+def _inherited_family(text: str, results: list[Understood]) -> str | None:
+    previous = results[-1]
+    if (intents.MOVE.search(text) or intents.FIT.search(text)) and intents.MUSIC.search(previous.clause.text):
+        return "bgm_place"
+    if _has_substance(text, previous.family):
+        if previous.family == "volume_off" and re.search(r"%|퍼센트|프로|louder|quieter|키워|줄여|\d", text):
+            return "volume"
+        return previous.family
+    return None
+
+
 def understand_request(text: str, project: Project, language: str, history: list[str]) -> list[Understood]:
-    project_view = project
-    pieces = _ordered_pieces(text)
+    """The request as ordered clauses, each with its tool family; a piece with no verb of its own
+    inherits the previous one's or is read as part of a neighbouring clause."""
     results: list[Understood] = []
     prefix = ""
-    for index, piece in enumerate(pieces):
-        original = f"{prefix} {piece}".strip() if prefix else piece
+    for separator, piece in _ordered_pieces(text):
+        original = f"{prefix}{separator}{piece}" if prefix else piece
         current = clause(original)
-        family = family_of(current.text, current.original, project_view)
-        if family is None:
-            if results and _has_substance(current.text, project_view):
-                family = results[-1].family
-                if family == "volume_off" and re.search(r"%|퍼센트|프로|louder|quieter|키워|줄여", current.text):
-                    family = "volume"
-            elif results and not results[-1].calls:
-                continue
-            elif results and index == len(pieces) - 1 and not prefix:
+        family = family_of(current.text, current.original, project)
+        if family is None and results:
+            family = _inherited_family(current.text, results)
+            if family is None:
                 last = results.pop()
-                merged = clause(f"{last.clause.original} {piece}")
-                results.append(Understood(last.family, merged, []))
+                results.append(Understood(last.family, clause(f"{last.clause.original}{separator}{piece}"), []))
                 continue
-            else:
-                prefix = original
-                continue
+        if family is None:
+            prefix = original
+            continue
         prefix = ""
         results.append(Understood(family, current, []))
-    if prefix and results:
-        last = results.pop()
-        results.append(Understood(last.family, clause(f"{last.clause.original} {prefix}"), []))
-    # Subtitles/dubs named twice in one sentence ("English subtitles and Japanese subtitles") are one call.
+    # Subtitles named twice in one sentence ("English subtitles and Japanese subtitles") are one call.
     merged: list[Understood] = []
     for item in results:
-        if merged and item.family == merged[-1].family == "subtitles" and not intents.SCRIPT.search(item.clause.text):
+        if (
+            merged
+            and item.family == merged[-1].family == "subtitles"
+            and not intents.SCRIPT.search(item.clause.text)
+            and not intents.SKIP_REVIEW.search(item.clause.text)
+        ):
             previous = merged.pop()
             merged.append(Understood("subtitles", clause(f"{previous.clause.original} {item.clause.original}"), []))
         else:
@@ -744,16 +871,28 @@ def describe(call: Call, language: str) -> str:
     args, ko = call.args, language == "ko"
     span = ""
     if "startMs" in args and "endMs" in args:
-        span = f" {_seconds(args['startMs'])}~{_seconds(args['endMs'])}초" if ko else f" {_seconds(args['startMs'])}-{_seconds(args['endMs'])} s"
+        span = (
+            f" {_seconds(args['startMs'])}~{_seconds(args['endMs'])}초"
+            if ko
+            else f" {_seconds(args['startMs'])}-{_seconds(args['endMs'])} s"
+        )
     name = call.name
     if name == "delete_segment_range":
         return f"클립의{span} 구간을 삭제해요." if ko else f"Delete{span} of the clip."
     if name == "duplicate_segment_range":
         return f"클립의{span} 구간을 복제해요." if ko else f"Duplicate{span} of the clip."
     if name == "update_segment_volume":
-        return f"영상{span} 볼륨을 {args['volumeScale'] * 100:g}%로 맞춰요." if ko else f"Set the clip volume{span} to {args['volumeScale'] * 100:g}%."
+        return (
+            f"영상{span} 볼륨을 {args['volumeScale'] * 100:g}%로 맞춰요."
+            if ko
+            else f"Set the clip volume{span} to {args['volumeScale'] * 100:g}%."
+        )
     if name == "update_segment_speed":
-        return f"영상{span} 속도를 {args['speedScale']:g}배로 바꿔요." if ko else f"Change the speed{span} to {args['speedScale']:g}x."
+        return (
+            f"영상{span} 속도를 {args['speedScale']:g}배로 바꿔요."
+            if ko
+            else f"Change the speed{span} to {args['speedScale']:g}x."
+        )
     if name == "separate_audio_range":
         minutes = max(1, round((args.get("endMs", 60_000) - args.get("startMs", 0)) / 60_000))
         return (
@@ -762,28 +901,64 @@ def describe(call: Call, language: str) -> str:
             else f"Separate the voices{span or ''} (about one minute per minute of audio, about {minutes} min)."
         )
     if name == "update_stem_volume":
-        return f"{args['stemId']} 볼륨을 {args['volume'] * 100:g}%로 맞춰요." if ko else f"Set the {args['stemId']} stem to {args['volume'] * 100:g}%."
+        return (
+            f"{args['stemId']} 볼륨을 {args['volume'] * 100:g}%로 맞춰요."
+            if ko
+            else f"Set the {args['stemId']} stem to {args['volume'] * 100:g}%."
+        )
     if name == "update_subtitle_text":
-        return f"자막을 \"{args['text']}\"(으)로 바꿔요." if ko else f"Change the subtitle to \"{args['text']}\"."
+        return f'자막을 "{args["text"]}"(으)로 바꿔요.' if ko else f'Change the subtitle to "{args["text"]}".'
     if name in ("transcribe_for_subtitles", "generate_subtitles"):
         codes = _languages_text(args["targetLanguageCodes"], language)
         if name == "transcribe_for_subtitles":
-            return f"먼저 음성을 받아써서 대본을 확인할 수 있게 해요 ({codes} 자막, 수 분 정도 걸려요)." if ko else f"Transcribe the audio first so you can review the script ({codes} subtitles; takes a few minutes)."
-        return f"검토 없이 바로 {codes} 자막을 만들어요 (수 분 정도 걸려요)." if ko else f"Make {codes} subtitles in one step, without the review (takes a few minutes)."
+            return (
+                f"먼저 음성을 받아써서 대본을 확인할 수 있게 해요 ({codes} 자막, STT 처리에 수 분 정도)."
+                if ko
+                else f"Transcribe the audio first so you can review the script ({codes} subtitles; takes a few minutes)."
+            )
+        return (
+            f"검토 없이 바로 {codes} 자막을 만들어요 (수 분 정도 걸려요)."
+            if ko
+            else f"Make {codes} subtitles in one step, without the review (takes a few minutes)."
+        )
     if name == "apply_subtitles_with_script":
         codes = _languages_text(args["targetLanguageCodes"], language)
-        return f"확인한 대본으로 {codes} 자막을 입혀요 (언어당 수 분 정도)." if ko else f"Apply the reviewed script as {codes} subtitles (a few minutes per language)."
+        return (
+            f"확인한 대본으로 {codes} 자막을 입혀요 (언어당 수 분 정도)."
+            if ko
+            else f"Apply the reviewed script as {codes} subtitles (a few minutes per language)."
+        )
     if name == "generate_dub":
-        return f"영상을 {language_name(args['targetLanguageCode'], language)}로 더빙해요 (수 분 정도 걸려요)." if ko else f"Dub the video into {language_name(args['targetLanguageCode'], language)} (takes a few minutes)."
+        return (
+            f"영상을 {language_name(args['targetLanguageCode'], language)}로 더빙해요 (수 분 정도 걸려요)."
+            if ko
+            else f"Dub the video into {language_name(args['targetLanguageCode'], language)} (takes a few minutes)."
+        )
     if name == "generate_dub_for_bgm":
-        return f"배경음악을 {language_name(args['targetLanguageCode'], language)}로 더빙해요 (수 분 정도 걸려요)." if ko else f"Dub the music clip into {language_name(args['targetLanguageCode'], language)} (takes a few minutes)."
+        return (
+            f"배경음악을 {language_name(args['targetLanguageCode'], language)}로 더빙해요 (수 분 정도 걸려요)."
+            if ko
+            else f"Dub the music clip into {language_name(args['targetLanguageCode'], language)} (takes a few minutes)."
+        )
     if name == "generate_subtitles_for_bgm":
         codes = _languages_text(args["targetLanguageCodes"], language)
-        return f"배경음악 가사/음성에 {codes} 자막을 만들어요 (언어당 수 분 정도)." if ko else f"Subtitle the music clip in {codes} (a few minutes per language)."
+        return (
+            f"배경음악 가사/음성에 {codes} 자막을 만들어요 (언어당 수 분 정도)."
+            if ko
+            else f"Subtitle the music clip in {codes} (a few minutes per language)."
+        )
     if name == "move_bgm_clip":
-        return f"배경음악이 {_seconds(args['newStartMs'])}초에 시작하도록 옮겨요." if ko else f"Move the music to start at {_seconds(args['newStartMs'])} s."
+        return (
+            f"배경음악이 {_seconds(args['newStartMs'])}초에 시작하도록 옮겨요."
+            if ko
+            else f"Move the music to start at {_seconds(args['newStartMs'])} s."
+        )
     if name == "update_bgm_volume":
-        return f"배경음악 볼륨을 {args['volumeScale'] * 100:g}%로 맞춰요." if ko else f"Set the music volume to {args['volumeScale'] * 100:g}%."
+        return (
+            f"배경음악 볼륨을 {args['volumeScale'] * 100:g}%로 맞춰요."
+            if ko
+            else f"Set the music volume to {args['volumeScale'] * 100:g}%."
+        )
     if name == "update_bgm_range":
         return (
             f"배경음악을 {_seconds(args['newStartMs'])}~{_seconds(args['newEndMs'])}초 구간에 맞춰요."
@@ -804,7 +979,14 @@ def _confirmation(calls: list[Call], language: str, project: Project) -> str:
     lines = [("이렇게 진행할게요:" if ko else "Here is the plan:") if len(calls) > 1 else ""]
     lines.append(_plan_text(calls, language))
     names = {call.name for call in calls}
-    if names & {"transcribe_for_subtitles", "generate_subtitles", "apply_subtitles_with_script", "generate_dub", "generate_subtitles_for_bgm", "generate_dub_for_bgm"}:
+    if names & {
+        "transcribe_for_subtitles",
+        "generate_subtitles",
+        "apply_subtitles_with_script",
+        "generate_dub",
+        "generate_subtitles_for_bgm",
+        "generate_dub_for_bgm",
+    }:
         lines.append(
             "⚠ 자막/더빙을 만든 뒤 영상 길이를 바꾸는 편집(삭제·복제·속도)을 하면 싱크가 어긋날 수 있어요."
             if ko
@@ -900,5 +1082,9 @@ def interpret(turns: list[tuple[str, str]], context: dict | None, locale: str = 
         language = _language(request, locale) if not re.search(r"[a-zA-Z가-힣]", last) else language
         return plan(request, project, language, confirmed=True, history=user_texts[:-2])
     if len(user_texts) >= 2 and asked_before and REFUSAL.match(normalize(last)) and len(last) < 30:
-        return Reply("알겠어요, 진행하지 않을게요. 다른 편집이 필요하면 말씀해 주세요." if language == "ko" else "OK, cancelled — nothing was changed. Tell me if you'd like something else.")
+        return Reply(
+            "알겠어요, 진행하지 않을게요. 다른 편집이 필요하면 말씀해 주세요."
+            if language == "ko"
+            else "OK, cancelled — nothing was changed. Tell me if you'd like something else."
+        )
     return plan(last, project, language, confirmed=False, history=user_texts[:-1])

@@ -49,7 +49,10 @@ def _noun_kind(noun: str) -> str | None:
 
 _PATTERNS = [
     # "second to last clip", "next to last", "끝에서 두 번째"
-    (re.compile(rf"\b(?:second|2nd)[\s-]+(?:to|from)[\s-]+(?:the\s+)?(?:last|end)\s*(?P<noun>{_ANY_NOUN})?"), lambda m: -2),
+    (
+        re.compile(rf"\b(?:second|2nd)[\s-]+(?:to|from)[\s-]+(?:the\s+)?(?:last|end)\s*(?P<noun>{_ANY_NOUN})?"),
+        lambda m: -2,
+    ),
     (re.compile(rf"\bnext[\s-]+to[\s-]+last\s*(?P<noun>{_ANY_NOUN})?"), lambda m: -2),
     (re.compile(rf"(?:끝|뒤)에서\s*(?P<n>\d+)\s*(?:번째|째)\s*(?P<noun>{_ANY_NOUN})?"), lambda m: -int(m.group("n"))),
     (re.compile(rf"(?P<n>\d+)\s*(?:st|nd|rd|th)\s+(?P<noun>{_ANY_NOUN})?"), lambda m: int(m.group("n"))),
@@ -57,11 +60,24 @@ _PATTERNS = [
         re.compile(rf"\b(?P<word>{'|'.join(_EN_ORDINALS)})\s+(?:one\s+|item\s+)?(?P<noun>{_ANY_NOUN})"),
         lambda m: _EN_ORDINALS[m.group("word")],
     ),
-    (re.compile(rf"\b(?P<noun>{_ANY_NOUN})\s*(?:#|no\.?\s*|number\s+)?(?P<n>\d+)(?!\s*(?:초|분|s\b|sec|min|ms|%|:|\.\d|x\b|배|퍼센트|프로|db))"), lambda m: int(m.group("n"))),
+    (
+        re.compile(
+            rf"\b(?P<noun>{_ANY_NOUN})\s*(?:#|no\.?\s*|number\s+)?(?P<n>\d+)(?![\d.:])(?!\s*(?:초|분|s\b|sec|min|ms|%|x\b|배|퍼센트|프로|db|to\b|-|~|and\b))"
+        ),
+        lambda m: int(m.group("n")),
+    ),
     (re.compile(rf"(?P<n>\d+)\s*(?:번째|째)\s*(?P<noun>{_ANY_NOUN})?"), lambda m: int(m.group("n"))),
     (re.compile(rf"(?P<n>\d+)\s*번\s*(?P<noun>{_ANY_NOUN})"), lambda m: int(m.group("n"))),
-    (re.compile(rf"(?P<word>첫째|둘째|셋째|넷째|다섯째|첫)\s*(?:번째)?\s*(?P<noun>{_ANY_NOUN})?"), lambda m: _KO_ORDINALS[m.group("word")]),
-    (re.compile(rf"(?:마지막|맨\s*끝|맨\s*뒤|제일\s*끝|제일\s*뒤|끝)\s*(?:에\s*있는\s*|의\s*)?(?P<noun>{_ANY_NOUN})"), lambda m: -1),
+    (
+        re.compile(rf"(?P<word>첫째|둘째|셋째|넷째|다섯째|첫)\s*(?:번째)?\s*(?P<noun>{_ANY_NOUN})?"),
+        lambda m: _KO_ORDINALS[m.group("word")],
+    ),
+    (
+        re.compile(
+            rf"(?:마지막|맨\s*끝|맨\s*뒤|제일\s*끝|제일\s*뒤|끝)\s*(?:에\s*있는\s*|의\s*)?(?P<noun>{_ANY_NOUN})"
+        ),
+        lambda m: -1,
+    ),
     (re.compile(rf"(?:맨\s*앞|제일\s*앞|처음|맨\s*처음)\s*(?:에\s*있는\s*|의\s*)?(?P<noun>{_ANY_NOUN})"), lambda m: 1),
 ]
 

@@ -26,9 +26,15 @@ _RANGE_JOIN = re.compile(
 _BETWEEN_JOIN = re.compile(r"^\s*(?:and|&)\s*$", re.IGNORECASE)
 _BETWEEN_BEFORE = re.compile(r"(?:between|from)\s*$", re.IGNORECASE)
 
-_HEAD_BEFORE = re.compile(r"(?:first|opening|beginning|initial|처음|앞|앞부분|초반|맨\s*앞|시작|앞에서|처음부터)\s*(?:the\s*)?$")
-_HEAD_AFTER = re.compile(r"^\s*(?:of\s+the\s+(?:start|beginning)|at\s+the\s+(?:start|beginning)|from\s+the\s+(?:start|beginning))")
-_TAIL_BEFORE = re.compile(r"(?:last|final|ending|마지막|끝|뒤|뒷부분|후반|끝에서|맨\s*뒤|맨\s*끝|뒤에서)\s*(?:the\s*)?$")
+_HEAD_BEFORE = re.compile(
+    r"(?:first|opening|beginning|initial|처음|앞|앞부분|초반|맨\s*앞|시작|앞에서|처음부터)\s*(?:에서|에|의|부분)?\s*(?:the\s*)?$"
+)
+_HEAD_AFTER = re.compile(
+    r"^\s*(?:of\s+the\s+(?:start|beginning)|at\s+the\s+(?:start|beginning)|from\s+the\s+(?:start|beginning))"
+)
+_TAIL_BEFORE = re.compile(
+    r"(?:last|final|ending|마지막|끝|뒤|뒷부분|후반|끝에서|맨\s*뒤|맨\s*끝|뒤에서)\s*(?:에서|에|의|부분)?\s*(?:the\s*)?$"
+)
 _TAIL_AFTER = re.compile(r"^\s*(?:at\s+the\s+end|from\s+the\s+end|of\s+the\s+end|off\s+the\s+end)")
 _SHIFT_LATER_AFTER = re.compile(r"^\s*(?:later|forward|further|to\s+the\s+right|right|뒤로|늦게|미뤄|밀어|오른쪽)")
 _SHIFT_EARLIER_AFTER = re.compile(r"^\s*(?:earlier|sooner|back(?:ward)?s?|to\s+the\s+left|left|앞으로|빨리|당겨|왼쪽)")
@@ -36,7 +42,9 @@ _FROM_BEFORE = re.compile(r"(?:from|after|starting\s+at|starting|since|past|beyo
 _FROM_AFTER = re.compile(r"^\s*(?:부터|이후|에서부터|뒤부터|후부터|onwards?|on\b|and\s+after|and\s+later)")
 _UNTIL_BEFORE = re.compile(r"(?:until|till|up\s+to|before|upto)\s*$")
 _UNTIL_AFTER = re.compile(r"^\s*(?:까지|전까지|이전|전)")
-_KEEP_AFTER = re.compile(r"^\s*(?:만\s*남|길이로|짜리로|로\s*(?:잘라|줄여|짧게|맞춰|다듬)|으로\s*(?:잘라|줄여|짧게)|long\b)")
+_KEEP_AFTER = re.compile(
+    r"^\s*(?:만\s*남|길이로|짜리로|로\s*(?:잘라|줄여|짧게|맞춰|다듬)|으로\s*(?:잘라|줄여|짧게)|long\b)"
+)
 _POINT_BEFORE = re.compile(r"(?:at|to|into|@|starts?\s+at|start\s+it\s+at|begin\s+at)\s*$")
 _POINT_AFTER = re.compile(r"^\s*(?:에|로|으로|지점|위치|부분에|쯤|즈음)")
 
@@ -143,7 +151,10 @@ def time_facts(text: str) -> TimeFacts:
             facts.from_ms = ms
         elif _UNTIL_BEFORE.search(before) or _UNTIL_AFTER.match(after):
             facts.until_ms = ms
-        elif _KEEP_AFTER.match(after) or re.search(r"(?:only|keep(?:\s+only)?|shorten\s+(?:it\s+)?to|trim\s+(?:it\s+)?to|down\s+to)\s*(?:the\s+)?(?:first\s+)?$", before):
+        elif _KEEP_AFTER.match(after) or re.search(
+            r"(?:only|keep(?:\s+only)?|shorten\s+(?:it\s+)?to|trim\s+(?:it\s+)?to|down\s+to)\s*(?:the\s+)?(?:first\s+)?$",
+            before,
+        ):
             facts.keep = ms
         elif _POINT_BEFORE.search(before) or _POINT_AFTER.match(after):
             facts.point = ms
@@ -154,6 +165,24 @@ def time_facts(text: str) -> TimeFacts:
         facts.from_ms = facts.until_ms = None
     if re.search(r"(?:first|front)\s+half|전반(?:부|전)?|앞\s*(?:부분\s*)?(?:절반|반)", text):
         facts.half = "first"
-    elif re.search(r"(?:second|back|last|latter)\s+half|후반(?:부|전)?|뒤\s*(?:부분\s*)?(?:절반|반)|뒷\s*(?:부분\s*)?(?:절반|반)", text):
+    elif re.search(
+        r"(?:second|back|last|latter)\s+half|후반(?:부|전)?|뒤\s*(?:부분\s*)?(?:절반|반)|뒷\s*(?:부분\s*)?(?:절반|반)",
+        text,
+    ):
         facts.half = "second"
     return facts
+
+
+def strip_times(text: str) -> str:
+    """The text without its time mentions (and the bare numbers of its time ranges), so that
+    "from 5 to 10 seconds" is never read as a volume or a speed."""
+    found = mentions(text)
+    drop: set[int] = {index for index, mention in enumerate(found) if mention.ms is not None}
+    for index in range(len(found) - 1):
+        first, second = found[index], found[index + 1]
+        between = text[first.end : second.start]
+        if (first.ms is None) != (second.ms is None) and (_RANGE_JOIN.match(between) or _BETWEEN_JOIN.match(between)):
+            drop.update({index, index + 1})
+    for index in sorted(drop, reverse=True):
+        text = text[: found[index].start] + " " + text[found[index].end :]
+    return text
