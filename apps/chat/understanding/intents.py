@@ -11,7 +11,7 @@ SUBTITLE = re.compile(r"subtitl|caption|\bsubs?\b|\bcc\b|자막|캡션")
 LYRICS = re.compile(r"lyric|가사")
 SCRIPT = re.compile(r"script|transcript|대본|스크립트|원고|받아쓴|받아쓰기|\bsrt\b")
 APPLY = re.compile(
-    r"\bapply|looks?\s+(?:good|fine|ok|great)|\bapproved?|\breviewed|\bconfirm|\bgo\s+with|\buse\s+(?:it|this|the)|\bfinali[sz]e|"
+    r"\bapply|looks?\s+(?:good|fine|ok|great)|\bapproved?|\breviewed|\bconfirm|\bgo\s+with\b|\buse\s+(?:it|this|the)|\bfinali[sz]e|"
     r"\bdone\b|all\s+good|적용|반영|확정|확인\s*(?:했|완료|끝)|검토\s*(?:했|완료|끝)|괜찮|좋아|이대로|그대로|완료|다\s*봤|수정\s*(?:했|완료)"
 )
 SKIP_REVIEW = re.compile(
@@ -26,6 +26,7 @@ SKIP_REVIEW = re.compile(
 DUB = re.compile(r"\bdub|voice[\s-]*over|re-?voice|더빙|보이스\s*오버|음성\s*번역|목소리\s*(?:를\s*)?(?:\S+어|\S+말)로")
 SEPARATE = re.compile(
     r"separat|\bsplit\s+(?:the\s+)?(?:audio|sound|voices?|vocals?|stems?|tracks?)|isolat|extract\s+(?:the\s+)?(?:voice|vocal|speech|dialog)|"
+    r"\bpull\s+(?:the\s+)?(?:voices?|vocals?|dialog\w*|speech)\s+out|(?:voices?|vocals?|dialog\w*|speech)\s+out\s+of|"
     r"\bstems?\b(?!\s+volume)|vocal\s+remov|분리|추출|나눠\s*줘|보컬\s*(?:만|제거)|목소리\s*만\s*(?:뽑|따|남)|음원\s*분리"
 )
 MUSIC = re.compile(r"music|\bsongs?\b|\bbgm\b|\btracks?\b|\btunes?\b|배경\s*음악|음악|노래|브금|bgm|\b곡\b|음원")
@@ -62,6 +63,7 @@ DELETE = re.compile(
     r"삭제|지워|지우|지운|잘라|자르|잘러|없애|없앨|제거|빼\s*줘|빼고|빼|날려|날리|컷|줄여|짧게|쳐내|들어내|버려|치워"
 )
 TRANSLATE = re.compile(r"translat|번역")
+AUDIO = re.compile(r"\baudio\b|\bsound\b|오디오|원본\s*소리|원음|원래\s*소리")
 
 
 def wants_subtitles(text: str) -> bool:

@@ -2,6 +2,7 @@
 number words as digits, and the request split into ordered clauses ("then", "그리고", "~하고")."""
 
 import difflib
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -86,6 +87,7 @@ def _fix_word(match: re.Match) -> str:
     return close[0] if close else word
 
 
+@functools.lru_cache(maxsize=4096)
 def normalize(text: str) -> str:
     text = unicodedata.normalize("NFKC", text or "").lower()
     text = text.replace("’", "'").replace("×", "x").replace("–", "-").replace("—", "-").replace("～", "~")

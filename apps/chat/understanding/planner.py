@@ -57,7 +57,7 @@ REFUSAL = re.compile(
 )
 SKIP_CONFIRMATION = re.compile(
     r"right\s+away|without\s+asking|no\s+need\s+to\s+(?:ask|confirm)|don'?t\s+ask|just\s+do\s+it|immediately|straight\s+away|"
-    r"no\s+confirmation|바로|묻지\s*말고|물어보지\s*말고|확인\s*(?:하지\s*말고|필요\s*없|안\s*해도)|그냥\s*(?:해|진행)|즉시|당장"
+    r"no\s+confirmation|바로|묻지\s*말고|물어보지\s*말고|(?<!대본\s)(?<!대본)(?<!스크립트\s)(?<!스크립트)(?<!검토\s)확인\s*(?:하지\s*말고|안\s*받고)|그냥\s*(?:해|진행)|즉시|당장"
 )
 PRONOUN = re.compile(r"\b(?:it|its|that|them|this)\b|그거|그것|걔|거기|그\s*(?:클립|부분|구간|노래|음악|자막)")
 _WHOLE = re.compile(
@@ -73,6 +73,7 @@ _PLAYHEAD = re.compile(
 _TRIM_TO = re.compile(
     r"\b(?:trim|shorten|cut|reduce|make|crop|chop|clip|get)\b.*\b(?:to|down\s+to)\s+\d|(?:로|으로)\s*(?:잘라|자르|줄여|줄이|짧게|다듬|맞춰|만들)"
 )
+_KEEP = re.compile(r"\bkeep|\bleave|남기|남겨|살려")
 _DIRECTIVE = re.compile(r"separated|separation|분리(?:한|된|된\s*구간)|분리\s*구간")
 
 
@@ -186,7 +187,10 @@ def _is_subtitle_edit(text: str, original: str, project: Project) -> bool:
         if _EDIT_STRONG.search(text):
             return True
         return bool(_EDIT_REWRITE.search(text)) and not _GENERATE.search(text)
-    if not has_quote or not (_EDIT_STRONG.search(text) or _EDIT_REWRITE.search(text)):
+    edit_words = _EDIT_STRONG.search(text) or _EDIT_REWRITE.search(text)
+    if project.subtitles and edit_words and re.search(r"\b(?:line|lines|text|caption)\b", text) and ordinals(text):
+        return True
+    if not has_quote or not edit_words:
         return False
     return subtitle_quoted(project.subtitles, quotes(original)) is not None
 
@@ -206,7 +210,11 @@ def family_of(text: str, original: str, project: Project) -> str | None:
     if intents.SEPARATE.search(text):
         return "separate"
     sound_object = (
-        music or intents.VOICE.search(text) or intents.BACKGROUND.search(text) or intents.SPEAKER.search(text)
+        music
+        or intents.VOICE.search(text)
+        or intents.BACKGROUND.search(text)
+        or intents.SPEAKER.search(text)
+        or intents.AUDIO.search(text)
     )
     strong_speed = re.search(
         r"speed|fast|slow|속도|배속|빠르|빨리|느리|느려|천천히|슬로|\d\s*x(?![a-z])|\d\s*배속|time[\s-]*lapse|타임\s*랩스",
@@ -332,6 +340,8 @@ def _segment_spans(
     facts = time_facts(text)
     if keep_means_delete_rest and facts.keep is None and facts.point is not None and _TRIM_TO.search(text):
         facts.keep, facts.point = facts.point, None
+    if keep_means_delete_rest and facts.keep is None and facts.until_ms is not None and _KEEP.search(text):
+        facts.keep, facts.until_ms = facts.until_ms, None
     named, explicit = _segment_refs(text, project, previous)
     if named:
         spans = []
@@ -577,7 +587,8 @@ def _build_subtitles(
         clip = _bgm_clip(text, project, previous)
         codes = targets or [project.project_language or language]
         return [Call("generate_subtitles_for_bgm", {"clipId": clip["id"], "targetLanguageCodes": codes})], clip
-    if intents.SCRIPT.search(text) and intents.APPLY.search(text) or re.search(r"-->", c.original):
+    applying = intents.SCRIPT.search(text) and intents.APPLY.search(text) and not intents.SKIP_REVIEW.search(text)
+    if applying or "-->" in c.original:
         if not targets:
             targets, earlier_source = _earlier_languages(history)
             source = source or earlier_source
@@ -740,13 +751,16 @@ def _build_bgm_place(c: Clause, project: Project, previous: dict | None) -> tupl
         ] + facts.durations
         if not values and project.pending and says_pending_range(text):
             values = [project.pending[0]]
+        bare = re.search(r"(?:\b(?:to|at)\s+|^|\s)(\d+(?:\.\d+)?)(?:\s*(?:으로|로|에)|\s*$)", strip_times(text))
+        if not values and bare:
+            values = [round(float(bare.group(1)) * 1000)]  # "move the song to 0": seconds
         if not values:
             raise Missing(
                 'Where should the music start? For example "at 10 seconds".',
                 '음악을 몇 초부터 시작할까요? 예: "10초부터"',
             )
         new_start = values[0]
-        if re.search(r"later|뒤로|늦게|미뤄", text) and facts.point is None:
+        if re.search(r"later|delay|push|뒤로|늦게|늦춰|미뤄|\bby\s+\d", text) and facts.point is None:
             new_start = (clip.get("startMs") or 0) + values[0]
         elif re.search(r"earlier|앞으로|당겨|빨리", text) and facts.point is None:
             new_start = (clip.get("startMs") or 0) - values[0]
@@ -799,7 +813,8 @@ def _ordered_pieces(text: str) -> list[tuple[str, str]]:
         elif (
             after
             and not re.search(r"\d\s*(?:s|seconds?|초)?\s*$", after.group(1))
-            and re.search(r"[a-z]{3,}", after.group(2))
+            and family_of(normalize(after.group(2)), after.group(2), Project({})) is not None
+            and family_of(normalize(after.group(1)), after.group(1), Project({})) is not None
         ):
             ordered = [piece[after.start(2) :], piece[: after.end(1)]]
         else:
@@ -807,6 +822,17 @@ def _ordered_pieces(text: str) -> list[tuple[str, str]]:
         pieces.append((separator, ordered[0]))
         pieces += [(" then ", rest) for rest in ordered[1:]]
     return pieces
+
+
+def _names_target(text: str) -> bool:
+    return bool(
+        ordinals(text)
+        or intents.MUSIC.search(text)
+        or intents.VOICE.search(text)
+        or intents.BACKGROUND.search(text)
+        or intents.SPEAKER.search(text)
+        or re.search(r"\b(?:clip|segment|video|footage)s?\b|클립|영상|세그먼트", text)
+    )
 
 
 def _inherited_family(text: str, results: list[Understood]) -> str | None:
@@ -825,12 +851,17 @@ def understand_request(text: str, project: Project, language: str, history: list
     inherits the previous one's or is read as part of a neighbouring clause."""
     results: list[Understood] = []
     prefix = ""
-    for separator, piece in _ordered_pieces(text):
+    pieces = _ordered_pieces(text)
+    for index, (separator, piece) in enumerate(pieces):
         original = f"{prefix}{separator}{piece}" if prefix else piece
         current = clause(original)
         family = family_of(current.text, current.original, project)
         if family is None and results:
             family = _inherited_family(current.text, results)
+            following = pieces[index + 1][1] if index + 1 < len(pieces) else None
+            if family is None and following is not None and family_of(normalize(following), following, project):
+                prefix = original  # "add English | and Korean subtitles": read with what follows
+                continue
             if family is None:
                 last = results.pop()
                 results.append(Understood(last.family, clause(f"{last.clause.original}{separator}{piece}"), []))
@@ -839,6 +870,16 @@ def understand_request(text: str, project: Project, language: str, history: list
             prefix = original
             continue
         prefix = ""
+        if (
+            results
+            and family == results[-1].family
+            and family in ("volume", "speed")
+            and not re.search(r"\d", results[-1].clause.text)
+            and not _names_target(current.text)
+        ):
+            # "the clip is too loud, bring it down to 60%": one change, said twice
+            previous = results.pop()
+            current = clause(f"{previous.clause.original}{separator}{piece}")
         results.append(Understood(family, current, []))
     # Subtitles named twice in one sentence ("English subtitles and Japanese subtitles") are one call.
     merged: list[Understood] = []

@@ -56,18 +56,24 @@ _PATTERNS = [
     (re.compile(rf"\bnext[\s-]+to[\s-]+last\s*(?P<noun>{_ANY_NOUN})?"), lambda m: -2),
     (re.compile(rf"(?:끝|뒤)에서\s*(?P<n>\d+)\s*(?:번째|째)\s*(?P<noun>{_ANY_NOUN})?"), lambda m: -int(m.group("n"))),
     (re.compile(rf"(?P<n>\d+)\s*(?:st|nd|rd|th)\s+(?P<noun>{_ANY_NOUN})?"), lambda m: int(m.group("n"))),
+    (re.compile(rf"(?P<n>\d+)\s*번\s*(?P<noun>{_ANY_NOUN})(?!\s*더)"), lambda m: int(m.group("n"))),
+    (
+        re.compile(
+            rf"\b(?:middle|center|centre)\s+(?P<noun>{_ANY_NOUN})|(?:가운데|중간)\s*(?:에\s*있는\s*)?(?P<ko_noun>{_ANY_NOUN})"
+        ),
+        lambda m: 0,
+    ),
     (
         re.compile(rf"\b(?P<word>{'|'.join(_EN_ORDINALS)})\s+(?:one\s+|item\s+)?(?P<noun>{_ANY_NOUN})"),
         lambda m: _EN_ORDINALS[m.group("word")],
     ),
     (
         re.compile(
-            rf"\b(?P<noun>{_ANY_NOUN})\s*(?:#|no\.?\s*|number\s+)?(?P<n>\d+)(?![\d.:])(?!\s*(?:초|분|s\b|sec|min|ms|%|x\b|배|퍼센트|프로|db|to\b|-|~|and\b))"
+            rf"\b(?P<noun>{_ANY_NOUN})\s*(?:#|no\.?\s*|number\s+)?(?P<n>\d+)(?![\d.:])(?!\s*(?:초|분|s\b|sec|min|ms|%|x\b|배|퍼센트|프로|db|번|개|째|-|~))"
         ),
         lambda m: int(m.group("n")),
     ),
     (re.compile(rf"(?P<n>\d+)\s*(?:번째|째)\s*(?P<noun>{_ANY_NOUN})?"), lambda m: int(m.group("n"))),
-    (re.compile(rf"(?P<n>\d+)\s*번\s*(?P<noun>{_ANY_NOUN})"), lambda m: int(m.group("n"))),
     (
         re.compile(rf"(?P<word>첫째|둘째|셋째|넷째|다섯째|첫)\s*(?:번째)?\s*(?P<noun>{_ANY_NOUN})?"),
         lambda m: _KO_ORDINALS[m.group("word")],
@@ -90,7 +96,7 @@ def ordinals(text: str) -> list[Ordinal]:
         for match in pattern.finditer(text):
             if any(start < match.end() and match.start() < end for start, end in taken):
                 continue
-            noun = match.groupdict().get("noun")
+            noun = match.groupdict().get("noun") or match.groupdict().get("ko_noun")
             kind = _noun_kind(noun) if noun else None
             found.append(Ordinal(index_of(match), kind, match.start(), match.end()))
             taken.append((match.start(), match.end()))
@@ -116,9 +122,11 @@ def says_pending_range(text: str) -> bool:
 
 
 def pick(items: list[dict], index: int) -> dict | None:
-    """The item at a 1-based (or negative, from the end) position."""
+    """The item at a 1-based (or negative, from the end) position; 0 is the middle one."""
     if not items:
         return None
+    if index == 0:
+        return items[(len(items) - 1) // 2]
     position = index - 1 if index > 0 else len(items) + index
     return items[position] if 0 <= position < len(items) else None
 

@@ -17,7 +17,7 @@ _MENTION = re.compile(
     rf"|(?P<ms>{_NUM})\s*(?:ms{_EN_END}|milliseconds?{_EN_END}|밀리초)"
     rf"|(?P<s>{_NUM})\s*(?:초|seconds?{_EN_END}|secs?{_EN_END}|s{_EN_END})"
     rf"|(?P<m>{_NUM})\s*(?:분|minutes?{_EN_END}|mins?{_EN_END}|m{_EN_END})"
-    rf"|(?P<bare>(?<![\d.]){_NUM})(?!\s*(?:%|퍼센트|프로|percent|배|x{_EN_END}|times|번|db|데시벨|dB|st|nd|rd|th))",
+    rf"|(?P<bare>(?<![\d.]){_NUM})(?!\s*(?:%|퍼센트|프로|percent|배|x{_EN_END}|times|번|db|데시벨|dB|(?:st|nd|rd|th)\b))",
     re.IGNORECASE,
 )
 _RANGE_JOIN = re.compile(
@@ -111,6 +111,12 @@ def _with_unit(mention: Mention, unit_ms: int) -> int:
 def time_facts(text: str) -> TimeFacts:
     """What the request says about time; `text` is lower-case with numbers as digits."""
     facts = TimeFacts()
+    # "seconds 3 through 6", "from second 3 to 6": the unit said first
+    text = re.sub(
+        r"\b(?:seconds?|secs?)\s+(\d+(?:\.\d+)?)\s*(to|through|thru|until|till|-|and)\s*(\d+(?:\.\d+)?)\b(?!\s*(?:s\b|sec|초))",
+        r"\1 \2 \3 seconds",
+        text,
+    )
     found = mentions(text)
     used: set[int] = set()
     for index in range(len(found) - 1):

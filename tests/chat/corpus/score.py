@@ -39,7 +39,9 @@ def main(names: list[str], verbose: bool) -> None:
                 row[2] += arguments_match(case.steps, outcome.steps)
                 good = arguments_match(case.steps, outcome.steps)
             if verbose and not good:
-                print(f"  MISS {case.id}\n       want {case.steps or case.text_contains}\n       got  {outcome.steps or outcome.text[:160]!r}")
+                print(
+                    f"  MISS {case.id}\n       want {case.steps or case.text_contains}\n       got  {outcome.steps or outcome.text[:160]!r}"
+                )
         print(name)
         for key, (count, tools, arguments) in sorted(totals.items()):
             print(f"  {key:10} n={count:3}  right tool {tools / count:6.1%}  right arguments {arguments / count:6.1%}")
