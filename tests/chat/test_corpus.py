@@ -67,7 +67,12 @@ def _check(case, outcome):
     assert arguments_match(case.steps, outcome.steps), (case.steps, outcome.steps)
 
 
-@pytest.mark.parametrize("case", ALL_CASES + HELD_OUT, ids=lambda case: case.id)
+def _param(case):
+    marks = [pytest.mark.xfail(strict=True, reason=case.known_miss)] if case.known_miss else []
+    return pytest.param(case, marks=marks, id=case.id)
+
+
+@pytest.mark.parametrize("case", [_param(case) for case in ALL_CASES + HELD_OUT])
 def test_offline(case):
     _check(case, converse(case, _offline(case)))
 

@@ -64,7 +64,7 @@ def language_mentions(text: str) -> list[LanguageMention]:
         if (
             code is None
             and word in _SAFE_CODES
-            and re.search(r"[,/(\[]|\b(?:and|in|to|into|from)\s*$|^\s*$", text[: match.start()][-8:] or " ")
+            and re.search(r"[,:/(\[]|\b(?:and|in|to|into|from)\s*$|^\s*$", text[: match.start()][-8:] or " ")
         ):
             code = word
         if code is None and word not in {"english", "engine"}:

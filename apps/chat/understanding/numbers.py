@@ -164,8 +164,23 @@ def _replace_korean_sino(match: re.Match) -> str:
     return match.group(0) if value is None else str(value)
 
 
+_EN_PLAIN_WORD = "|".join([*_EN_TENS, *_EN_UNITS, "hundred"])
+_AND_A_HALF = re.compile(
+    rf"\b((?:{_EN_PLAIN_WORD}|\d+)(?:[\s-]+(?:{_EN_PLAIN_WORD}))*)\s+and\s+a\s+(half|quarter)\b", re.IGNORECASE
+)
+
+
+def _replace_and_a_half(match: re.Match) -> str:
+    phrase = match.group(1)
+    value = float(phrase) if phrase.isdigit() else english_words_value(phrase)
+    if value is None:
+        return match.group(0)
+    return _format(value + (0.5 if match.group(2).lower() == "half" else 0.25))
+
+
 def words_to_digits(text: str) -> str:
     """The text with number words rewritten as digits (other words untouched)."""
+    text = _AND_A_HALF.sub(_replace_and_a_half, text)
     text = _PRONOUN_ONE.sub(r"\1 item", text)
     text = re.sub(r"\b(a|one)\s+and\s+a\s+half\b", "1.5", text, flags=re.IGNORECASE)
     text = re.sub(r"\bhalf\s+a(n)?\s+(second|minute)\b", r"0.5 \2", text, flags=re.IGNORECASE)

@@ -294,9 +294,29 @@ def _segment_refs(text: str, project: Project, previous: dict | None) -> tuple[l
     selected_item = next((item for item in segments if item.get("id") == selected), None)
     if says_this(text) and selected_item:
         return [selected_item], True
-    if previous is not None and previous in segments and (PRONOUN.search(text) or True):
+    if previous is not None and previous in segments:
         return [previous], True
+    qualifier = _UNKNOWN_QUALIFIER_EN.search(text) or _UNKNOWN_QUALIFIER_KO.search(text)
+    if qualifier and len(segments) > 1 and qualifier.group(1) not in _KNOWN_QUALIFIERS:
+        # "the sunset clip", "바다 클립": a name the context cannot resolve; ask rather than guess
+        listing_en = ", ".join(
+            f"{n}) {item.get('sourceUri') or item['id']} ({_seconds(item.get('startMs') or 0)}-{_seconds(item.get('endMs') or 0)} s)"
+            for n, item in enumerate(segments, 1)
+        )
+        listing_ko = ", ".join(
+            f"{n}) {item.get('sourceUri') or item['id']} ({_seconds(item.get('startMs') or 0)}~{_seconds(item.get('endMs') or 0)}초)"
+            for n, item in enumerate(segments, 1)
+        )
+        raise Missing(f"Which clip do you mean? {listing_en}", f"어느 클립을 말씀하시는 건가요? {listing_ko}")
     return [], False
+
+
+_UNKNOWN_QUALIFIER_EN = re.compile(r"\bthe\s+([a-z]+)\s+(?:clip|video|footage|segment|scene|shot)\b")
+_UNKNOWN_QUALIFIER_KO = re.compile(r"(?:^|\s)([가-힣]{2,})\s*(?:클립|영상|장면)")
+_KNOWN_QUALIFIERS = {
+    *"whole entire same current selected other next previous main original full this that my our new last first".split(),
+    *"전체 모든 원본 이번 선택한 선택된 지금 현재 해당 그 이 저 전체 영상 동영상 비디오 다음 이전 마지막 처음 원래 각 모든".split(),
+}
 
 
 def _global_range(facts: TimeFacts, text: str, project: Project, base: tuple[int, int]) -> tuple[int, int] | None:

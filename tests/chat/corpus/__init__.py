@@ -24,6 +24,7 @@ class Case:
     steps: list | None
     text_contains: list | None
     no_confirm: bool
+    known_miss: str | None = None
 
     @property
     def id(self) -> str:
@@ -62,6 +63,7 @@ def load(name: str) -> list[Case]:
                 steps=row.get("steps"),
                 text_contains=row.get("textContains"),
                 no_confirm=bool(row.get("noConfirm")),
+                known_miss=row.get("knownMiss"),
             )
         )
     return cases
