@@ -275,3 +275,10 @@ def test_agreement_completes_the_pending_plan_and_refusal_cancels_it():
 def test_a_missing_required_value_is_asked_for():
     reply = interpret([("user", "dub this video")], {"segments": [{"id": "s1", "startMs": 0, "endMs": 5000}]}, "ko")
     assert not reply.calls and "Which language" in reply.text
+
+
+def test_a_huge_message_is_read_only_up_to_its_first_clauses():
+    context = {"segments": [{"id": "s1", "startMs": 0, "endMs": 60000}], "videoDurationMs": 60000}
+    reply = interpret([("user", "delete 1 to 2 seconds and " * 5000)], context, "ko")
+    assert 1 <= len(reply.calls) <= 5
+    assert all(call.name == "delete_segment_range" for call in reply.calls)

@@ -76,7 +76,11 @@ def quotes(text: str) -> list[str]:
 
 
 def _fix_word(match: re.Match) -> str:
-    word = match.group(0)
+    return _fixed(match.group(0))
+
+
+@functools.lru_cache(maxsize=8192)
+def _fixed(word: str) -> str:
     if word in _TYPOS:
         return _TYPOS[word]
     if len(word) < 5 or word in _COMMON or word in _VOCABULARY:
@@ -110,17 +114,22 @@ def _unmask(text: str, saved: list[str]) -> str:
     return re.sub(r"\x00(\d+)\x00", lambda match: saved[int(match.group(1))], text)
 
 
+MAX_REQUEST_CHARS = 1000
+MAX_CLAUSES = 12
 _SRT_BLOCK = re.compile(r"(?m)^\s*\d+\s*\n\s*\d{1,2}:\d{2}:\d{2}[,.]\d{3}\s*-->")
 
 
 def split_clauses(text: str) -> list[tuple[str, str]]:
     """The request cut at every clause boundary, as (separator before, piece) pairs; quoted text and
-    a pasted SRT are never cut. Pieces may be joined again (with their separator) by the caller."""
+    a pasted SRT are never cut. Pieces may be joined again (with their separator) by the caller.
+    Only the first MAX_REQUEST_CHARS of the instruction and MAX_CLAUSES clauses are read, so a
+    huge message costs no more than a long one."""
     text = text.strip()
     srt = _SRT_BLOCK.search(text)
     tail = ""
     if srt:
         text, tail = text[: srt.start()], text[srt.start() :]
+    text = text[:MAX_REQUEST_CHARS]
     masked, saved = _mask_quotes(text)
     masked = re.sub(r"(\d)\.(\d)", lambda match: f"{match.group(1)}\x01{match.group(2)}", masked)
     masked = re.sub(
@@ -144,7 +153,7 @@ def split_clauses(text: str) -> list[tuple[str, str]]:
     def restore(value: str) -> str:
         return _unmask(value, saved).replace("\x01", ".").replace("\x02", "and")
 
-    restored = [(restore(sep), restore(piece).strip(" ,")) for sep, piece in pairs]
+    restored = [(restore(sep), restore(piece).strip(" ,")) for sep, piece in pairs[:MAX_CLAUSES]]
     if tail:
         sep, piece = restored[-1]
         restored[-1] = (sep, f"{piece}\n{tail}")

@@ -18,7 +18,16 @@ from dataclasses import dataclass, field
 
 from apps.chat.understanding import answers, intents
 from apps.chat.understanding.languages import language_name, split_languages
-from apps.chat.understanding.normalize import Clause, clause, is_korean, normalize, quotes, raw_clauses, split_clauses
+from apps.chat.understanding.normalize import (
+    MAX_REQUEST_CHARS,
+    Clause,
+    clause,
+    is_korean,
+    normalize,
+    quotes,
+    raw_clauses,
+    split_clauses,
+)
 from apps.chat.understanding.references import (
     item_at,
     item_named,
@@ -588,8 +597,8 @@ def _build_separate(c: Clause, project: Project, previous: dict | None) -> tuple
 
 
 def _earlier_languages(history: list[str]) -> tuple[list[str], str | None]:
-    for text in reversed(history):
-        targets, source = split_languages(normalize(text))
+    for text in reversed(history[-10:]):
+        targets, source = split_languages(normalize(text[:MAX_REQUEST_CHARS]))
         if targets:
             return targets, source
     return [], None
@@ -1075,7 +1084,7 @@ def _language(text: str, locale: str) -> str:
 
 
 def plan(text: str, project: Project, language: str, *, confirmed: bool, history: list[str]) -> Reply:
-    normalized = normalize(text)
+    normalized = normalize(text[:MAX_REQUEST_CHARS])
     answer = answers.answer(normalized, language, project.payload)
     if answer is not None and (answer.definite or not _any_family(text, project)):
         return Reply(answer.text)
@@ -1138,11 +1147,11 @@ def interpret(turns: list[tuple[str, str]], context: dict | None, locale: str = 
     last = user_texts[-1].strip()
     language = _language(last, locale)
     asked_before = len(turns) >= 2 and any(role == "model" for role, _ in turns[:-1])
-    if len(user_texts) >= 2 and asked_before and AGREEMENT.match(normalize(last)):
+    if len(user_texts) >= 2 and asked_before and len(last) < 80 and AGREEMENT.match(normalize(last)):
         request = user_texts[-2]
         language = _language(request, locale) if not re.search(r"[a-zA-Z가-힣]", last) else language
         return plan(request, project, language, confirmed=True, history=user_texts[:-2])
-    if len(user_texts) >= 2 and asked_before and REFUSAL.match(normalize(last)) and len(last) < 30:
+    if len(user_texts) >= 2 and asked_before and len(last) < 30 and REFUSAL.match(normalize(last)):
         return Reply(
             "알겠어요, 진행하지 않을게요. 다른 편집이 필요하면 말씀해 주세요."
             if language == "ko"
