@@ -146,6 +146,11 @@ _OUT_OF_SCOPE = [
         "새 음악이나 미디어를 추가할 수는 없어요. 이미 넣은 음악은 옮기기, 구간 맞추기, 볼륨 조절을 해 드릴 수 있어요.",
     ),
     (
+        re.compile(r"thumbnail|cover\s+(?:image|photo)|썸네일|표지"),
+        "I can't make thumbnails. The nearest thing: I can cut, speed up or subtitle the part you'd want people to see first.",
+        "썸네일은 만들 수 없어요. 대신 보여 주고 싶은 부분을 자르거나 속도를 바꾸거나 자막을 넣을 수 있어요.",
+    ),
+    (
         re.compile(r"revers|backwards|rewind|거꾸로|역재생|되감"),
         "I can't play a clip backwards. The nearest thing: speed changes from 0.25x to 4x, or duplicating a part.",
         "역재생은 할 수 없어요. 대신 0.25~4배 속도 변경이나 구간 복제는 할 수 있어요.",

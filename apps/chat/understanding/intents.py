@@ -48,7 +48,7 @@ SPEED = re.compile(
     r"speed|fast|slow|\d+(?:\.\d+)?\s*x(?![a-z])|(?<![a-z])x\s*\d|\bpace|time[\s-]*lapse|quicker|속도|배속|빠르|빨리|느리|느려|천천히|슬로|타임\s*랩스|빨라|\d\s*배\s*(?:로|속)?(?!\s*(?:크게|작게|키|줄|볼륨|소리))"
 )
 MOVE = re.compile(
-    r"\bmove|\bshift|\bstart(?:s|ing)?\s+(?:at|from|it|the|playing)|\bbegin|\bplace|\bput|\bdrag|\bslide|\bpush|\bpull|\blater\b|\bearlier\b|\bkick\s+in|\bcome\s+in|\bplay(?:ing)?\s+(?:at|from)|\bdelay|"
+    r"\bmove|\bshift|\bstarts?\b|\bbegins?\b|\bstart(?:s|ing)?\s+(?:at|from|it|the|playing)|\bbegin|\bplace|\bput|\bdrag|\bslide|\bpush|\bpull|\blater\b|\bearlier\b|\bkick\s+in|\bcome\s+in|\bplay(?:ing)?\s+(?:at|from)|\bdelay|"
     r"옮겨|옮기|이동|시작|배치|놓아|놔|밀어|당겨|늦춰|늦게|앞당|뒤로|앞으로|나오게|나오도록|깔리|들어가게|위치"
 )
 FIT = re.compile(

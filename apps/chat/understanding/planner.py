@@ -82,6 +82,12 @@ _PLAYHEAD = re.compile(
 _TRIM_TO = re.compile(
     r"\b(?:trim|shorten|cut|reduce|make|crop|chop|clip|get)\b.*\b(?:to|down\s+to)\s+\d|(?:로|으로)\s*(?:잘라|자르|줄여|줄이|짧게|다듬|맞춰|만들)"
 )
+_CLIP_AT = re.compile(
+    r"(?:clip|segment|video|scene|shot|part)\s+(?:at|around|playing\s+at)\s+(?:\d+:\d{2}|\d+(?:\.\d+)?\s*(?:s\b|secs?\b|seconds?\b))|"
+    r"\d+(?:\.\d+)?\s*초\s*(?:에|쯤|지점에?|즈음)\s*(?:있는\s*|나오는\s*)?(?:클립|영상|장면)"
+)
+_SHORTEN_BY = re.compile(r"\b(?:shorten|cut|trim|reduce)\b.*\bby\s+\d|\d\s*초\s*(?:만큼\s*)?(?:줄여|짧게)")
+_ALL = re.compile(r"\b(?:both|all|every|each)\b|(?:2|두)\s*개\s*(?:다|모두)|전부|모두|모든|둘\s*다|다\s*(?:같이|함께)")
 _KEEP = re.compile(r"\bkeep|\bleave|남기|남겨|살려")
 _DIRECTIVE = re.compile(r"separated|separation|분리(?:한|된|된\s*구간)|분리\s*구간")
 
@@ -242,7 +248,7 @@ def family_of(text: str, original: str, project: Project) -> str | None:
     if sound_object and (
         re.search(
             r"키워|키우|크게|작게|줄여|줄이|높여|낮춰|올려|내려|louder|quieter|softer|\bup\b|\bdown\b|\blower\b|raise|boost|reduce|"
-            r"\bhalf\b|절반|twice|double|꺼|끄",
+            r"\bhalf\b|절반|twice|double|꺼|끄|turn\s+(?:it\s+)?off|switch\s+off|\bsilence|\bkill",
             text,
         )
         or _BARE_SCALE.search(strip_times(text))
@@ -262,6 +268,10 @@ def family_of(text: str, original: str, project: Project) -> str | None:
         return "delete"
     if music and not time_facts(text).empty:
         return "bgm_place"
+    if re.search(r"\blength\b|\bduration\b|\blong\b|길이|분량", text) and time_facts(text).durations + [
+        v for v in (time_facts(text).keep, time_facts(text).point) if v is not None
+    ]:
+        return "delete"  # "make the video 25 seconds long": cut what is past it
     return None
 
 
@@ -299,6 +309,12 @@ def _segment_refs(text: str, project: Project, previous: dict | None) -> tuple[l
     named = item_named(segments, text)
     if named:
         return [named], True
+    at_time = _CLIP_AT.search(text)
+    if at_time:
+        moment = time_facts(at_time.group(0)).point or next(iter(time_facts(at_time.group(0)).durations), None)
+        found = item_at(segments, moment) if moment is not None else None
+        if found:
+            return [found], True
     selected = project.payload.get("selectedSegmentId")
     selected_item = next((item for item in segments if item.get("id") == selected), None)
     if says_this(text) and selected_item:
@@ -369,6 +385,8 @@ def _segment_spans(
     facts = time_facts(text)
     if keep_means_delete_rest and facts.keep is None and facts.point is not None and _TRIM_TO.search(text):
         facts.keep, facts.point = facts.point, None
+    if keep_means_delete_rest and facts.tail is None and facts.durations and _SHORTEN_BY.search(text):
+        facts.tail = facts.durations.pop(0)
     if keep_means_delete_rest and facts.keep is None and facts.until_ms is not None and _KEEP.search(text):
         facts.keep, facts.until_ms = facts.until_ms, None
     named, explicit = _segment_refs(text, project, previous)
@@ -501,11 +519,14 @@ def _build_volume(
             raise _NeedsSeparation()
         return [Call("update_stem_volume", {"stemId": stem, "volume": scale})], None
     if intents.MUSIC.search(text) or (previous is not None and previous in project.bgm and not ordinals(text)):
-        clip = _bgm_clip(text, project, previous)
-        scale = 0.0 if off else volume_scale(_strip_times(text), clip.get("volumeScale") or 1.0)
-        if scale is None:
-            raise Missing("How loud should the music be? For example 30%.", "배경음악을 얼마나로 맞출까요? 예: 30%")
-        return [Call("update_bgm_volume", {"clipId": clip["id"], "volumeScale": scale})], clip
+        clips = project.bgm if _ALL.search(text) and len(project.bgm) > 1 else [_bgm_clip(text, project, previous)]
+        calls = []
+        for clip in clips[:MAX_STEPS]:
+            scale = 0.0 if off else volume_scale(_strip_times(text), clip.get("volumeScale") or 1.0)
+            if scale is None:
+                raise Missing("How loud should the music be? For example 30%.", "배경음악을 얼마나로 맞출까요? 예: 30%")
+            calls.append(Call("update_bgm_volume", {"clipId": clip["id"], "volumeScale": scale}))
+        return calls, clips[0] if len(clips) == 1 else None
     spans = _segment_spans(text, project, previous, keep_means_delete_rest=False)
     calls = []
     for segment, time_range in spans[:MAX_STEPS]:
@@ -780,6 +801,9 @@ def _build_bgm_place(c: Clause, project: Project, previous: dict | None) -> tupl
         ] + facts.durations
         if not values and project.pending and says_pending_range(text):
             values = [project.pending[0]]
+        refs = [o for o in ordinals(text) if o.kind == "segment"]
+        if not values and refs and pick(project.segments, refs[0].index):
+            values = [pick(project.segments, refs[0].index).get("startMs") or 0]
         bare = re.search(r"(?:\b(?:to|at)\s+|^|\s)(\d+(?:\.\d+)?)(?:\s*(?:으로|로|에)|\s*$)", strip_times(text))
         if not values and bare:
             values = [round(float(bare.group(1)) * 1000)]  # "move the song to 0": seconds

@@ -36,7 +36,9 @@ _TAIL_BEFORE = re.compile(
     r"(?:last|final|ending|마지막|끝|뒤|뒷부분|후반|끝에서|맨\s*뒤|맨\s*끝|뒤에서)\s*(?:에서|에|의|부분)?\s*(?:the\s*)?$"
 )
 _TAIL_AFTER = re.compile(r"^\s*(?:at\s+the\s+end|from\s+the\s+end|of\s+the\s+end|off\s+the\s+end)")
-_SHIFT_LATER_AFTER = re.compile(r"^\s*(?:later|forward|further|to\s+the\s+right|right|뒤로|늦게|미뤄|밀어|오른쪽)")
+_SHIFT_LATER_AFTER = re.compile(
+    r"^\s*(?:later|forward|further|to\s+the\s+right|right|뒤로|늦게|미뤄|밀어|오른쪽|(?:뒤|후)에\s*(?:나오|시작|들어|깔|재생))"
+)
 _SHIFT_EARLIER_AFTER = re.compile(r"^\s*(?:earlier|sooner|back(?:ward)?s?|to\s+the\s+left|left|앞으로|빨리|당겨|왼쪽)")
 _FROM_BEFORE = re.compile(r"(?:from|after|starting\s+at|starting|since|past|beyond)\s*$")
 _FROM_AFTER = re.compile(r"^\s*(?:부터|이후|에서부터|뒤부터|후부터|onwards?|on\b|and\s+after|and\s+later)")
@@ -143,7 +145,7 @@ def time_facts(text: str) -> TimeFacts:
         if index in used or mention.ms is None:
             continue
         before = text[max(0, mention.start - 24) : mention.start]
-        after = text[mention.end : mention.end + 24]
+        after = re.sub(r"^\s*(?:지점|쯤|즈음|정도|부분)", "", text[mention.end : mention.end + 24])
         ms = mention.ms
         if _SHIFT_LATER_AFTER.match(after):
             facts.shift = ms
