@@ -140,7 +140,7 @@ _OUT_OF_SCOPE = [
     ),
     (
         re.compile(
-            r"(?:add|insert|find|pick|choose|recommend|suggest|generate|compose)\s+(?:a\s+|some\s+|new\s+|another\s+)*(?:music|song|bgm|track|clip|photo|image|video|sound\s+effect)|(?:음악|노래|브금|배경음악|영상|사진|효과음)\s*(?:을|를)?\s*(?:추가|넣어|찾아|골라|추천|만들어|생성)|새\s*(?:음악|노래|영상|클립)"
+            r"(?:add|insert|find|pick|choose|recommend|suggest|generate|compose)\s+(?:a\s+|some\s+|new\s+|another\s+)*(?:music|song|bgm|track|clip|photo|image|video|sound\s+effect)|^(?!.*(?:자막|더빙|가사|subtitl|caption|dub)).*(?:음악|노래|브금|배경음악|영상|사진|효과음)\s*(?:을|를)?\s*(?:\S+\s+){0,2}(?:추가|넣어|찾아|골라|추천|만들어|생성)|새\s*(?:음악|노래|영상|클립)"
         ),
         "I can't add new music or media. The nearest thing: for music already placed I can move it, fit it to a range or change its volume.",
         "새 음악이나 미디어를 추가할 수는 없어요. 이미 넣은 음악은 옮기기, 구간 맞추기, 볼륨 조절을 해 드릴 수 있어요.",

@@ -56,6 +56,7 @@ _SPLITTERS = re.compile(
     r"(?:(?<=[.;!?])\s+|\n+|,?\s*\b(?:and\s+then|and\s+after\s+that|then|after\s+that|afterwards|after\s+which|"
     r"next|finally|lastly|and\s+also|also|plus|as\s+well\s+as)\b\s*,?|,\s+(?:and\s+)?|\s+and\s+|\s*&\s*|"
     r"\s*(?:그리고|그\s*다음(?:에|으로)?|그\s*후(?:에)?|그\s*뒤(?:에)?|그러고\s*나서|그런\s*다음(?:에)?|다음으로|이어서|또한?|끝나면|그담에|담에)\s+|"
+    r"(?<=[가-힣])(?:이랑|랑)\s+|"
     r"(?<=[가-힣])(?<![라다])(?:고\s*나서|고서|고|한\s*(?:다음|후|뒤)에?|은\s*(?:다음|후|뒤)에?|ㄴ\s*다음에?|고\s*난\s*(?:다음|후|뒤)에?|면서|며)\s+|"
     r"(?<=[가-힣])(?<!초)(?<!분)\s+(?:다음에|후에|뒤에)\s+)",
     re.IGNORECASE,

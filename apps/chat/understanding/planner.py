@@ -213,6 +213,13 @@ def _is_subtitle_edit(text: str, original: str, project: Project) -> bool:
 def family_of(text: str, original: str, project: Project) -> str | None:
     if _is_subtitle_edit(text, original, project):
         return "subtitle_text"
+    if (
+        project.subtitles
+        and intents.SUBTITLE.search(text)
+        and intents.DELETE.search(text)
+        and (any(o.kind in ("subtitle", None) for o in ordinals(text)) or says_this(text))
+    ):
+        return "subtitle_clear"  # no tool deletes a subtitle; the nearest is emptying its text
     music = intents.MUSIC.search(text)
     if intents.DUB.search(text):
         return "dub"
@@ -236,7 +243,7 @@ def family_of(text: str, original: str, project: Project) -> str | None:
         text,
     )
     strong_volume = re.search(
-        r"volume|loud|quiet|mute|silen|\bsound|\bdb\b|\ddb\b|decibel|볼륨|소리|음량|음소거|조용|시끄|데시벨|무음|들리|"
+        r"volume|loud|quiet|mute|silen|\bsound|\bdb\b|\ddb\b|decibel|볼륨|(?<![목말])소리|음량|음소거|조용|시끄|데시벨|무음|들리|"
         r"\bturn\s+(?:[\w']+\s+){0,4}?(?:up|down)\b",
         text,
     )
@@ -247,7 +254,8 @@ def family_of(text: str, original: str, project: Project) -> str | None:
             return "volume"
     if sound_object and (
         re.search(
-            r"키워|키우|크게|작게|줄여|줄이|높여|낮춰|올려|내려|louder|quieter|softer|\bup\b|\bdown\b|\blower\b|raise|boost|reduce|"
+            r"키워|키우|크게|작게|줄여|줄이|높여|낮춰|올려|내려|잔잔|조용|또렷|선명|louder|quieter|softer|clearer|\bup\b|\bdown\b|"
+            r"\blower\b|raise|boost|reduce|"
             r"\bhalf\b|절반|twice|double|꺼|끄|turn\s+(?:it\s+)?off|switch\s+off|\bsilence|\bkill",
             text,
         )
@@ -518,7 +526,10 @@ def _build_volume(
                 )
             raise _NeedsSeparation()
         return [Call("update_stem_volume", {"stemId": stem, "volume": scale})], None
-    if intents.MUSIC.search(text) or (previous is not None and previous in project.bgm and not ordinals(text)):
+    segment_words = re.search(r"\b(?:clip|segment|video|footage)s?\b|클립|영상|세그먼트", text)
+    if intents.MUSIC.search(text) or (
+        previous is not None and previous in project.bgm and not ordinals(text) and not segment_words
+    ):
         clips = project.bgm if _ALL.search(text) and len(project.bgm) > 1 else [_bgm_clip(text, project, previous)]
         calls = []
         for clip in clips[:MAX_STEPS]:
@@ -703,7 +714,9 @@ def _new_subtitle_text(c: Clause) -> str | None:
     return None
 
 
-def _build_subtitle_text(c: Clause, project: Project, previous: dict | None) -> tuple[list[Call], dict | None]:
+def _build_subtitle_text(
+    c: Clause, project: Project, previous: dict | None, *, clear: bool = False
+) -> tuple[list[Call], dict | None]:
     clips = project.subtitles
     if not clips:
         raise Missing(
@@ -738,8 +751,8 @@ def _build_subtitle_text(c: Clause, project: Project, previous: dict | None) -> 
             'Which subtitle should I change? Say its number, e.g. "the 2nd subtitle".',
             '몇 번째 자막을 바꿀까요? 예: "두 번째 자막"',
         )
-    new_text = _new_subtitle_text(c)
-    if not new_text:
+    new_text = "" if clear else _new_subtitle_text(c)
+    if not clear and not new_text:
         raise Missing("What should the subtitle say?", "자막을 어떤 문장으로 바꿀까요?")
     return [Call("update_subtitle_text", {"clipId": clip["id"], "text": new_text})], clip
 
@@ -842,6 +855,8 @@ def build(
         return _build_dub(c, project, previous)
     if family == "subtitle_text":
         return _build_subtitle_text(c, project, previous)
+    if family == "subtitle_clear":
+        return _build_subtitle_text(c, project, previous, clear=True)
     return _build_bgm_place(c, project, previous)
 
 
@@ -990,15 +1005,21 @@ def describe(call: Call, language: str) -> str:
     if name == "separate_audio_range":
         minutes = max(1, round((args.get("endMs", 60_000) - args.get("startMs", 0)) / 60_000))
         return (
-            f"{span.strip() or '선택한 부분'}의 음성을 분리해요 (분리 1분당 약 1분, 약 {minutes}분)."
+            f"{span.strip() or '클립 전체'}의 음성을 분리해요 (분리 1분당 약 1분, 약 {minutes}분)."
             if ko
-            else f"Separate the voices{span or ''} (about one minute per minute of audio, about {minutes} min)."
+            else f"Separate the voices{span or ' of the whole clip'} (about one minute per minute of audio, about {minutes} min)."
         )
     if name == "update_stem_volume":
         return (
             f"{args['stemId']} 볼륨을 {args['volume'] * 100:g}%로 맞춰요."
             if ko
             else f"Set the {args['stemId']} stem to {args['volume'] * 100:g}%."
+        )
+    if name == "update_subtitle_text" and not args["text"]:
+        return (
+            "자막 문구를 비워요 (자막 자체를 지우는 기능은 없어요)."
+            if ko
+            else "Clear the subtitle's text (subtitles can't be deleted as such)."
         )
     if name == "update_subtitle_text":
         return f'자막을 "{args["text"]}"(으)로 바꿔요.' if ko else f'Change the subtitle to "{args["text"]}".'

@@ -16,7 +16,7 @@ _A_LOT = re.compile(
 )
 _LOUDER = re.compile(
     r"\b(?:louder|increase|raise|boost|turn\s+(?:it\s+)?up|up\b|amplify|more\s+audible|bump|pump|higher|stronger)"
-    r"|키워|키우|크게|높여|높이|올려|올리|증폭|세게|키워줘|강하게|잘\s*들리"
+    r"|키워|키우|크게|높여|높이|올려|올리|증폭|세게|키워줘|강하게|잘\s*들리|또렷|선명|\bclearer|\bcrisper"
 )
 _QUIETER = re.compile(
     r"\b(?:quieter|quiet|softer|lower|decrease|reduce|turn\s+(?:it\s+)?down|down\b|less\s+loud|lessen|dim|weaker|"
@@ -24,7 +24,7 @@ _QUIETER = re.compile(
 )
 _MUTE = re.compile(
     r"\b(?:mute|silence|silent|no\s+sound|turn\s+off|switch\s+off|kill)\b|음소거|무음|소리\s*(?:를\s*)?(?:없애|꺼|끄|빼|제거|0(?![.\d]))|"
-    r"꺼\s*줘|꺼\s*주|꺼줘|끄고|꺼버|들리지\s*않게|안\s*들리게"
+    r"꺼\s*줘|꺼\s*주|꺼줘|끄고|꺼버|끄\s*$|꺼\s*$|끄기|들리지\s*않게|안\s*들리게"
 )
 _UNMUTE = re.compile(
     r"\bunmute|\b(?:original|normal|default|full)\s+(?:volume|level|loudness)|\brestore|\bback\s+to\s+normal|"
