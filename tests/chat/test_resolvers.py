@@ -282,3 +282,18 @@ def test_a_huge_message_is_read_only_up_to_its_first_clauses():
     reply = interpret([("user", "delete 1 to 2 seconds and " * 5000)], context, "ko")
     assert 1 <= len(reply.calls) <= 5
     assert all(call.name == "delete_segment_range" for call in reply.calls)
+
+
+def test_yes_after_a_proposal_does_not_propose_it_again():
+    context = {"segments": [{"id": "s1", "startMs": 0, "endMs": 10000}], "subtitleClips": [{"id": "c1", "text": "x"}]}
+    turns = [
+        ("user", "delete 1 to 2 seconds"),
+        (
+            "model",
+            "Delete 1-2 s of the clip.\n\n⚠ Applying this edit resets the existing subtitles. Do you want to go ahead?",
+        ),
+        ("user", "yes sure thing"),
+    ]
+    assert interpret(turns, context, "ko").calls == []
+    asked = [("user", "dub it into English"), ("model", "Dub the video into English. Shall I go ahead?")]
+    assert [call.name for call in interpret([*asked, ("user", "sure thing")], context, "ko").calls] == ["generate_dub"]

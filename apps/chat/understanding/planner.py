@@ -60,6 +60,11 @@ AGREEMENT = re.compile(
     r"그렇게\s*해\s*줘|바로|시작해\s*줘?)*)*[\s.!~]*$",
     re.IGNORECASE,
 )
+AGREEMENT_START = re.compile(
+    r"^\s*(?:yes|yeah|yep|yup|sure|ok(?:ay)?|go\s+ahead|do\s+it|sounds\s+good|alright|of\s+course|absolutely|"
+    r"네|넵|넹|예|응|웅|ㅇㅇ|ㅇㅋ|오케이|좋아|좋습니다|그래|진행|해\s*줘|해\s*주세요|부탁)",
+    re.IGNORECASE,
+)
 REFUSAL = re.compile(
     r"^\s*(?:no|nope|nah|cancel|stop|never\s*mind|don'?t|forget\s+it|not\s+now|아니|아니요|아뇨|아니야|취소|됐어|그만|하지\s*마|괜찮아요?|나중에)",
     re.IGNORECASE,
@@ -1183,6 +1188,15 @@ def _any_family(text: str, project: Project) -> bool:
     return any(family_of(normalize(piece), piece, project) for piece in raw_clauses(text))
 
 
+def _agrees(text: str, project: Project) -> bool:
+    if len(text) >= 80:
+        return False
+    normalized = normalize(text)
+    if AGREEMENT.match(normalized):
+        return True
+    return bool(len(text) < 25 and AGREEMENT_START.match(normalized) and not _any_family(text, project))
+
+
 def interpret(turns: list[tuple[str, str]], context: dict | None, locale: str = "ko") -> Reply:
     """Answers the last user turn of `turns` ((role, text) pairs, oldest first) against `context`."""
     project = Project(context if isinstance(context, dict) else {})
@@ -1191,8 +1205,11 @@ def interpret(turns: list[tuple[str, str]], context: dict | None, locale: str = 
         return Reply(answers.fallback("", "ko" if (locale or "ko").startswith("ko") else "en"))
     last = user_texts[-1].strip()
     language = _language(last, locale)
-    asked_before = len(turns) >= 2 and any(role == "model" for role, _ in turns[:-1])
-    if len(user_texts) >= 2 and asked_before and len(last) < 80 and AGREEMENT.match(normalize(last)):
+    last_model = next((text.strip() for role, text in reversed(turns) if role == "model" and text.strip()), "")
+    # A question is pending only when the assistant's last turn asked one; "yes" after a proposal whose
+    # rationale ends with the edit-invalidation warning must not propose the same edit twice.
+    asked_before = last_model.endswith("?") and not last_model.splitlines()[-1].lstrip().startswith("⚠")
+    if len(user_texts) >= 2 and asked_before and _agrees(last, project):
         request = user_texts[-2]
         language = _language(request, locale) if not re.search(r"[a-zA-Z가-힣]", last) else language
         return plan(request, project, language, confirmed=True, history=user_texts[:-2])
