@@ -64,7 +64,11 @@ def language_mentions(text: str) -> list[LanguageMention]:
         if (
             code is None
             and word in _SAFE_CODES
-            and re.search(r"[,:/(\[]|\b(?:and|in|to|into|from)\s*$|^\s*$", text[: match.start()][-8:] or " ")
+            and (
+                re.search(r"[,:/(\[]|\b(?:and|in|to|into|from)\s*$|^\s*$", text[: match.start()][-8:] or " ")
+                or re.search(r"(?:subtitles?|subs|captions?|dub|자막|더빙)\s*$", text[: match.start()])
+                or (found and not text[found[-1][1] : match.start()].strip(" ,"))
+            )
         ):
             code = word
         if code is None and word not in {"english", "engine"}:

@@ -136,6 +136,13 @@ def split_clauses(text: str) -> list[tuple[str, str]]:
     masked, saved = _mask_quotes(text)
     masked = re.sub(r"(\d)\.(\d)", lambda match: f"{match.group(1)}\x01{match.group(2)}", masked)
     masked = re.sub(
+        r"\b((?:first|second|third|fourth|fifth|last|\d+(?:st|nd|rd|th)?)),?\s+(and|or|&)\s+(?=(?:the\s+)?"
+        r"(?:first|second|third|fourth|fifth|last|\d+(?:st|nd|rd|th)?)\b(?!\s*(?:s\b|sec|seconds?|초|%)))",
+        lambda match: f"{match.group(1)} \x02 ",
+        masked,
+        flags=re.IGNORECASE,
+    )
+    masked = re.sub(
         r"\b(between|from)\s+(\S+)\s+and\s+",
         lambda match: f"{match.group(1)} {match.group(2)} \x02 ",
         masked,

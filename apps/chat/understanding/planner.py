@@ -322,6 +322,8 @@ def _segment_refs(text: str, project: Project, previous: dict | None) -> tuple[l
     named = item_named(segments, text)
     if named:
         return [named], True
+    if _ALL.search(text) and re.search(r"\b(?:clip|segment|video|scene)s?\b|클립|영상", text):
+        return segments[:MAX_STEPS], True
     at_time = _CLIP_AT.search(text)
     if at_time:
         moment = time_facts(at_time.group(0)).point or next(iter(time_facts(at_time.group(0)).durations), None)
@@ -601,7 +603,7 @@ def _build_cut(c: Clause, project: Project, previous: dict | None, tool: str) ->
             Call(tool, {"segmentId": segment["id"], "startMs": int(time_range[0]), "endMs": int(time_range[1])})
         )
     if tool == "delete_segment_range" and len(spans) > 1 and not time_facts(c.text).ranges and not project.pending:
-        if not ordinals(c.text) and len(calls) == len(project.segments):
+        if not ordinals(c.text) and not _ALL.search(c.text) and len(calls) == len(project.segments):
             raise Missing(
                 "Which part should I delete? Give a clip or a time range.",
                 "어느 부분을 삭제할까요? 클립이나 시간 구간을 알려주세요.",
@@ -709,6 +711,9 @@ def _new_subtitle_text(c: Clause) -> str | None:
         if match:
             candidate = match.group(1).strip()
             candidate = re.sub(
+                r"^(?:\d+\s*번째?|첫\s*번째|마지막)\s*(?:자막|줄|문장)?\s*(?:을|를|은|는)?\s*", "", candidate
+            )
+            candidate = re.sub(
                 r"^(?:the\s+)?(?:(?:first|second|third|last|\d+(?:st|nd|rd|th))\s+)?(?:subtitle|caption|line)\s*(?:to\s+)?",
                 "",
                 candidate,
@@ -805,8 +810,17 @@ def _build_bgm_place(c: Clause, project: Project, previous: dict | None) -> tupl
     if target_range is not None:
         start, end = target_range
         return [Call("update_bgm_range", {"clipId": clip["id"], "newStartMs": int(start), "newEndMs": int(end)})], clip
-    if facts.shift is not None:
+    segment_refs = [o for o in ordinals(text) if o.kind == "segment" and pick(project.segments, o.index)]
+    end_at = re.search(
+        r"\bend(?:s|ing)?\s+(?:at|by)|\bfinish(?:es)?\s+(?:at|by)|\bstop(?:s)?\s+at|끝나(?:게|도록|는)|에\s*끝", text
+    )
+    end_value = facts.point if facts.point is not None else next(iter(facts.durations), None)
+    if end_at and end_value is not None:
+        new_start = end_value - length
+    elif facts.shift is not None:
         new_start = (clip.get("startMs") or 0) + facts.shift
+    elif segment_refs and not facts.durations and facts.point is None:
+        new_start = pick(project.segments, segment_refs[0].index).get("startMs") or 0
     elif _PLAYHEAD.search(text):
         new_start = project.playhead
     elif _TO_START.search(text):

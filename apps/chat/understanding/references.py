@@ -47,6 +47,16 @@ def _noun_kind(noun: str) -> str | None:
     return None
 
 
+_ORDINAL_TOKEN = rf"(?:{'|'.join(_EN_ORDINALS)}|\d+(?:st|nd|rd|th))"
+_LISTED_ORDINAL = re.compile(rf"\b(?P<word>{_ORDINAL_TOKEN})(?=\s*(?:,|and|or|&)\s*(?:the\s+)?{_ORDINAL_TOKEN}\b)")
+_LISTED_NUMBER = re.compile(rf"\b(?:{_ANY_NOUN})\s*\d+(?:\s*(?:,|and|or|&)\s*(?P<n>\d+)\b)+")
+_FIRST_N = re.compile(rf"\b(?P<end>first|last)\s+(?P<n>\d+)\s+(?P<noun>{_ANY_NOUN})")
+
+
+def _ordinal_value(word: str) -> int:
+    return _EN_ORDINALS[word] if word in _EN_ORDINALS else int(re.sub(r"\D", "", word))
+
+
 _PATTERNS = [
     # "second to last clip", "next to last", "끝에서 두 번째"
     (
@@ -69,7 +79,7 @@ _PATTERNS = [
     ),
     (
         re.compile(
-            rf"\b(?P<noun>{_ANY_NOUN})\s*(?:#|no\.?\s*|number\s+)?(?P<n>\d+)(?![\d.:])(?!\s*(?:초|분|s\b|sec|min|ms|%|x\b|배|퍼센트|프로|db|번|개|째|-|~))"
+            rf"\b(?P<noun>{_ANY_NOUN})\s*(?:#|no\.?\s*|number\s+)?(?P<n>\d+)(?![\d.:])(?!\s*(?:초|분|s\b|sec|min|ms|%|x\b|배|퍼센트|프로|db|번\s*더|번째|개|째|-|~))"
         ),
         lambda m: int(m.group("n")),
     ),
@@ -101,6 +111,28 @@ def ordinals(text: str) -> list[Ordinal]:
             kind = _noun_kind(noun) if noun else None
             found.append(Ordinal(index_of(match), kind, match.start(), match.end()))
             taken.append((match.start(), match.end()))
+    for match in _LISTED_ORDINAL.finditer(text):
+        if not any(start < match.end() and match.start() < end for start, end in taken):
+            following = next((o for o in found if o.start > match.start()), None)
+            found.append(
+                Ordinal(
+                    _ordinal_value(match.group("word")),
+                    following.kind if following else None,
+                    match.start(),
+                    match.end(),
+                )
+            )
+            taken.append((match.start(), match.end()))
+    for match in _LISTED_NUMBER.finditer(text):
+        first = next((o for o in found if match.start() <= o.start < match.end()), None)
+        for number in re.findall(r"(?:,|and|or|&)\s*(\d+)", text[match.start() : match.end()]):
+            found.append(Ordinal(int(number), first.kind if first else None, match.end(), match.end()))
+    for match in _FIRST_N.finditer(text):
+        count, kind = int(match.group("n")), _noun_kind(match.group("noun"))
+        if count > 1:
+            found = [o for o in found if not (match.start() <= o.start < match.end())]
+            indexes = range(1, count + 1) if match.group("end") == "first" else range(-count, 0)
+            found += [Ordinal(index, kind, match.start(), match.end()) for index in indexes]
     return sorted(found, key=lambda ordinal: ordinal.start)
 
 
