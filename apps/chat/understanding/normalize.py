@@ -98,6 +98,7 @@ def normalize(text: str) -> str:
     # NFC, not NFKC: NFKC would turn compatibility jamo ("ㅇㅇ", "ㅎㅇ") into conjoining ones.
     text = unicodedata.normalize("NFC", text or "").translate(_FULLWIDTH).lower()
     text = text.replace("’", "'").replace("×", "x").replace("–", "-").replace("—", "-").replace("～", "~")
+    text = re.sub(r"\bw/o\b", "without", text)
     text = re.sub(r"[a-z]+", _fix_word, text)
     text = words_to_digits(text)
     return re.sub(r"[ \t]+", " ", text).strip()

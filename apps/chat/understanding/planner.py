@@ -943,8 +943,10 @@ def understand_request(text: str, project: Project, language: str, history: list
         original = f"{prefix}{separator}{piece}" if prefix else piece
         current = clause(original)
         family = family_of(current.text, current.original, project)
+        inherited = False
         if family is None and results:
             family = _inherited_family(current.text, results)
+            inherited = family is not None
             following = pieces[index + 1][1] if index + 1 < len(pieces) else None
             if family is None and following is not None and family_of(normalize(following), following, project):
                 prefix = original  # "add English | and Korean subtitles": read with what follows
@@ -965,6 +967,17 @@ def understand_request(text: str, project: Project, language: str, history: list
             and not _names_target(current.text)
         ):
             # "the clip is too loud, bring it down to 60%": one change, said twice
+            previous = results.pop()
+            current = clause(f"{previous.clause.original}{separator}{piece}")
+        elif (
+            inherited
+            and results
+            and not re.search(r"\d", results[-1].clause.text)
+            and not ordinals(results[-1].clause.text)
+            and not says_pending_range(results[-1].clause.text)
+            and not _names_target(current.text)
+        ):
+            # "trim off the ending, last 4 sec": the second piece only says what the first meant
             previous = results.pop()
             current = clause(f"{previous.clause.original}{separator}{piece}")
         results.append(Understood(family, current, []))

@@ -79,7 +79,7 @@ _PATTERNS = [
     ),
     (
         re.compile(
-            rf"\b(?P<noun>{_ANY_NOUN})\s*(?:#|no\.?\s*|number\s+)?(?P<n>\d+)(?![\d.:])(?!\s*(?:초|분|s\b|sec|min|ms|%|x\b|배|퍼센트|프로|db|번\s*더|번째|개|째|-|~))"
+            rf"\b(?P<noun>{_ANY_NOUN})\s*(?:#|no\.?\s*|number\s+)?(?P<n>\d+)(?![\d.]|:\d)(?!\s*(?:초|분|s\b|sec|min|ms|%|x\b|배|퍼센트|프로|db|번\s*더|번째|개|째|-|~))"
         ),
         lambda m: int(m.group("n")),
     ),
