@@ -67,6 +67,7 @@ _SPLITTERS = re.compile(
 class Clause:
     original: str  # as typed (quotes and case kept), for verbatim subtitle text
     text: str  # normalised: lower-case, typos fixed, numbers as digits
+    borrowed: str = ""  # normalised text of the clause whose verb and value this one shares, if any
 
 
 def is_korean(text: str) -> bool:
@@ -175,5 +176,5 @@ def raw_clauses(text: str) -> list[str]:
     return [piece for _, piece in split_clauses(text)]
 
 
-def clause(original: str) -> Clause:
-    return Clause(original=original, text=normalize(original))
+def clause(original: str, borrowed: str = "") -> Clause:
+    return Clause(original=original, text=normalize(original), borrowed=borrowed)

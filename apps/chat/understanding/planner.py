@@ -480,7 +480,8 @@ def _bgm_clip(text: str, project: Project, previous: dict | None) -> dict:
 def _stem_id(text: str, project: Project) -> str | None:
     stem_ids = [str(item.get("stemId")) for item in project.stems if item.get("stemId")]
     number = re.search(
-        r"(?:speaker|person|화자|사람|목소리|voice)\s*#?\s*(\d+)|(\d+)\s*(?:번째|번|st|nd|rd|th)?\s*(?:speaker|person|화자|사람|목소리)",
+        r"(?:speaker|person|화자|사람|목소리|voice)\s*#?\s*(\d+)(?![\d.]|\s*(?:%|퍼센트|프로|배|x\b|초|s\b|db|데시벨))|"
+        r"(\d+)\s*(?:번째|번|st|nd|rd|th)?\s*(?:speaker|person|화자|사람|목소리)",
         text,
     )
     if number:
@@ -522,7 +523,7 @@ def _build_volume(
         intents.MUSIC.search(text) and project.bgm and stem == "background" and not intents.BACKGROUND.search(text)
     ):
         current = next((item.get("volume") for item in project.stems if item.get("stemId") == stem), 1.0)
-        scale = 0.0 if off else volume_scale(_strip_times(text), current or 1.0)
+        scale = 0.0 if off else _borrowed(volume_scale, c, current or 1.0)
         if scale is None:
             raise Missing("How loud should it be? For example 50% or twice as loud.", "얼마나 바꿀까요? 예: 50%, 두 배")
         if not project.stems:
@@ -540,7 +541,7 @@ def _build_volume(
         clips = project.bgm if _ALL.search(text) and len(project.bgm) > 1 else [_bgm_clip(text, project, previous)]
         calls = []
         for clip in clips[:MAX_STEPS]:
-            scale = 0.0 if off else volume_scale(_strip_times(text), clip.get("volumeScale") or 1.0)
+            scale = 0.0 if off else _borrowed(volume_scale, c, clip.get("volumeScale") or 1.0)
             if scale is None:
                 raise Missing("How loud should the music be? For example 30%.", "배경음악을 얼마나로 맞출까요? 예: 30%")
             calls.append(Call("update_bgm_volume", {"clipId": clip["id"], "volumeScale": scale}))
@@ -548,7 +549,7 @@ def _build_volume(
     spans = _segment_spans(text, project, previous, keep_means_delete_rest=False)
     calls = []
     for segment, time_range in spans[:MAX_STEPS]:
-        scale = 0.0 if off else volume_scale(_strip_times(text), segment.get("volumeScale") or 1.0)
+        scale = 0.0 if off else _borrowed(volume_scale, c, segment.get("volumeScale") or 1.0)
         if scale is None:
             raise Missing(
                 "How loud should it be? For example 50%, -6 dB or mute.", "볼륨을 얼마로 할까요? 예: 50%, -6dB, 음소거"
@@ -571,6 +572,15 @@ def _strip_times(text: str) -> str:
     return text
 
 
+def _borrowed(read, c: Clause, current: float) -> float | None:
+    """The clause's own value, else the one of the clause it shares its verb with ("mute the music and
+    the voice", "음악이랑 목소리 꺼줘")."""
+    value = read(_strip_times(c.text), current)
+    if value is None and c.borrowed:
+        value = read(_strip_times(c.borrowed), current)
+    return value
+
+
 def _build_speed(c: Clause, project: Project, previous: dict | None) -> tuple[list[Call], dict | None]:
     if intents.MUSIC.search(c.text) and not re.search(r"clip|video|영상|클립", c.text):
         raise Missing(
@@ -581,7 +591,7 @@ def _build_speed(c: Clause, project: Project, previous: dict | None) -> tuple[li
     spans = _segment_spans(c.text, project, previous, keep_means_delete_rest=False)
     calls = []
     for segment, time_range in spans[:MAX_STEPS]:
-        scale = speed_scale(_strip_times(c.text), segment.get("speedScale") or 1.0)
+        scale = _borrowed(speed_scale, c, segment.get("speedScale") or 1.0)
         if scale is None:
             raise Missing("What speed? For example 2x or 0.5x.", "몇 배속으로 할까요? 예: 2배, 0.5배")
         calls.append(
@@ -947,6 +957,8 @@ def understand_request(text: str, project: Project, language: str, history: list
         if family is None and results:
             family = _inherited_family(current.text, results)
             inherited = family is not None
+            if inherited:
+                current = clause(original, borrowed=results[-1].clause.text)
             following = pieces[index + 1][1] if index + 1 < len(pieces) else None
             if family is None and following is not None and family_of(normalize(following), following, project):
                 prefix = original  # "add English | and Korean subtitles": read with what follows
@@ -954,6 +966,13 @@ def understand_request(text: str, project: Project, language: str, history: list
             if family is None:
                 last = results.pop()
                 results.append(Understood(last.family, clause(f"{last.clause.original}{separator}{piece}"), []))
+                continue
+        following = pieces[index + 1] if index + 1 < len(pieces) else None
+        if family is None and following is not None and _names_target(current.text) and not prefix:
+            next_family = family_of(normalize(following[1]), following[1], project)
+            if next_family in ("volume", "volume_off", "speed") and re.match(r"\s*(?:이랑|랑|and|&|,)", following[0]):
+                # "음악이랑 목소리 꺼줘", "the music and the voice off": the listed item shares the verb
+                results.append(Understood(next_family, clause(original, borrowed=normalize(following[1])), []))
                 continue
         if family is None:
             prefix = original
