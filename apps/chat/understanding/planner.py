@@ -206,6 +206,9 @@ def _is_subtitle_edit(text: str, original: str, project: Project) -> bool:
             return False
         if _EDIT_STRONG.search(text):
             return True
+        one_subtitle = any(o.kind in ("subtitle", None) for o in ordinals(text)) or says_this(text)
+        if one_subtitle and re.search(r"수정|고쳐|고치|바꿔|바꾸|변경|\bedit|\bfix|\bcorrect|\bchange|\brewrite", text):
+            return True  # "두 번째 자막 수정해줘": the builder asks for the new text
         return bool(_EDIT_REWRITE.search(text)) and not _GENERATE.search(text)
     edit_words = _EDIT_STRONG.search(text) or _EDIT_REWRITE.search(text)
     if project.subtitles and edit_words and re.search(r"\b(?:line|lines|text|caption)\b", text) and ordinals(text):
@@ -715,6 +718,7 @@ def _new_subtitle_text(c: Clause) -> str | None:
         r"\b(?:say|says|read|reads|should\s+be|should\s+say)\s*:?\s*(.+?)\s*(?:,?\s*(?:please|thanks|pls|plz))?\s*$",
         r"\b(?:to|into|as|with)\s*:?\s*(.+?)\s*(?:,?\s*(?:please|thanks|thank you|pls|plz))?\s*$",
         r"(?:->|→)\s*(.+?)\s*$",
+        r"(?:첫\s*번째|\S+\s*번째|\d+\s*번|마지막|이|선택한)\s*(?:자막|줄|문장|캡션)\s*(?:을|를|은|는)?\s*(.+?)\s*$",
     ]
     for pattern in patterns:
         match = re.search(pattern, c.original, re.IGNORECASE)
