@@ -733,6 +733,10 @@ def _new_subtitle_text(c: Clause) -> str | None:
                 candidate,
                 flags=re.IGNORECASE,
             )
+            if re.fullmatch(
+                r"(?:수정|고쳐|고치|바꿔|바꾸|변경|편집)\S*(?:\s*(?:줘|주세요|줄래|해\s*줘))?[.!?]?", candidate
+            ):
+                continue  # only the verb: no new text was given
             if candidate:
                 return candidate
     return None
