@@ -96,6 +96,24 @@ _TEXTS = {
         "자르기·속도·볼륨 같은 편집은 바로 적용되고 따로 처리 시간이 들지 않아요. 자막·더빙·음성 분리는 서버에서 처리되어 요금제의 처리 "
         "시간을 써요. 시작 전에 항상 여쭤볼게요.",
     ),
+    "sync": (
+        "Subtitles and dubs are timed to the video as it was when they were made. Deleting, duplicating or "
+        "changing the speed of a range afterwards shifts everything after it, so they drift; make them again "
+        "after such edits (I warn before proposing one).",
+        "자막과 더빙은 만들 때의 영상 타이밍에 맞춰져 있어요. 그 뒤에 구간 삭제·복제·속도 변경을 하면 뒤쪽이 밀려서 어긋나요. "
+        "그런 편집 뒤에는 다시 만들어 주세요 (그런 편집을 제안할 때 미리 알려 드려요).",
+    ),
+    "steps": (
+        'Up to 5 steps in one request, applied in order — e.g. "trim the clip to 20 s, then add Korean subtitles".',
+        '한 번에 최대 5단계까지 순서대로 적용해요. 예: "영상 20초로 자르고 한국어 자막 만들어줘".',
+    ),
+    "chitchat": (
+        "I'm the editing assistant for this video, so I can't help with that — but I can cut, speed up, change "
+        "volumes, separate voices, make subtitles or dub. What should we change?",
+        "저는 이 영상의 편집 도우미라서 그건 도와드리기 어려워요. 대신 자르기, 속도, 볼륨, 음성 분리, 자막, 더빙은 할 수 있어요. "
+        "어떤 걸 바꿔 볼까요?",
+    ),
+    "praise": ("Glad you like it! Anything else to change?", "마음에 드신다니 다행이에요! 더 바꿀 게 있을까요?"),
     "undo": (
         "Use the editor's undo button to go back; I can also make the opposite edit (e.g. set the volume back to 100%).",
         "편집기의 실행 취소 버튼으로 되돌릴 수 있어요. 반대 편집(예: 볼륨 다시 100%)을 제가 제안할 수도 있어요.",
@@ -184,13 +202,22 @@ _CHITCHAT = [
         ),
     ),
     ("thanks", re.compile(r"\bthank|\bthx\b|\bthanks\b|cheers|고마워|고맙|감사|땡큐|ㄱㅅ")),
+    (
+        "praise",
+        re.compile(
+            r"^(?:nice|cool|great|awesome|perfect|love\s+it|lol|haha|wow|good\s+job)\b|^(?:좋네|멋지|멋있|굿|최고|ㅋㅋ|ㅎㅎ|대박|오+$)"
+        ),
+    ),
     ("how_are_you", re.compile(r"how\s+are\s+you|how'?s\s+it\s+going|잘\s*지내|기분\s*어때|뭐\s*해\??$")),
 ]
+_CHITCHAT_ONLY = re.compile(
+    r"joke|weather|who\s+made\s+you|your\s+name|날씨|농담|심심|누가\s*만들|이름이\s*뭐|^\?+$|^[!?.~]+$"
+)
 _CAPABILITIES = re.compile(
     r"what\s+(?:can|do|else\s+can)\s+you\s+do|what\s+are\s+you|who\s+are\s+you|\bhelp\b|how\s+(?:do|can)\s+i\s+use\s+you|"
     r"what\s+(?:are\s+)?(?:your\s+)?(?:features|capabilities)|what\s+can\s+i\s+(?:ask|do)|"
     r"뭐\s*(?:를|을)?\s*할\s*수\s*있|뭘\s*할\s*수\s*있|무엇을\s*할\s*수|뭐\s*해\s*줄\s*수|뭘\s*도와|무슨\s*기능|어떤\s*기능|기능이\s*뭐|도움말|"
-    r"할\s*수\s*있는\s*(?:게|것|일)|넌\s*누구|누구야|뭐\s*하는\s*(?:애|거|봇)|사용법|어떻게\s*써"
+    r"할\s*수\s*있는\s*(?:게|것|일)|넌\s*누구|누구야|뭐\s*하는\s*(?:애|거|봇)|사용법|어떻게\s*써|도와\s*줄\s*수\s*있|can\s+you\s+help"
 )
 _DURATION_Q = re.compile(
     r"how\s+long|how\s+much\s+time|how\s+many\s+minutes|take\s+(?:long|a\s+while)|how\s+fast|when\s+will|얼마나\s*걸|시간\s*이?\s*얼마|몇\s*분\s*(?:이나|정도)?\s*걸|오래\s*걸|언제\s*(?:끝|돼|나와)|금방"
@@ -198,13 +225,19 @@ _DURATION_Q = re.compile(
 _COST_Q = re.compile(
     r"how\s+much\s+(?:does|is|will)|cost|price|\bfree\b|charge|비용|요금|얼마(?:야|예요|에요|인가요)|유료|무료|돈"
 )
-_UNDO_Q = re.compile(r"\bundo\b|revert|go\s+back|되돌리|되돌려|실행\s*취소|원래대로\s*돌")
+_UNDO_Q = re.compile(r"\bundo\b|revert|go\s+back|되돌|실행\s*취소|원래대로\s*돌")
+_SYNC_Q = re.compile(r"out\s+of\s+sync|sync|싱크|어긋|안\s*맞")
+_STEPS_Q = re.compile(
+    r"how\s+many\s+(?:steps|edits|things|changes)|at\s+once|한\s*번에\s*(?:몇|여러)|몇\s*(?:개|단계)\s*(?:까지|를)?\s*(?:한\s*번에|동시에)"
+)
+_QUESTION_WORD_KO = re.compile(r"뭐|뭘|무엇|몇|얼마|어떻게|왜|언제|어디|누구|어느|어때|무슨")
 _LANG_Q = re.compile(
     r"which\s+languages|what\s+languages|languages\s+(?:do\s+you|are)\s+support|어떤\s*언어|무슨\s*언어|몇\s*개\s*(?:국어|언어)|지원\s*(?:하는\s*)?언어|언어\s*(?:뭐뭐|뭐가)"
 )
 _QUESTION_EN = re.compile(
     r"^(?:can\s+i|could\s+i|is\s+it\s+possible|is\s+there|are\s+there|do\s+you\s+support|does\s+(?:it|this|the)|can\s+it|are\s+you\s+able|"
-    r"how\s+(?:do|can|does|to|would)|what(?:'s|\s+is|\s+are|\s+does|\s+happens|\s+languages)?|why|when|which|where|will\s+(?:it|the|this)|do\s+i|should\s+i)\b"
+    r"how\s+(?:do|can|does|to|would|long|much|many|is|are)|what(?:'s|\s+is|\s+are|\s+does|\s+happens|\s+languages)?|why|when|which|where|who|"
+    r"will\s+(?:it|the|this)|do\s+i|should\s+i|(?:is|are|was|does|did|would)\s+(?:it|this|that|the|my|there|separation|dubbing|subtitl\w*))\b"
 )
 _QUESTION_KO = re.compile(
     r"(?<!줄\s)(?<!줄)(?<!주실\s)(?<!주실)(?:할|바꿀|만들|넣을|뺄|지울|될|쓸|고칠|나눌|줄일|키울|늘릴|옮길|조절할|입힐)\s*수\s*(?:있어|있나요|있어요|있니|있을까|있는지|있습니까)\??\s*$|"
@@ -237,7 +270,53 @@ def _pick(key: str, language: str) -> str:
 
 def is_question(text: str) -> bool:
     stripped = text.strip()
-    return bool(_QUESTION_EN.search(stripped) or _QUESTION_KO.search(stripped))
+    if _QUESTION_EN.search(stripped) or _QUESTION_KO.search(stripped):
+        return True
+    # a Korean question: an interrogative word and a question mark, with no request ending ("줘", "주세요")
+    return (
+        stripped.endswith("?")
+        and bool(_QUESTION_WORD_KO.search(stripped))
+        and not re.search(r"줘|주세요|줄래|주실", stripped)
+    )
+
+
+def _seconds(ms) -> str:
+    return f"{(ms or 0) / 1000:g}"
+
+
+def state_answer(text: str, language: str, context: dict) -> str | None:
+    """Questions about the project itself, answered from the context the phone sent."""
+    ko = language == "ko"
+    segments = [item for item in context.get("segments") or [] if isinstance(item, dict)]
+    music = [item for item in context.get("bgmClips") or [] if isinstance(item, dict)]
+    subtitles = [item for item in context.get("subtitleClips") or [] if isinstance(item, dict)]
+    duration = context.get("videoDurationMs") or max((item.get("endMs") or 0 for item in segments), default=0)
+    if re.search(
+        r"how\s+long\s+is\s+(?:my|the|this)\s+(?:video|clip|project|movie)|\blength\b|\bduration\b|길이|몇\s*초\s*(?:야|짜리|예요)|몇\s*분\s*짜리",
+        text,
+    ):
+        return (
+            f"영상 길이는 {_seconds(duration)}초예요 (클립 {len(segments)}개)."
+            if ko
+            else f"The video is {_seconds(duration)} s long ({len(segments)} clip(s))."
+        )
+    if re.search(r"volume|loud|볼륨|음량|소리", text) and intents.MUSIC.search(text):
+        if not music:
+            return "배경음악이 아직 없어요." if ko else "There is no background music in the project yet."
+        levels = ", ".join(
+            f"{(item.get('volumeScale') if item.get('volumeScale') is not None else 1) * 100:g}%" for item in music
+        )
+        return f"배경음악 볼륨: {levels}." if ko else f"Music volume: {levels}."
+    if re.search(r"how\s+many\s+(?:clips|segments)|클립\s*(?:이|은)?\s*몇", text):
+        return f"클립이 {len(segments)}개 있어요." if ko else f"There are {len(segments)} clip(s)."
+    if re.search(r"how\s+many\s+subtitles|자막\s*(?:이|은)?\s*몇", text):
+        codes = sorted({item.get("languageCode") for item in subtitles if item.get("languageCode")})
+        return (
+            f"자막이 {len(subtitles)}개 있어요 ({', '.join(codes) or '-'})."
+            if ko
+            else f"There are {len(subtitles)} subtitle(s) ({', '.join(codes) or '-'})."
+        )
+    return None
 
 
 def answer(text: str, language: str, context: dict) -> Answer | None:
@@ -246,6 +325,12 @@ def answer(text: str, language: str, context: dict) -> Answer | None:
         if pattern.search(text):
             return Answer(korean if language == "ko" else english, True)
     question = is_question(text) or text.rstrip().endswith("?")
+    if question:
+        state = state_answer(text, language, context or {})
+        if state:
+            return Answer(state, True)
+    if _CHITCHAT_ONLY.search(text):
+        return Answer(_pick("chitchat", language), True)
     if _LANG_Q.search(text):
         return Answer(_pick("languages", language), True)
     if _DURATION_Q.search(text):
@@ -258,6 +343,14 @@ def answer(text: str, language: str, context: dict) -> Answer | None:
         return Answer(_pick("undo", language), True)
     if _CAPABILITIES.search(text):
         return Answer(_pick("capabilities", language), True)
+    if question:
+        state = state_answer(text, language, context or {})
+        if state:
+            return Answer(state, True)
+        if _SYNC_Q.search(text):
+            return Answer(_pick("sync", language), True)
+        if _STEPS_Q.search(text):
+            return Answer(_pick("steps", language), True)
     if is_question(text):
         topic = _topic(text)
         return Answer(_pick(topic or "capabilities", language), True)
