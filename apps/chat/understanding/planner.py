@@ -362,7 +362,9 @@ _KNOWN_QUALIFIERS = {
 }
 
 
-def _global_range(facts: TimeFacts, text: str, project: Project, base: tuple[int, int]) -> tuple[int, int] | None:
+def _global_range(
+    facts: TimeFacts, text: str, project: Project, base: tuple[int, int], *, named: bool = False
+) -> tuple[int, int] | None:
     start, end = base
     if facts.ranges:
         return facts.ranges[0]
@@ -378,7 +380,8 @@ def _global_range(facts: TimeFacts, text: str, project: Project, base: tuple[int
         return start, start + (end - start) // 2
     if facts.half == "second":
         return start + (end - start) // 2, end
-    if project.pending and (says_pending_range(text) or not _WHOLE.search(text)):
+    # the range being dragged, unless the user named something else ("delete the second clip")
+    if project.pending and (says_pending_range(text) or not (_WHOLE.search(text) or named)):
         return project.pending
     return None
 
@@ -408,6 +411,10 @@ def _segment_spans(
     if keep_means_delete_rest and facts.keep is None and facts.until_ms is not None and _KEEP.search(text):
         facts.keep, facts.until_ms = facts.until_ms, None
     named, explicit = _segment_refs(text, project, previous)
+    relative = facts.head is not None or facts.tail is not None or facts.half or facts.keep is not None
+    selected_segment = next((s for s in segments if s.get("id") == project.payload.get("selectedSegmentId")), None)
+    if not named and relative and not facts.ranges and selected_segment is not None:
+        named = [selected_segment]  # "the last 3 seconds" of the clip the user has selected
     if named:
         spans = []
         for segment in named:
@@ -415,7 +422,7 @@ def _segment_spans(
             if keep_means_delete_rest and facts.keep is not None:
                 spans.append((segment, (min(base[1], base[0] + facts.keep), base[1])))
                 continue
-            wanted = _global_range(facts, text, project, base)
+            wanted = _global_range(facts, text, project, base, named=explicit)
             if wanted is None:
                 spans.append((segment, None))
                 continue
