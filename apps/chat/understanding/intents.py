@@ -23,7 +23,9 @@ SKIP_REVIEW = re.compile(
     r"(?:검토|검수|대본\s*확인|확인|리뷰|스크립트\s*확인|대본|스크립트)\s*(?:단계\s*)?(?:는\s*|도\s*)?"
     r"(?:없이|안\s*(?:하고|해도|할래|해)?|생략|건너|스킵|필요\s*없|패스)|(?:한|1)\s*번에|바로\s*자막\s*(?:까지|입혀|넣어)"
 )
-DUB = re.compile(r"\bdub|voice[\s-]*over|re-?voice|더빙|보이스\s*오버|음성\s*번역|목소리\s*(?:를\s*)?(?:\S+어|\S+말)로")
+DUB = re.compile(
+    r"\bdub|\bhear\s+(?:it|this|them)\s+in\b|voice[\s-]*over|re-?voice|더빙|보이스\s*오버|음성\s*번역|목소리\s*(?:를\s*)?(?:\S+어|\S+말)로"
+)
 SEPARATE = re.compile(
     r"separat|\bsplit\s+(?:the\s+)?(?:audio|sound|voices?|vocals?|stems?|tracks?)|isolat|extract\s+(?:the\s+)?(?:voice|vocal|speech|dialog)|"
     r"\bpull\s+(?:the\s+)?(?:voices?|vocals?|dialog\w*|speech)\s+out|(?:voices?|vocals?|dialog\w*|speech)\s+out\s+of|"

@@ -181,6 +181,13 @@ def _replace_and_a_half(match: re.Match) -> str:
 def words_to_digits(text: str) -> str:
     """The text with number words rewritten as digits (other words untouched)."""
     text = _AND_A_HALF.sub(_replace_and_a_half, text)
+    # "the last second" is one second, "the second clip" an ordinal
+    text = re.sub(
+        r"\b(first|last|final|opening)\s+(second|minute)\b(?!\s*(?:clip|one|segment|part|subtitle|caption|song|track|speaker|item|line|video|scene))",
+        r"\1 1 \2",
+        text,
+        flags=re.IGNORECASE,
+    )
     text = _PRONOUN_ONE.sub(r"\1 item", text)
     text = re.sub(r"\b(a|one)\s+and\s+a\s+half\b", "1.5", text, flags=re.IGNORECASE)
     text = re.sub(r"\bhalf\s+a(n)?\s+(second|minute)\b", r"0.5 \2", text, flags=re.IGNORECASE)

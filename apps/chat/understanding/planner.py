@@ -75,7 +75,7 @@ SKIP_CONFIRMATION = re.compile(
 )
 PRONOUN = re.compile(r"\b(?:it|its|that|them|this)\b|그거|그것|걔|거기|그\s*(?:클립|부분|구간|노래|음악|자막)")
 _WHOLE = re.compile(
-    r"whole|entire|full\s+(?:video|length)|all\s+of\s+it|everything|전체|전부|처음부터\s*끝까지|영상\s*내내|끝까지\s*전부"
+    r"whole|entire|(?:start|beginning)\s+to\s+(?:the\s+)?(?:end|finish)|full\s+(?:video|length)|all\s+of\s+it|everything|전체|전부|처음부터\s*끝까지|영상\s*내내|끝까지\s*전부"
 )
 _TO_END = re.compile(r"(?:to|until|till)\s+the\s+end|끝까지|마지막까지|끝날\s*때까지")
 _TO_START = re.compile(
@@ -1201,6 +1201,14 @@ def plan(text: str, project: Project, language: str, *, confirmed: bool, history
         return Reply(answer.text)
     understood = understand_request(text, project, language, history)
     if not understood:
+        targets = split_languages(normalized)[0]
+        if targets:  # "I need this in Japanese": subtitles or a dub?
+            names = _languages_text(targets, language)
+            return Reply(
+                f"{names} 자막을 만들까요, 더빙을 할까요?"
+                if language == "ko"
+                else f"Do you want {names} subtitles or a {names} dub?"
+            )
         return Reply(answers.fallback(normalized, language))
     calls: list[Call] = []
     previous_target = None
