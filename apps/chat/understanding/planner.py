@@ -804,7 +804,7 @@ def _build_bgm_place(c: Clause, project: Project, previous: dict | None) -> tupl
         target_range = (facts.from_ms, project.duration)
     elif (
         _WHOLE.search(text)
-        and intents.FIT.search(text)
+        and (intents.FIT.search(text) or facts.empty)
         or re.search(r"(?:whole|entire)\s+video|영상\s*(?:전체|내내|끝까지)", text)
     ):
         target_range = (0, project.duration)
