@@ -165,16 +165,22 @@ def chat_reply(*, turns: list[ChatTurn], context: ProjectContext, locale: str) -
     if not answer.calls:
         return ChatAnswer(kind="text", text=answer.text or texts.text("empty_model_answer", language))
 
-    usable = []
+    usable, context_rejections = [], []
     for step in steps:
         rejection = step_validate_against_context(step=step, context=context)
         if rejection:
             logger.info("chat: dropped step %s: %s", step.name, rejection.reason)
+            context_rejections.append(rejection)
         else:
             usable.append(step)
     dropped = len(answer.calls) - len(usable)
     if not usable:
-        return ChatAnswer(kind="text", text=texts.text("no_valid_steps", language))
+        reasons = texts.rejection_reasons(
+            reasons=[rejection.reason for rejection in context_rejections],
+            timeline_end_ms=context.timeline_end_ms,
+            language=language,
+        )
+        return ChatAnswer(kind="text", text=" ".join([*reasons, texts.text("no_valid_steps", language)]))
 
     for step in usable:
         conflict = separation_conflict(step=step, context=context)

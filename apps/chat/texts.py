@@ -61,6 +61,31 @@ def text(key: str, language: str, **values) -> str:
     return TEXTS[key][language].format(**values)
 
 
+def rejection_reasons(*, reasons: list[str], timeline_end_ms: int, language: str) -> list[str]:
+    """Why the server refused the proposed steps, in the user's words (the model's reasons are English
+    and technical): unknown items, times outside the video, empty or reversed ranges."""
+    seconds = f"{timeline_end_ms / 1000:g}"
+    sentences = {
+        "not in the project": {
+            "ko": "프로젝트에 없는 클립이나 항목을 가리키고 있었어요.",
+            "en": "It referred to a clip or item that isn't in the project.",
+        },
+        "outside the timeline": {
+            "ko": f"영상 길이(0~{seconds}초)를 벗어난 시간이었어요.",
+            "en": f"The time was outside the video (0-{seconds} s).",
+        },
+        "must be before": {
+            "ko": "구간의 시작이 끝보다 뒤에 있었어요.",
+            "en": "The range started after it ended.",
+        },
+    }
+    found = []
+    for marker, sentence in sentences.items():
+        if any(marker in reason for reason in reasons):
+            found.append(sentence[language])
+    return found
+
+
 def invalidation_warning(*, kinds: list[str], language: str) -> str:
     separator = "/" if language == "ko" else ", "
     items = separator.join(DERIVED_ITEM_NAMES[kind][language] for kind in kinds)

@@ -111,13 +111,15 @@ def test_hallucinated_id_is_dropped(ask):
     proposal = _proposal(ask("sim:hallucinated-id"))
     assert proposal["steps"] == [{"name": "update_bgm_volume", "args": {"clipId": "bgm-1", "volumeScale": 0.4}}]
     assert "1 step(s) were left out" in proposal["rationale"]
-    assert "more precisely" in _text(ask("sim:hallucinated-id-only"))
+    refused = _text(ask("sim:hallucinated-id-only"))
+    assert "more precisely" in refused and "isn't in the project" in refused
 
 
 def test_out_of_range_times_are_refused(ask):
-    assert "more precisely" in _text(ask("sim:out-of-range"))
-    assert "more precisely" in _text(ask("sim:reversed-range"))
-    assert "구체적으로" in _text(ask("sim:out-of-range 끝부분 지워줘"))
+    out_of_range = _text(ask("sim:out-of-range"))
+    assert "more precisely" in out_of_range and "outside the video (0-30 s)" in out_of_range
+    assert "started after it ended" in _text(ask("sim:reversed-range"))
+    assert "영상 길이(0~30초)를 벗어난" in _text(ask("sim:out-of-range 끝부분 지워줘"))
 
 
 @pytest.mark.parametrize("kind", ["separationDirectives", "processingSeparations"])

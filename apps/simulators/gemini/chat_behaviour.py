@@ -9,22 +9,9 @@ import json
 import re
 
 from apps.chat.prompt import CONTEXT_MARKER, REPAIR_MARKER
+from apps.chat.understanding.planner import interpret
 
-LANGUAGE_NAMES = {
-    "en": ("english", "영어"),
-    "ja": ("japanese", "일본어"),
-    "ko": ("korean", "한국어"),
-    "zh": ("chinese", "중국어"),
-    "es": ("spanish", "스페인어"),
-    "fr": ("french", "프랑스어"),
-    "de": ("german", "독일어"),
-}
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
-_SECONDS = re.compile(r"(\d+(?:\.\d+)?)\s*(?:s\b|sec|seconds?|초)", re.IGNORECASE)
-_PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*(?:%|퍼센트|percent)", re.IGNORECASE)
-_SPEED = re.compile(r"(\d+(?:\.\d+)?)\s*(?:x\b|배)", re.IGNORECASE)
-_AGREEMENT = ("yes", "go ahead", "ok", "sure", "네", "응", "좋아", "진행", "그래")
-_SKIP_CONFIRMATION = ("without asking", "right away", "no need to confirm", "바로", "묻지 말고")
 
 
 def _request_view(body: dict) -> tuple[list[tuple[str, str]], dict]:
@@ -88,27 +75,6 @@ def _bgm_id(context: dict) -> str:
 
 def _duration(context: dict) -> int:
     return context.get("videoDurationMs") or 60_000
-
-
-def _range_from(text: str, context: dict) -> tuple[int, int]:
-    """Two times mentioned in seconds, else the range being selected, else the first 2 seconds."""
-    seconds = [float(value) for value in _SECONDS.findall(text)]
-    if len(seconds) >= 2:
-        return int(seconds[0] * 1000), int(seconds[1] * 1000)
-    if context.get("isRangeSelecting") and context.get("pendingRangeStartMs") is not None:
-        return context["pendingRangeStartMs"], context["pendingRangeEndMs"]
-    return 0, min(2000, _duration(context))
-
-
-def _languages(text: str) -> list[str]:
-    lowered = text.lower()
-    found = [(lowered.find(name), code) for code, names in LANGUAGE_NAMES.items() for name in names if name in lowered]
-    return list(dict.fromkeys(code for _, code in sorted(found)))
-
-
-def _says(text: str, *words: str) -> bool:
-    lowered = text.lower()
-    return any(word in lowered for word in words)
 
 
 # --- Scripted misbehaviour, keyed by `sim:` tags ---------------------------------------------------
@@ -233,85 +199,26 @@ def _tagged_answer(tag: str, text: str, context: dict, korean: bool, request_bod
     return None
 
 
-# --- A model that understands a few plain requests -------------------------------------------------
+# --- Plain requests: the offline interpreter stands in for the model's understanding -------------
 
 
-def _confirm_or_call(call: dict, *, question: str, rationale: str, turns_text: str, agreed: bool) -> list[dict]:
-    if agreed or _says(turns_text, *_SKIP_CONFIRMATION):
-        return [_text(rationale), call]
-    return [_text(question)]
+def _understood_answer(turns: list[tuple[str, str]], context: dict, locale: str) -> list[dict]:
+    """What a well-behaved model answers: the offline interpreter's text, or its rationale and calls."""
+    reply = interpret([(role, text) for role, text in turns if text], context, locale)
+    if not reply.calls:
+        return [_text(reply.text)]
+    return [_text(reply.text)] + [_call(call.name, **call.args) for call in reply.calls]
 
 
-def _understood_answer(text: str, previous: str | None, context: dict, korean: bool) -> list[dict]:
-    agreed = previous is not None and _says(text, *_AGREEMENT) and len(text) < 40
-    request = previous if agreed else text
-    segment, bgm = _segment_id(context), _bgm_id(context)
-
-    if _says(request, "subtitle", "자막"):
-        languages = _languages(request) or ["en"]
-        call = _call("transcribe_for_subtitles", sourceLanguageCode="auto", targetLanguageCodes=languages)
-        names = ", ".join(languages)
-        if korean:
-            return _confirm_or_call(
-                call,
-                question=f"먼저 음성을 받아써서 대본을 확인하신 뒤 {names} 자막을 만들게요. STT에 수 분 정도 걸려요. "
-                "진행할까요? ⚠ 자막 생성 후 영상 길이를 바꾸는 편집을 하면 싱크가 어긋날 수 있어요.",
-                rationale=f"대본을 먼저 받아쓸게요 ({names}). (STT 처리에 수 분 정도)",
-                turns_text=request,
-                agreed=agreed,
-            )
-        return _confirm_or_call(
-            call,
-            question=f"I'll transcribe the audio first so you can review the script, then make {names} subtitles. "
-            "Transcription takes a few minutes. Shall I go ahead?",
-            rationale=f"Transcribing first so you can review the script ({names}). (takes a few minutes)",
-            turns_text=request,
-            agreed=agreed,
-        )
-    if _says(request, "separate", "분리"):
-        start, end = _range_from(request, context)
-        minutes = max(1, round((end - start) / 60_000))
-        call = _call("separate_audio_range", segmentId=segment, startMs=start, endMs=end)
-        return _confirm_or_call(
-            call,
-            question=f"이 구간의 음성을 분리할까요? 약 {minutes}분 걸려요."
-            if korean
-            else f"Separate the voices in this range? It takes about {minutes} min.",
-            rationale=f"음성을 분리할게요. (분리 1분당 약 1분 — 약 {minutes}분)"
-            if korean
-            else f"Separating the voices. (about one minute per minute of audio — about {minutes} min)",
-            turns_text=request,
-            agreed=agreed,
-        )
-    if _says(request, "music", "bgm", "배경음악", "음악") and _says(request, "volume", "볼륨", "소리", "quieter"):
-        percent = _PERCENT.search(request)
-        scale = round(float(percent.group(1)) / 100, 2) if percent else 0.5
-        rationale = (
-            f"배경음악 볼륨을 {int(scale * 100)}%로 맞출게요." if korean else f"Setting the music to {scale:g}×."
-        )
-        return [_text(rationale), _call("update_bgm_volume", clipId=bgm, volumeScale=scale)]
-    if _says(request, "voice", "목소리") and _says(request, "volume", "louder", "키워", "크게"):
-        return [
-            _text("목소리를 키울게요." if korean else "Making the voice louder."),
-            _call("update_stem_volume", stemId="voice_all", volume=1.5),
-        ]
-    if _says(request, "speed", "속도", "배속"):
-        factor = _SPEED.search(request)
-        start, end = _range_from(request, context)
-        scale = float(factor.group(1)) if factor else 2.0
-        return [
-            _text(f"{scale:g}배속으로 바꿀게요." if korean else f"Changing the speed to {scale:g}×."),
-            _call("update_segment_speed", segmentId=segment, speedScale=scale, startMs=start, endMs=end),
-        ]
-    if _says(request, "delete", "remove", "cut", "삭제", "지워", "잘라"):
-        start, end = _range_from(request, context)
-        return [
-            _text(
-                f"{start / 1000:g}초부터 {end / 1000:g}초까지 지울게요." if korean else f"Deleting {start}–{end} ms."
-            ),
-            _call("delete_segment_range", segmentId=segment, startMs=start, endMs=end),
-        ]
-    return [_text("어떤 편집을 도와드릴까요?" if korean else "What would you like to change?")]
+def _locale(body: dict) -> str:
+    for content in body.get("contents") or []:
+        for part in content.get("parts") or []:
+            text = part.get("text") if isinstance(part, dict) else None
+            if text and text.startswith(CONTEXT_MARKER):
+                found = re.search(r"\[Locale fallback\]\s*(\S+)", text)
+                if found:
+                    return found.group(1)
+    return "ko"
 
 
 def answer(request_body: dict) -> dict:
@@ -330,5 +237,4 @@ def answer(request_body: dict) -> dict:
         parts = _tagged_answer(tag.group(1), last, context, korean, request_body)
         if parts is not None:
             return _body(parts, request_body)
-    previous = user_texts[-2] if len(user_texts) >= 2 else None
-    return _body(_understood_answer(last, previous, context, korean), request_body)
+    return _body(_understood_answer(turns, context, _locale(request_body)), request_body)

@@ -1,0 +1,1 @@
+"""The offline interpreter of chat requests (see planner.interpret) and its resolvers."""
