@@ -4,14 +4,21 @@ A stage task receives `(job_pk, dispatch_seq)`, claims the job (a stale or dupli
 does nothing), binds the job to the logs and the upstream call log, calls one service, and turns
 the service's exceptions into job transitions: `TransientFailure` → the stage again with
 backoff, `JobFailure`/`ApiError` → FAILED with its code, anything else → FAILED `internal_error`.
+
+While the stage runs, a heartbeat thread renews its lease every JOB_LEASE_SEC/3 (fenced by the
+dispatch number it claimed), so a live stage never loses its lease however long it runs, and a dead
+worker's stage is re-sent by the reconciler soon after its last renewal expires.
 """
 
 import functools
 import logging
+import threading
 import time
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import DatabaseError, connection
 
 from apps.core.errors import ApiError, JobFailure, TransientFailure
 from apps.jobs.context import current_job_id
@@ -43,6 +50,8 @@ def job_stage_task(*, soft_time_limit: int = 900, time_limit: int | None = None)
                 )
                 return
             token = current_job_id.set(job.pk)
+            renewer = LeaseRenewer(job_pk=job.pk, dispatch_seq=job.dispatch_seq)
+            renewer.start()
             started = time.monotonic()
             log_fields = f"job={job.public_id} stage={job.stage} attempt={job.attempts} task={fn.__name__}"
             logger.info("stage start %s", log_fields)
@@ -60,6 +69,7 @@ def job_stage_task(*, soft_time_limit: int = 900, time_limit: int | None = None)
                 logger.exception("stage crashed %s", log_fields)
                 _fail_quietly(job, "internal_error", f"Unexpected error in stage {job.stage}")
             finally:
+                renewer.stop()
                 current_job_id.reset(token)
                 logger.info("stage end %s in %.2fs", log_fields, time.monotonic() - started)
             _check_stage_handed_on(job, fn.__name__)
@@ -67,6 +77,41 @@ def job_stage_task(*, soft_time_limit: int = 900, time_limit: int | None = None)
         return task
 
     return decorator
+
+
+class LeaseRenewer:
+    """Renews the lease of one claimed stage from a thread of the worker process until stopped or
+    until the job moves on (renewal refused: taken over, cancelled, handed on). A database outage is
+    ridden out: the next renewal reconnects; the lease only lapses if the outage outlasts it."""
+
+    def __init__(self, *, job_pk: int, dispatch_seq: int, every_sec: float | None = None):
+        self.job_pk = job_pk
+        self.dispatch_seq = dispatch_seq
+        self.every_sec = every_sec if every_sec is not None else max(1.0, settings.JOB_LEASE_SEC / 3)
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"lease-{job_pk}-{dispatch_seq}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        from apps.jobs.services import job_lease_renew
+
+        try:
+            while not self._stopped.wait(self.every_sec):
+                try:
+                    if not job_lease_renew(job_pk=self.job_pk, dispatch_seq=self.dispatch_seq):
+                        logger.info("lease of job %s dispatch %s not renewed: moved on", self.job_pk, self.dispatch_seq)
+                        return
+                except DatabaseError as exc:
+                    logger.warning("lease renewal of job %s failed, retrying: %s", self.job_pk, exc)
+                    connection.close()
+        finally:
+            connection.close()  # this thread's own connection
 
 
 def _handle_transient(job: Job, exc: TransientFailure, log_fields: str) -> None:

@@ -187,6 +187,18 @@ def job_heartbeat(*, job: Job, progress: int | None = None, progress_reason: str
     _compare_and_swap(job, expected_statuses=[JobStatus.PROCESSING], **changes)
 
 
+def job_lease_renew(*, job_pk: int, dispatch_seq: int) -> bool:
+    """The lease heartbeat of a running stage: pushes its lease forward while the row is still
+    PROCESSING under the dispatch number the worker claimed. False once the job moved on (taken over,
+    cancelled, finished): the renewer stops and the stage's next transition raises JobLost."""
+    now = timezone.now()
+    return bool(
+        Job.objects.filter(pk=job_pk, status=JobStatus.PROCESSING, dispatch_seq=dispatch_seq).update(
+            lease_expires_at=now + timedelta(seconds=settings.JOB_LEASE_SEC), updated_at=now
+        )
+    )
+
+
 def job_set_result(*, job: Job, result_updates: dict) -> None:
     """Merges keys into the job's result while the stage holds it (e.g. storage keys as they land)."""
     merged = {**job.result, **result_updates}

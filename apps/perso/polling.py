@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core.chaos import chaos_point
 from apps.core.errors import JobFailure, TransientFailure
 from apps.jobs.context import current_job_id
 from apps.jobs.models import Job
@@ -98,6 +99,7 @@ def perso_poll_job(*, job: Job) -> None:
         logger.warning("poll of job %s failed, trying later: %s", job.public_id, exc)
         _schedule(job, unchanged_polls=int(upstream.get("persoUnchangedPolls", 0)) + 1, last_progress=None)
         return
+    chaos_point("perso_poll")
     span = upstream.get("progressSpan") or [10, 80]
     if answer.is_failed:
         reason = answer.progress_reason if answer.progress_reason not in ("", "Failed") else "Failed"

@@ -18,6 +18,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
+from apps.core.chaos import chaos_point
 from apps.core.errors import JobFailure, TransientFailure
 from apps.jobs.context import current_job_id
 from apps.jobs.models import ACTIVE_STATUSES, Job
@@ -212,6 +213,8 @@ def perso_submit_project(
         raise ValueError(f"unknown Perso project kind {kind!r}")
     if kind == "translate" and not target_languages:
         raise ValueError("a translate project needs target_languages")
+    if _resume_interrupted_submit(job=job):
+        return
     now = timezone.now()
     submit_request = {
         "kind": kind,
@@ -243,6 +246,31 @@ def perso_submit_project(
         },
     )
     perso_try_submit(job=job, deadline_at=deadline_at)
+
+
+def _resume_interrupted_submit(*, job: Job) -> bool:
+    """This stage ran before and its worker died after reserving a slot. Never pays twice: a project
+    already recorded is handed to the poller; a submit whose answer was lost may have created a
+    project, so it is not sent again (the same rule as the poller's). False: nothing was sent yet."""
+    state = job.upstream.get("persoState")
+    if state == STATE_PROCESSING and job.upstream.get("persoProjectSeq") is not None:
+        logger.info(
+            "job %s: Perso project %s already submitted; polling it", job.public_id, job.upstream["persoProjectSeq"]
+        )
+        job_wait_upstream(
+            job=job,
+            upstream={},
+            next_poll_at=timezone.now(),
+            progress_reason="Enqueue Pending",
+        )
+        return True
+    if state == STATE_SUBMITTING:
+        job_update_upstream(job=job, upstream={"persoState": STATE_DONE})
+        raise JobFailure(
+            "perso_submit_uncertain",
+            "The request to Perso was interrupted; it was not sent again to avoid paying twice",
+        )
+    return False
 
 
 def perso_in_flight_count() -> int:
@@ -310,6 +338,7 @@ def _try_submit(*, job: Job, deadline_at: datetime | None) -> None:
         state = STATE_QUEUED if isinstance(outcome, TransientFailure) else STATE_DONE
         job_update_upstream(job=job, upstream={"persoState": state, "persoSubmitError": str(exc)[:300]})
         raise outcome from exc
+    chaos_point("perso_submit_accepted")
     job_update_upstream(
         job=job,
         upstream={
