@@ -12,11 +12,17 @@ worker's stage is re-sent by the reconciler soon after its last renewal expires.
 
 import functools
 import logging
+import os
+import shutil
+import socket
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import worker_process_init
 from django.conf import settings
 from django.db import DatabaseError, connection
 
@@ -141,3 +147,50 @@ def _check_stage_handed_on(job: Job, task_name: str) -> None:
     if current and current[0] == JobStatus.PROCESSING and current[1] == job.dispatch_seq:
         logger.error("stage %s left job %s processing; failing it", task_name, job.public_id)
         _fail_quietly(job, "internal_error", f"Stage {job.stage} did not complete")
+
+
+# --- scratch space of a worker process -------------------------------------------------------------
+
+SCRATCH_PREFIX = "worker-"
+
+
+def scratch_dir_name(pid: int) -> str:
+    return f"{SCRATCH_PREFIX}{socket.gethostname()}-{pid}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def scratch_sweep_dead(root: Path) -> list[Path]:
+    """Removes the scratch folders of this host's worker processes that are gone (killed mid-stage:
+    nothing else ever deletes what their temporary folders held). Returns what it removed."""
+    removed = []
+    prefix = f"{SCRATCH_PREFIX}{socket.gethostname()}-"
+    for folder in root.glob(f"{prefix}*"):
+        pid = folder.name[len(prefix) :]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+@worker_process_init.connect
+def use_private_scratch(**_) -> None:
+    """Each worker process keeps its temporary files in a folder named by host and pid (under
+    FILE_UPLOAD_TEMP_DIR), so the leftovers of a process that was killed can be told from live work
+    and swept: every new worker process sweeps those of dead ones."""
+    root = Path(settings.FILE_UPLOAD_TEMP_DIR)
+    swept = scratch_sweep_dead(root)
+    if swept:
+        logger.warning("removed the scratch folders of %d dead worker process(es)", len(swept))
+    folder = root / scratch_dir_name(os.getpid())
+    folder.mkdir(parents=True, exist_ok=True)
+    settings.FILE_UPLOAD_TEMP_DIR = str(folder)
+    tempfile.tempdir = str(folder)
