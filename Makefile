@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 STAMP := $(VENV)/.requirements-installed
 
-.PHONY: run test setup ffmpeg lint bench
+.PHONY: run test setup ffmpeg lint bench chaos
 
 run: setup
 	$(VENV)/bin/python manage.py run_platform
@@ -30,3 +30,13 @@ lint: setup
 
 bench: setup
 	$(VENV)/bin/python tests/benchmarks/run_all.py
+
+# --- i17: the chaos run (docs/faults.md): make chaos SEED=7 N=200 [KILLS=56]
+SEED ?= 1
+N ?= 200
+KILLS ?=
+chaos: setup
+	mkdir -p data/chaos
+	$(VENV)/bin/python -m tests.chaos --seed $(SEED) --jobs $(N) $(if $(KILLS),--kills $(KILLS)) \
+		--report data/chaos/report-$(SEED)-$(N).json
+# --- end i17

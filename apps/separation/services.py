@@ -562,7 +562,7 @@ def stem_mix_run(*, job: Job) -> None:
 
     def report(percent: int) -> None:
         if percent:
-            chaos_point("mix")
+            chaos_point("mix", job_id=job.pk)  # called from the progress thread
         job_heartbeat(job=job, progress=5 + percent * 90 // 100)
 
     with tempfile.TemporaryDirectory(dir=settings.FILE_UPLOAD_TEMP_DIR) as work_dir, ExitStack() as copies:

@@ -216,7 +216,21 @@ class Submitted:
 
 
 class ChaosRun:
-    def __init__(self, *, seed: int, jobs: int, kills: int, restarts: bool, workdir: Path, deadline_sec: float):
+    def __init__(
+        self,
+        *,
+        seed: int,
+        jobs: int,
+        kills: int,
+        restarts: bool,
+        workdir: Path,
+        deadline_sec: float,
+        moments: tuple[str, ...] = MOMENTS,
+    ):
+        unknown = set(moments) - set(MOMENTS)
+        if unknown:
+            raise ValueError(f"unknown moments {sorted(unknown)}; known: {', '.join(MOMENTS)}")
+        self.moments = moments
         self.seed, self.job_count, self.kill_count, self.with_restarts = seed, jobs, kills, restarts
         self.rng = random.Random(seed)
         self.workdir = workdir
@@ -585,7 +599,7 @@ class ChaosRun:
         rng = self.rng
         schedule = []
         while len(schedule) < self.kill_count:
-            round_ = list(MOMENTS)
+            round_ = list(self.moments)
             rng.shuffle(round_)
             schedule += round_
         schedule = schedule[: self.kill_count]
@@ -879,6 +893,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--jobs", type=int, default=12)
     parser.add_argument("--kills", type=int, default=None, help="default: a quarter of the jobs, at least 7")
+    parser.add_argument("--moments", default=",".join(MOMENTS), help="the moments to kill at (comma-separated)")
     parser.add_argument("--no-restarts", action="store_true")
     parser.add_argument("--deadline", type=float, default=600.0, help="seconds for every job to end after the chaos")
     parser.add_argument("--report", type=Path, default=None, help="write the report as JSON here")
@@ -892,6 +907,7 @@ def main(argv: list[str] | None = None) -> int:
         jobs=args.jobs,
         kills=kills,
         restarts=not args.no_restarts,
+        moments=tuple(moment for moment in args.moments.split(",") if moment),
         workdir=workdir,
         deadline_sec=args.deadline,
     )
