@@ -101,8 +101,9 @@ class LeaseRenewer:
         self._thread.start()
 
     def stop(self) -> None:
+        # A renewal in flight ends by itself (its UPDATE matches nothing once the stage handed on).
         self._stopped.set()
-        self._thread.join(timeout=30)
+        self._thread.join(timeout=5)
 
     def _run(self) -> None:
         from apps.jobs.services import job_lease_renew

@@ -888,6 +888,10 @@ def report_table(report: dict) -> str:
     return "\n".join(lines + [f"- {violation}" for violation in report["violations"][:50]])
 
 
+def _exit_on_sigterm(signum, frame):
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=1)
@@ -911,6 +915,7 @@ def main(argv: list[str] | None = None) -> int:
         workdir=workdir,
         deadline_sec=args.deadline,
     )
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)  # so that `finally` stops every process started here
     try:
         report = run.run()
     finally:

@@ -14,36 +14,39 @@ pytestmark = pytest.mark.worker
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
-SEEDS = [
-    pytest.param(
-        ["--seed", "11", "--jobs", "4", "--kills", "4", "--no-restarts",
-         "--moments", "perso_upload,perso_submit_accepted,perso_poll,render"],
-        id="seed-11-upload-submit-poll-render",
-    ),
-    pytest.param(
-        ["--seed", "12", "--jobs", "3", "--kills", "3", "--moments", "perso_download,mix,translation"],
-        id="seed-12-download-mix-translation-with-restarts",
-    ),
-]  # fmt: skip
+SEEDS = {
+    "seed-11": ["--seed", "11", "--jobs", "4", "--kills", "4", "--no-restarts",
+                "--moments", "perso_upload,perso_submit_accepted,perso_poll,render"],
+    "seed-12": ["--seed", "12", "--jobs", "3", "--kills", "3", "--moments", "perso_download,mix,translation"],
+}  # fmt: skip
 
 
-@pytest.mark.parametrize("arguments", SEEDS)
-def test_a_fixed_chaos_seed_keeps_every_invariant(arguments, tmp_path):
-    report_path = tmp_path / "report.json"
-    completed = subprocess.run(
-        [sys.executable, "-m", "tests.chaos", *arguments, "--deadline", "240", "--report", str(report_path)],
-        cwd=BASE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    print(completed.stdout[-4000:], completed.stderr[-4000:])
-    report = json.loads(report_path.read_text())
-    moments = arguments[arguments.index("--moments") + 1].split(",")
-    # Each named moment was reached on purpose and a worker killed there.
-    assert all(report["kills_by_moment"][moment] >= 1 for moment in moments), report["kills_by_moment"]
-    if "--no-restarts" not in arguments:
-        assert [entry.split()[0] for entry in report["restarts"]] == ["postgres", "redis"]
-    assert report["violations"] == []
-    assert completed.returncode == 0
-    assert report["takeover_worst_sec"] is not None and report["takeovers_unmeasured"] == 0
+@pytest.mark.timeout(600)
+def test_fixed_chaos_seeds_keep_every_invariant(tmp_path):
+    """Both seeds at once (each run has its own Postgres, Redis and platform), then every report."""
+    runs = {}
+    for name, arguments in SEEDS.items():
+        report_path = tmp_path / f"{name}.json"
+        log = open(tmp_path / f"{name}.log", "w")
+        command = [sys.executable, "-m", "tests.chaos", *arguments, "--deadline", "240", "--report", str(report_path)]
+        runs[name] = (subprocess.Popen(command, cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT), log, report_path)
+    for process, log, _ in runs.values():
+        try:
+            process.wait(timeout=400)
+        finally:
+            if process.poll() is None:
+                process.terminate()  # the harness stops its platform and servers on SIGTERM
+                process.wait(timeout=120)
+            log.close()
+    for name, (process, _, report_path) in runs.items():
+        arguments = SEEDS[name]
+        print((tmp_path / f"{name}.log").read_text()[-3000:])
+        report = json.loads(report_path.read_text())
+        moments = arguments[arguments.index("--moments") + 1].split(",")
+        # Each named moment was reached on purpose and a worker killed there.
+        assert all(report["kills_by_moment"][moment] >= 1 for moment in moments), (name, report["kills_by_moment"])
+        if "--no-restarts" not in arguments:
+            assert [entry.split()[0] for entry in report["restarts"]] == ["postgres", "redis"], name
+        assert report["violations"] == [], name
+        assert process.returncode == 0, name
+        assert report["takeover_worst_sec"] is not None and report["takeovers_unmeasured"] == 0, name
