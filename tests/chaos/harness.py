@@ -203,7 +203,9 @@ class Kill:
     worker: str
     job_pk: int
     at: datetime
-    takeover_sec: float | None = None
+    takeover_sec: float | None = None  # kill → the stage re-sent to a live worker (or, a poll, polled again)
+    running_sec: float | None = None  # kill → the stage running again (includes the wait in its queue)
+    stage: str = ""
 
 
 @dataclass
@@ -694,8 +696,9 @@ class ChaosRun:
         violations += [f"temp file left: {path}" for path in leftover_temp_files(self)]
 
         for kill in self.kills:
-            kill.takeover_sec = takeover_sec(kill)
+            kill.stage, kill.takeover_sec, kill.running_sec = takeover_times(kill)
         takeovers = [kill.takeover_sec for kill in self.kills if kill.takeover_sec is not None]
+        running = [kill.running_sec for kill in self.kills if kill.running_sec is not None]
         retries = JobEvent.objects.filter(job__public_id__in=list(jobs), kind=JobEvent.Kind.RETRY).count()
         failed = Counter(f"{job.kind}:{job.error_code}" for job in jobs.values() if job.status == JobStatus.FAILED)
         return {
@@ -713,6 +716,20 @@ class ChaosRun:
             "takeover_median_sec": round(statistics.median(takeovers), 1) if takeovers else None,
             "takeover_worst_sec": round(max(takeovers), 1) if takeovers else None,
             "takeovers_unmeasured": sum(kill.takeover_sec is None for kill in self.kills),
+            "running_again_median_sec": round(statistics.median(running), 1) if running else None,
+            "running_again_worst_sec": round(max(running), 1) if running else None,
+            "kill_details": [
+                {
+                    "moment": kill.moment,
+                    "worker": kill.worker,
+                    "job_pk": kill.job_pk,
+                    "stage": kill.stage,
+                    "at": kill.at.isoformat(),
+                    "takeover_sec": kill.takeover_sec,
+                    "running_sec": kill.running_sec,
+                }
+                for kill in self.kills
+            ],
             "violations": violations,
         }
 
@@ -850,23 +867,30 @@ def leftover_temp_files(run: "ChaosRun") -> list[Path]:
     ]
 
 
-def takeover_sec(kill: Kill) -> float | None:
-    """From the kill to the moment work on the job resumed: its stage started again (a stage task), or
-    Perso polled again (a poll)."""
-    from apps.jobs.models import ExternalCall, JobEvent
+def takeover_times(kill: Kill) -> tuple[str, float | None, float | None]:
+    """(stage, kill → taken over, kill → running again). Taken over: the reconciler re-sent the dead
+    worker's stage (its lease ran out), or the job ended first; for a poll, Perso polled again (the
+    poller's claim ran out). Running again: the stage started on a live worker, after any wait in
+    its queue behind other jobs."""
+    from apps.jobs.models import ExternalCall, Job, JobEvent
 
+    stage = Job.objects.filter(pk=kill.job_pk).values_list("stage", flat=True).first() or ""
     if kill.moment == "perso_poll":
         later = ExternalCall.objects.filter(job_id=kill.job_pk, at__gt=kill.at).order_by("at").first()
-        at = later.at if later else None
-    else:
-        later = (
-            JobEvent.objects.filter(job_id=kill.job_pk, at__gt=kill.at, kind="stage", message__startswith="started")
-            .order_by("at")
-            .first()
-        )
-        ended = JobEvent.objects.filter(job_id=kill.job_pk, at__gt=kill.at).order_by("at").first()
-        at = later.at if later else (ended.at if ended else None)
-    return (at - kill.at).total_seconds() if at else None
+        seconds = (later.at - kill.at).total_seconds() if later else None
+        return "poll", seconds, seconds
+    after = JobEvent.objects.filter(job_id=kill.job_pk, at__gt=kill.at).order_by("at")
+    first = after.first()
+    resent = after.filter(kind="redispatch").first() or after.filter(kind__in=["failed", "succeeded"]).first()
+    started = after.filter(kind="stage", message__startswith="started").first()
+    if first is not None and first.kind == "stage" and first.message.startswith("started"):
+        resent = first  # the broker redelivered it before the reconciler acted
+    stage = (started or first).stage if (started or first) else stage
+
+    def since_kill(event):
+        return (event.at - kill.at).total_seconds() if event else None
+
+    return stage, since_kill(resent), since_kill(started or resent)
 
 
 def report_table(report: dict) -> str:
@@ -880,7 +904,14 @@ def report_table(report: dict) -> str:
         ("completed", report["completed"]),
         ("failed (kind:reason)", ", ".join(f"{k} {v}" for k, v in report["failed"].items()) or "none"),
         ("stage retries / client resubmits", f"{report['stage_retries']} / {report['submit_retries']}"),
-        ("kill → takeover median / worst", f"{report['takeover_median_sec']} s / {report['takeover_worst_sec']} s"),
+        (
+            "kill → taken over (re-sent) median / worst",
+            f"{report['takeover_median_sec']} s / {report['takeover_worst_sec']} s",
+        ),
+        (
+            "kill → running again (incl. queue wait) median / worst",
+            f"{report['running_again_median_sec']} s / {report['running_again_worst_sec']} s",
+        ),
         ("wall time", f"{report['wall_sec']} s"),
         ("invariant violations", len(report["violations"])),
     ]
