@@ -19,12 +19,12 @@ from apps.jobs.context import current_job_id
 DEFAULT_HOLD_SEC = 120.0
 
 MOMENTS = (
-    "perso_upload",  # the media is being uploaded to Perso (SAS issued, blob not yet registered)
+    "perso_upload",  # the blob PUT to Perso's storage has sent its first chunk
     "perso_submit_accepted",  # Perso accepted a submit; its project id is not stored yet
     "perso_poll",  # the poller has Perso's answer for a job and has not recorded it
-    "perso_download",  # a result file is downloaded to a temp folder, not yet in our storage
-    "render",  # ffmpeg is rendering (progress reported)
-    "mix",  # ffmpeg is mixing stems (progress reported)
+    "perso_download",  # the first chunk of a Perso result file is on disk, the rest is not
+    "render",  # ffmpeg is rendering (at its first progress check)
+    "mix",  # ffmpeg is mixing stems (it reported progress)
     "translation",  # Gemini translated part of the targets
 )
 
