@@ -45,6 +45,7 @@ MOMENT_KINDS = {
 }
 SPEECH = ["Hello and welcome to the show.", "Today we talk about rivers.", "Thank you for watching."]
 AUDIENCE = "vibi-embedded.apps.googleusercontent.com"
+MAX_IN_FLIGHT = 16
 
 
 def free_port() -> int:
@@ -467,8 +468,9 @@ class ChaosRun:
             return self.submit_index
 
     def submitter(self, sessions: dict[str, requests.Session]) -> None:
-        """Background load: the jobs the kills do not bring, at a seeded pace, every kind early on; each
-        of its separations is mixed once READY."""
+        """Background load: the jobs the kills do not bring, at a seeded pace, every kind early on, never
+        more than MAX_IN_FLIGHT unfinished at once (a steady load, not a backlog this machine could not
+        clear: a fault run, not a throughput run); each of its separations is mixed once READY."""
         rng = random.Random(self.seed * 7919 + 1)
         count = max(0, self.job_count - self.kill_count)
         kinds = list(KINDS)[:count] + [rng.choice(KINDS) for _ in range(max(0, count - len(KINDS)))]
@@ -477,6 +479,9 @@ class ChaosRun:
                 if self.stop.is_set():
                     return
                 user = rng.choice(sorted(sessions))
+                while self.in_flight() >= MAX_IN_FLIGHT and not self.stop.is_set():
+                    self.submit_mixes(sessions)
+                    time.sleep(0.5)
                 self.submit_one(self.next_index(), kind, user, sessions[user], auto_mix=True)
                 self.submit_mixes(sessions)
                 time.sleep(rng.uniform(0.0, 1.0))
@@ -488,6 +493,12 @@ class ChaosRun:
                 time.sleep(1)
         finally:
             self.background_done.set()
+
+    def in_flight(self) -> int:
+        from apps.jobs.models import Job
+
+        ids = [job.public_id for job in self.snapshot()]
+        return db_read(lambda: Job.objects.filter(public_id__in=ids).exclude(status__in=TERMINAL).count())
 
     def submit_mixes(self, sessions) -> None:
         for job in self.snapshot():
