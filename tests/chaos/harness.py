@@ -259,6 +259,8 @@ class ChaosRun:
         self.submit_retries = 0
         self.lock = threading.Lock()
         self.background_done = threading.Event()
+        self.children_lock = threading.Lock()
+        self.unplanned_exits: list[str] = []
         self.submit_index = 0
         self.stop = threading.Event()
         self.started = time.monotonic()
@@ -597,13 +599,27 @@ class ChaosRun:
             except FileNotFoundError:  # reached just now
                 hit = wait_for(reached, timeout=5, what=moment, every=0.05)
         _, pid, job_pk, _ = hit.name.split(".", 3)
-        worker = self.worker_of(int(pid))
-        if worker is None:
-            return False
-        self.children[worker].kill()
-        self.kills.append(Kill(moment=moment, worker=worker, job_pk=int(job_pk), at=now_utc()))
-        self.children[worker].start()
+        with self.children_lock:
+            worker = self.worker_of(int(pid))
+            if worker is None:
+                return False
+            self.children[worker].kill()
+            self.kills.append(Kill(moment=moment, worker=worker, job_pk=int(job_pk), at=now_utc()))
+            self.children[worker].start()
         return True
+
+    def supervisor(self) -> None:
+        """What a process supervisor does in production (a restart policy): a web, worker or beat
+        process that exits by itself is started again. Each such exit is reported: none is expected."""
+        while not self.stop.wait(1.0):
+            with self.children_lock:
+                for name, child in self.children.items():
+                    if child.process is not None and child.process.poll() is not None:
+                        self.unplanned_exits.append(
+                            f"{name} exited with {child.process.returncode} at {now_utc():%H:%M:%S}"
+                        )
+                        child.process = None
+                        child.start()
 
     def chaos_loop(self, sessions) -> None:
         """Each kill: arm its moment, bring a job that passes it, wait until a worker reaches it, SIGKILL
@@ -663,6 +679,7 @@ class ChaosRun:
         threads = [
             threading.Thread(target=self.submitter, args=(sessions,), daemon=True),
             threading.Thread(target=self.bursts, daemon=True),
+            threading.Thread(target=self.supervisor, daemon=True),
         ]
         for thread in threads:
             thread.start()
@@ -720,6 +737,7 @@ class ChaosRun:
             "kills_by_moment": {moment: sum(k.moment == moment for k in self.kills) for moment in MOMENTS},
             "moments_missed": dict(self.misses),
             "restarts": [f"{server} at {at:%H:%M:%S}" for server, at in self.restarts],
+            "unplanned_exits": self.unplanned_exits,
             "completed": sum(job.status == JobStatus.SUCCEEDED for job in jobs.values()),
             "failed": dict(failed),
             "stage_retries": retries,
@@ -912,6 +930,7 @@ def report_table(report: dict) -> str:
         *[(f"  kills mid {moment}", count) for moment, count in report["kills_by_moment"].items()],
         ("moments armed but not reached in time", report["moments_missed"] or "none"),
         ("restarts", ", ".join(report["restarts"]) or "none"),
+        ("processes that exited by themselves (restarted)", "; ".join(report["unplanned_exits"]) or "none"),
         ("completed", report["completed"]),
         ("failed (kind:reason)", ", ".join(f"{k} {v}" for k, v in report["failed"].items()) or "none"),
         ("stage retries / client resubmits", f"{report['stage_retries']} / {report['submit_retries']}"),
