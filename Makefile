@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 STAMP := $(VENV)/.requirements-installed
 
-.PHONY: run test setup ffmpeg lint bench lock hadolint image image-test secrets flower
+.PHONY: run test setup ffmpeg lint bench lock hadolint image image-test secrets flower chaos
 
 run: setup
 	$(VENV)/bin/python manage.py run_platform
@@ -72,3 +72,12 @@ secrets:
 # Flower on loopback (task events are on in workers/config.py); FLOWER_PORT to move it.
 flower: setup
 	$(VENV)/bin/celery -A vibi flower --address=127.0.0.1 --port=$${FLOWER_PORT:-5555}
+# --- i17: the chaos run (docs/faults.md): make chaos SEED=7 N=200 [KILLS=56]
+SEED ?= 1
+N ?= 200
+KILLS ?=
+chaos: setup
+	mkdir -p data/chaos
+	$(VENV)/bin/python -m tests.chaos --seed $(SEED) --jobs $(N) $(if $(KILLS),--kills $(KILLS)) \
+		--report data/chaos/report-$(SEED)-$(N).json
+# --- end i17

@@ -4,14 +4,27 @@ A stage task receives `(job_pk, dispatch_seq)`, claims the job (a stale or dupli
 does nothing), binds the job to the logs and the upstream call log, calls one service, and turns
 the service's exceptions into job transitions: `TransientFailure` → the stage again with
 backoff, `JobFailure`/`ApiError` → FAILED with its code, anything else → FAILED `internal_error`.
+
+While the stage runs, a heartbeat thread renews its lease every JOB_LEASE_SEC/3 (fenced by the
+dispatch number it claimed), so a live stage never loses its lease however long it runs, and a dead
+worker's stage is re-sent by the reconciler soon after its last renewal expires.
 """
 
 import functools
 import logging
+import os
+import shutil
+import socket
+import tempfile
+import threading
 import time
+from pathlib import Path
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import worker_process_init
+from django.conf import settings
+from django.db import DatabaseError, connection
 
 from apps.core.errors import ApiError, JobFailure, TransientFailure
 from apps.jobs.models import Job, JobStatus
@@ -45,7 +58,12 @@ def job_stage_task(*, soft_time_limit: int = 900, time_limit: int | None = None)
                 return
             with job_log_context(job):
                 log_context_bind(attempt=job.attempts)
-                _run_stage(fn, job, soft_time_limit)
+                renewer = LeaseRenewer(job_pk=job.pk, dispatch_seq=job.dispatch_seq)
+                renewer.start()
+                try:
+                    _run_stage(fn, job, soft_time_limit)
+                finally:
+                    renewer.stop()
                 _check_stage_handed_on(job, fn.__name__)
 
         return task
@@ -85,6 +103,42 @@ def _run_stage(fn, job: Job, soft_time_limit: int) -> None:
         logger.info("stage end %s in %.2fs (%s)", log_fields, elapsed, outcome)
 
 
+class LeaseRenewer:
+    """Renews the lease of one claimed stage from a thread of the worker process until stopped or
+    until the job moves on (renewal refused: taken over, cancelled, handed on). A database outage is
+    ridden out: the next renewal reconnects; the lease only lapses if the outage outlasts it."""
+
+    def __init__(self, *, job_pk: int, dispatch_seq: int, every_sec: float | None = None):
+        self.job_pk = job_pk
+        self.dispatch_seq = dispatch_seq
+        self.every_sec = every_sec if every_sec is not None else max(1.0, settings.JOB_LEASE_SEC / 3)
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"lease-{job_pk}-{dispatch_seq}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        # A renewal in flight ends by itself (its UPDATE matches nothing once the stage handed on).
+        self._stopped.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        from apps.jobs.services import job_lease_renew
+
+        try:
+            while not self._stopped.wait(self.every_sec):
+                try:
+                    if not job_lease_renew(job_pk=self.job_pk, dispatch_seq=self.dispatch_seq):
+                        logger.info("lease of job %s dispatch %s not renewed: moved on", self.job_pk, self.dispatch_seq)
+                        return
+                except DatabaseError as exc:
+                    logger.warning("lease renewal of job %s failed, retrying: %s", self.job_pk, exc)
+                    connection.close()
+        finally:
+            connection.close()  # this thread's own connection
+
+
 def _handle_transient(job: Job, exc: TransientFailure, log_fields: str) -> None:
     from apps.jobs.services import JobLost, job_retry_stage_later
 
@@ -112,3 +166,50 @@ def _check_stage_handed_on(job: Job, task_name: str) -> None:
     if current and current[0] == JobStatus.PROCESSING and current[1] == job.dispatch_seq:
         logger.error("stage %s left job %s processing; failing it", task_name, job.public_id)
         _fail_quietly(job, "internal_error", f"Stage {job.stage} did not complete")
+
+
+# --- scratch space of a worker process -------------------------------------------------------------
+
+SCRATCH_PREFIX = "worker-"
+
+
+def scratch_dir_name(pid: int) -> str:
+    return f"{SCRATCH_PREFIX}{socket.gethostname()}-{pid}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def scratch_sweep_dead(root: Path) -> list[Path]:
+    """Removes the scratch folders of this host's worker processes that are gone (killed mid-stage:
+    nothing else ever deletes what their temporary folders held). Returns what it removed."""
+    removed = []
+    prefix = f"{SCRATCH_PREFIX}{socket.gethostname()}-"
+    for folder in root.glob(f"{prefix}*"):
+        pid = folder.name[len(prefix) :]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+@worker_process_init.connect
+def use_private_scratch(**_) -> None:
+    """Each worker process keeps its temporary files in a folder named by host and pid (under
+    FILE_UPLOAD_TEMP_DIR), so the leftovers of a process that was killed can be told from live work
+    and swept: every new worker process sweeps those of dead ones."""
+    root = Path(settings.FILE_UPLOAD_TEMP_DIR)
+    swept = scratch_sweep_dead(root)
+    if swept:
+        logger.warning("removed the scratch folders of %d dead worker process(es)", len(swept))
+    folder = root / scratch_dir_name(os.getpid())
+    folder.mkdir(parents=True, exist_ok=True)
+    settings.FILE_UPLOAD_TEMP_DIR = str(folder)
+    tempfile.tempdir = str(folder)

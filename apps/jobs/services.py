@@ -233,6 +233,18 @@ def job_heartbeat(*, job: Job, progress: int | None = None, progress_reason: str
     _compare_and_swap(job, expected_statuses=[JobStatus.PROCESSING], **changes)
 
 
+def job_lease_renew(*, job_pk: int, dispatch_seq: int) -> bool:
+    """The lease heartbeat of a running stage: pushes its lease forward while the row is still
+    PROCESSING under the dispatch number the worker claimed. False once the job moved on (taken over,
+    cancelled, finished): the renewer stops and the stage's next transition raises JobLost."""
+    now = timezone.now()
+    return bool(
+        Job.objects.filter(pk=job_pk, status=JobStatus.PROCESSING, dispatch_seq=dispatch_seq).update(
+            lease_expires_at=now + timedelta(seconds=settings.JOB_LEASE_SEC), updated_at=now
+        )
+    )
+
+
 def job_set_result(*, job: Job, result_updates: dict) -> None:
     """Merges keys into the job's result while the stage holds it (e.g. storage keys as they land)."""
     merged = {**job.result, **result_updates}
@@ -397,6 +409,17 @@ def job_retry(*, job: Job, actor: str = "") -> None:
         _dispatch(job, stage=stage)
 
 
+def _lost_message_backoff(job: Job) -> timedelta:
+    """A queued message may only be waiting behind a long queue: each re-send of a stage's message
+    waits twice as long as the one before (JOB_REDISPATCH_AFTER_SEC × 1, 2, 4, …, at most a day), so
+    a backlog is not flooded with duplicates (each a no-op, but each queueing)."""
+    resent = JobEvent.objects.filter(
+        job=job, kind=JobEvent.Kind.REDISPATCH, stage=job.stage, message__endswith="queued message lost"
+    ).count()
+    extra = settings.JOB_REDISPATCH_AFTER_SEC * (2 ** min(resent, 16) - 1)
+    return timedelta(seconds=min(extra, 86400))
+
+
 def jobs_reconcile(*, now: datetime | None = None) -> int:
     """Finds jobs whose task was lost (a dead worker's expired lease, a queued message gone with a
     broker restart) and sends their stage again. A lost queued message keeps its dispatch number,
@@ -411,10 +434,11 @@ def jobs_reconcile(*, now: datetime | None = None) -> int:
     lost_running = Job.objects.filter(status=JobStatus.PROCESSING, lease_expires_at__lt=now)
     for job in list(lost_pending[:200]) + list(lost_running[:200]):
         lease_expired = job.status == JobStatus.PROCESSING
+        next_check = now if lease_expired else now + _lost_message_backoff(job)
         with transaction.atomic():
             updated = Job.objects.filter(pk=job.pk, status=job.status, dispatch_seq=job.dispatch_seq).update(
                 status=JobStatus.PENDING,
-                dispatched_at=now,
+                dispatched_at=next_check,
                 lease_expires_at=None,
                 updated_at=now,
                 **({"dispatch_seq": F("dispatch_seq") + 1} if lease_expired else {}),

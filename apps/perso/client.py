@@ -27,6 +27,7 @@ import requests
 from django.conf import settings
 from django.db import DatabaseError
 
+from apps.core.chaos import chaos_point, chaos_reader
 from apps.perso.errors import (
     PersoDownloadError,
     PersoError,
@@ -593,7 +594,7 @@ class PersoClient:
                 "Content-Type": "application/octet-stream",
                 "Content-Length": str(size),
             },
-            body_factory=lambda: source.open("rb"),
+            body_factory=lambda: chaos_reader(source.open("rb"), "perso_upload"),
         )
 
     def register_media(self, *, media_type: str, file_url: str, file_name: str) -> RegisteredMedia:
@@ -921,6 +922,8 @@ class PersoClient:
                 with response, temp_path.open("wb") as handle:
                     for chunk in response.iter_content(CHUNK_BYTES):
                         handle.write(chunk)
+                        if not written:
+                            chaos_point("perso_download")
                         written += len(chunk)
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
                 temp_path.unlink(missing_ok=True)

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core.chaos import chaos_point
 from apps.core.errors import JobFailure, TransientFailure
 from apps.jobs.models import Job
 from apps.jobs.services import (
@@ -124,6 +125,7 @@ def perso_poll_job(*, job: Job) -> None:
         logger.warning("poll of job %s failed (%s); next poll in %.0fs", job.public_id, exc, delay)
         _schedule_after_error(job, errors=errors, delay_sec=delay)
         return
+    chaos_point("perso_poll")
     span = upstream.get("progressSpan") or [10, 80]
     if answer.is_failed:
         reason = answer.progress_reason if answer.progress_reason not in ("", "Failed") else "Failed"

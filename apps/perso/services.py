@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.core.chaos import chaos_point
 from apps.core.errors import ApiError, BadRequest, JobFailure, TransientFailure
 from apps.jobs.context import current_job_id
 from apps.jobs.models import ACTIVE_STATUSES, Job, JobStatus
@@ -247,6 +248,8 @@ def perso_submit_project(
         raise ValueError(f"unknown Perso project kind {kind!r}")
     if kind == "translate" and not target_languages:
         raise ValueError("a translate project needs target_languages")
+    if _resume_interrupted_submit(job=job):
+        return
     now = timezone.now()
     submit_request = {
         "kind": kind,
@@ -284,6 +287,36 @@ def perso_job_title(*, job: Job, title: str | None, kind: str) -> str:
     """The project title: unique to this job and this submit (a nonce, so an ops retry never adopts
     the project of an earlier run). An uncertain submit is reconciled by finding this title."""
     return f"{title or kind}-{job.public_id}-{secrets.token_hex(3)}"[:200]
+
+
+def _resume_interrupted_submit(*, job: Job) -> bool:
+    """This stage ran before and its worker died after reserving a slot. Never pays twice: a project
+    already recorded is handed to the poller; a submit whose answer was lost is looked up by its
+    job-unique title and adopted when Perso has it. False: nothing is known to Perso, submit anew."""
+    state = job.upstream.get("persoState")
+    if state == STATE_PROCESSING and job.upstream.get("persoProjectSeq") is not None:
+        logger.info(
+            "job %s: Perso project %s already submitted; polling it", job.public_id, job.upstream["persoProjectSeq"]
+        )
+        job_wait_upstream(job=job, upstream={}, next_poll_at=timezone.now(), progress_reason="Enqueue Pending")
+        return True
+    if state != STATE_SUBMITTING:
+        return False
+    found = _projects_of_interrupted_submit(job)
+    if not found:
+        return False
+    logger.info("job %s: adopting Perso project(s) %s of an interrupted submit", job.public_id, found)
+    now = timezone.now()
+    _record_submitted(
+        job=job, project_seqs=found, attempts=int(job.upstream.get("persoSubmitAttempts", 0)) + 1, now=now
+    )
+    job_wait_upstream(
+        job=job,
+        upstream={},
+        next_poll_at=now + timedelta(seconds=settings.PERSO_POLL_FIRST_DELAY_SEC),
+        progress_reason="Enqueue Pending",
+    )
+    return True
 
 
 def perso_in_flight_count() -> int:
@@ -351,6 +384,7 @@ def _try_submit(*, job: Job, deadline_at: datetime | None) -> None:
         state = STATE_QUEUED if isinstance(outcome, TransientFailure) else STATE_DONE
         job_update_upstream(job=job, upstream={"persoState": state, "persoSubmitError": str(exc)[:300]})
         raise outcome from exc
+    chaos_point("perso_submit_accepted")
     _record_submitted(job=job, project_seqs=project_seqs, attempts=attempts, now=now)
     job_wait_upstream(
         job=job,
@@ -399,9 +433,7 @@ def _record_submitted(*, job: Job, project_seqs: list[int], attempts: int, now: 
 def perso_adopt_or_resubmit(*, job: Job) -> None:
     """A job left in `submitting` (its worker died mid-submit): adopts the project the submit may have
     made (found by the job-unique title), else queues the job to be submitted again."""
-    title = job.upstream.get("persoRequest", {}).get("title") or ""
-    with _calls_linked_to(job), perso_errors_as_stage_outcome():
-        found = perso_client().projects_titled(title) if title else []
+    found = _projects_of_interrupted_submit(job)
     if found:
         logger.info("job %s: adopting Perso project(s) %s of an interrupted submit", job.public_id, found)
         now = timezone.now()
@@ -412,6 +444,13 @@ def perso_adopt_or_resubmit(*, job: Job) -> None:
         return
     job_update_upstream(job=job, upstream={"persoState": STATE_QUEUED})
     perso_try_submit(job=job)
+
+
+def _projects_of_interrupted_submit(job: Job) -> list[int]:
+    """The projects a submit whose answer was lost made, found by the job-unique title it was sent with."""
+    title = job.upstream.get("persoRequest", {}).get("title") or ""
+    with _calls_linked_to(job), perso_errors_as_stage_outcome():
+        return perso_client().projects_titled(title) if title else []
 
 
 def _submit_once(*, client: PersoClient, request: dict) -> list[int]:

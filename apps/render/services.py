@@ -20,6 +20,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apps.core.chaos import chaos_point
 from apps.core.errors import BadRequest, JobFailure, PayloadTooLarge
 from apps.jobs.models import Job, JobKind
 from apps.jobs.services import JobLost, job_create, job_heartbeat, job_succeed, job_touch_expiry
@@ -454,6 +455,7 @@ class _Heartbeat:
         self.percent = max(self.percent, min(99, percent))
 
     def should_cancel(self) -> bool:
+        chaos_point("render")
         try:
             self.beat()
         except JobLost:

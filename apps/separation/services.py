@@ -25,6 +25,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core.chaos import chaos_point
 from apps.core.errors import BadRequest, Conflict, JobFailure, NotFound, TransientFailure
 from apps.jobs.models import Job, JobEvent, JobKind, JobStatus
 from apps.jobs.services import (
@@ -574,6 +575,8 @@ def stem_mix_run(*, job: Job) -> None:
     job_heartbeat(job=job, progress=5, progress_reason="Mixing")
 
     def report(percent: int) -> None:
+        if percent:
+            chaos_point("mix", job_id=job.pk)  # called from the progress thread
         job_heartbeat(job=job, progress=5 + percent * 90 // 100)
 
     with tempfile.TemporaryDirectory(dir=settings.FILE_UPLOAD_TEMP_DIR) as work_dir, ExitStack() as copies:

@@ -22,6 +22,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core.chaos import chaos_point
 from apps.core.errors import BadRequest, JobFailure, PayloadTooLarge
 from apps.jobs.models import Job, JobKind
 from apps.jobs.services import (
@@ -325,6 +326,8 @@ def subtitles_translate(*, job: Job) -> None:
         job_heartbeat(job=job, progress=start, progress_reason="Translating")
 
         def heartbeat(done: int, total: int) -> None:
+            if done:
+                chaos_point("translation")
             job_heartbeat(job=job, progress=start + (99 - start) * done // max(total, 1))
 
         try:

@@ -73,3 +73,31 @@ def test_a_redelivery_that_takes_over_an_expired_lease_fences_off_the_old_worker
     with pytest.raises(JobLost):
         job_heartbeat(job=stalled)
     job_heartbeat(job=successor, progress=10)
+
+
+def test_a_message_waiting_in_a_long_queue_is_not_resent_over_and_over(alice, settings):
+    """Found by the chaos run: with a backlog longer than JOB_REDISPATCH_AFTER_SEC every waiting job
+    was re-sent at every reconciler tick past the threshold, each duplicate queueing behind the
+    others (hundreds of no-op messages making the backlog worse). Each re-send of the same message
+    now waits as long again as the previous wait."""
+    settings.JOB_REDISPATCH_AFTER_SEC = 10
+    job, _ = job_create(kind="subtitles", owner=alice, spec={}, first_stage="upload")
+    sent_at = Job.objects.get(pk=job.pk).dispatched_at
+
+    def resends() -> int:
+        return JobEvent.objects.filter(job=job, kind=JobEvent.Kind.REDISPATCH).count()
+
+    def reconcile_at(seconds: float) -> None:
+        jobs_reconcile(now=sent_at + timedelta(seconds=seconds))
+
+    ticks = range(11, 200)  # a reconciler tick every second while the job still waits its turn
+    resent_at = []
+    for tick in ticks:
+        before = resends()
+        reconcile_at(tick)
+        if resends() > before:
+            resent_at.append(tick)
+    # Was every 11 s (17 duplicates by 200 s, and growing with the backlog): now 10 s, 20 s, 40 s, 80 s apart.
+    assert resent_at == [11, 22, 43, 84, 165]
+    job.refresh_from_db()
+    assert job.status == JobStatus.PENDING and job.dispatch_seq == 1  # the same message, never fenced

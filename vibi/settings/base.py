@@ -307,9 +307,15 @@ else:
         # Lets several deployments (or test runs) share one Redis without seeing each other's queues.
         CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = env_str("CELERY_REDIS_KEY_PREFIX")
 CELERY_TASK_ALWAYS_EAGER = False
-JOB_LEASE_SEC = env_int("JOB_LEASE_SEC", 120, minimum=10)
+# --- i17: fast takeover. A running stage's lease is renewed every JOB_LEASE_SEC/3 by a heartbeat
+# thread in its worker (workers/base.py), so a dead worker's stage is re-sent at most
+# JOB_LEASE_SEC + RECONCILE_INTERVAL_SEC after it died (40 s by default).
+JOB_LEASE_SEC = env_int("JOB_LEASE_SEC", 30, minimum=10)
 JOB_REDISPATCH_AFTER_SEC = env_int("JOB_REDISPATCH_AFTER_SEC", 600, minimum=10)
-RECONCILE_INTERVAL_SEC = env_int("RECONCILE_INTERVAL_SEC", 30, minimum=1)
+RECONCILE_INTERVAL_SEC = env_int("RECONCILE_INTERVAL_SEC", 10, minimum=1)
+# Names a folder to enable the chaos hooks (apps/core/chaos.py) in a chaos run; never set in production.
+CHAOS_DIR = env_str("VIBI_CHAOS_DIR", "")
+# --- end i17
 POLL_TICK_SEC = env_int("POLL_TICK_SEC", 5, minimum=1)
 
 # --- DRF and OpenAPI ----------------------------------------------------------------------------------------
