@@ -12,7 +12,11 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends python3 python3-venv python3-dev gcc libc6-dev ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 COPY requirements/base.lock /build/base.lock
-RUN python3 -m venv /opt/venv \
+# Optional build secret `pip_ca`: the CA bundle of a TLS-intercepting proxy between the build and PyPI
+# (`make image` passes the host's bundle); never part of a layer.
+RUN --mount=type=secret,id=pip_ca,required=false \
+    if [ -s /run/secrets/pip_ca ]; then export PIP_CERT=/run/secrets/pip_ca; fi \
+    && python3 -m venv /opt/venv \
     && /opt/venv/bin/pip wheel --no-cache-dir --require-hashes --no-deps -r /build/base.lock -w /build/wheels \
     && /opt/venv/bin/pip install --no-cache-dir --no-index --no-deps /build/wheels/*.whl \
     && /opt/venv/bin/pip check
