@@ -19,7 +19,8 @@ RUN --mount=type=secret,id=pip_ca,required=false \
     && python3 -m venv /opt/venv \
     && /opt/venv/bin/pip wheel --no-cache-dir --require-hashes --no-deps -r /build/base.lock -w /build/wheels \
     && /opt/venv/bin/pip install --no-cache-dir --no-index --no-deps /build/wheels/*.whl \
-    && /opt/venv/bin/pip check
+    && /opt/venv/bin/pip check \
+    && /opt/venv/bin/python -c "import ffmpeg_core.common.cache"  # makes its cache folder (read-only at run time)
 
 # ---- runtime: no compiler, no pip cache, a non-root user ---------------------------------------------
 FROM debian:bookworm-slim
