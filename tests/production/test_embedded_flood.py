@@ -4,8 +4,8 @@ and /healthz and the admin keep answering meanwhile. With the simulators served 
 threads, every thread would wait on a simulator request that needs a thread, until Gemini's timeout."""
 
 import os
-import signal
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -43,7 +43,10 @@ def test_a_chat_flood_larger_than_the_thread_pool_leaves_health_and_admin_answer
     try:
         harness.start("platform", argv, env)
         base, sims = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{simulators_port}"
+        started = time.monotonic()
         wait_until(lambda: _answers(f"{base}/healthz") and _answers(f"{sims}/healthz"), timeout=120, what="make run")
+        print(f"run_platform answered after {time.monotonic() - started:.0f}s")
+        started = time.monotonic()
         claims = {"sub": "flood", "email": "flood@example.com", "aud": "vibi-embedded.apps.googleusercontent.com"}
         id_token = requests.post(f"{sims}/sim/google/token", json=claims, timeout=30).json()["idToken"]
         token = requests.post(f"{base}/api/v2/auth/google", json={"idToken": id_token}, timeout=30).json()[
@@ -63,12 +66,13 @@ def test_a_chat_flood_larger_than_the_thread_pool_leaves_health_and_admin_answer
             statuses = [future.result() for future in flood]
         assert statuses == [200] * FLOOD, statuses
         assert requests.get(f"{base}/healthz", timeout=10).status_code == 200
+        print(f"flood of {FLOOD} chats done after {time.monotonic() - started:.0f}s")
         # every process's runtime files under its own data folder
         assert (tmp_path / "data" / "run" / "gunicorn.pid").exists()
         assert (tmp_path / "data" / "simulators" / "run" / "gunicorn.pid").exists()
     finally:
         if "platform" in harness.running:
-            harness.kill("platform", signal.SIGTERM, timeout=40)
+            harness.kill("platform")  # SIGKILL to the group: run_platform and every process it started
         report = harness.log_tails()
         if "Traceback" in report:
             print(report)
