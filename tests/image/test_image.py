@@ -81,7 +81,9 @@ class Containers:
 
     def remove_all(self) -> None:
         if self.names:
-            subprocess.run([*PODMAN, "rm", "-f", "-t", "5", *self.names], capture_output=True, timeout=120)
+            subprocess.run(
+                [*PODMAN, "rm", "--force", "--ignore", "--time", "5", *self.names], capture_output=True, timeout=120
+            )
 
 
 @pytest.fixture
