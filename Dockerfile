@@ -24,6 +24,10 @@ RUN --mount=type=secret,id=pip_ca,required=false \
 
 # ---- runtime: no compiler, no pip cache, a non-root user ---------------------------------------------
 FROM debian:bookworm-slim
+# dpkg leaves out what the image never uses (Debian's way of slimming images): documentation and
+# translations, and the Mesa GPU drivers with their LLVM (about 165 MB) that ffmpeg's SDL/Vulkan
+# dependencies pull in; the ffmpeg command line never loads them (they are dlopen()ed for GPU contexts).
+COPY deploy/dpkg-slim.cfg /etc/dpkg/dpkg.cfg.d/vibi-slim
 # Same reason as above for not pinning Debian package versions (DL3008).
 # hadolint ignore=DL3008
 RUN apt-get update \
