@@ -12,13 +12,22 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends python3 python3-venv python3-dev gcc libc6-dev ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 COPY requirements/base.lock /build/base.lock
-RUN python3 -m venv /opt/venv \
+# Optional build secret `pip_ca`: the CA bundle of a TLS-intercepting proxy between the build and PyPI
+# (`make image` passes the host's bundle); never part of a layer.
+RUN --mount=type=secret,id=pip_ca,required=false \
+    if [ -s /run/secrets/pip_ca ]; then export PIP_CERT=/run/secrets/pip_ca; fi \
+    && python3 -m venv /opt/venv \
     && /opt/venv/bin/pip wheel --no-cache-dir --require-hashes --no-deps -r /build/base.lock -w /build/wheels \
     && /opt/venv/bin/pip install --no-cache-dir --no-index --no-deps /build/wheels/*.whl \
-    && /opt/venv/bin/pip check
+    && /opt/venv/bin/pip check \
+    && /opt/venv/bin/python -c "import ffmpeg_core.common.cache"  # makes its cache folder (read-only at run time)
 
 # ---- runtime: no compiler, no pip cache, a non-root user ---------------------------------------------
 FROM debian:bookworm-slim
+# dpkg leaves out what the image never uses (Debian's way of slimming images): documentation and
+# translations, and the Mesa GPU drivers with their LLVM (about 165 MB) that ffmpeg's SDL/Vulkan
+# dependencies pull in; the ffmpeg command line never loads them (they are dlopen()ed for GPU contexts).
+COPY deploy/dpkg-slim.cfg /etc/dpkg/dpkg.cfg.d/vibi-slim
 # Same reason as above for not pinning Debian package versions (DL3008).
 # hadolint ignore=DL3008
 RUN apt-get update \

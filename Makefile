@@ -49,15 +49,19 @@ hadolint: setup
 	$(VENV)/bin/hadolint Dockerfile
 
 IMAGE ?= vibi-platform:latest
+# The host's CA bundle, handed to the build's pip as a secret (see the Dockerfile).
+PIP_CA ?= /etc/ssl/certs/ca-certificates.crt
+# crun refuses this machine's hybrid cgroup layout; runc (Debian's package) works.
+PODMAN ?= podman $(shell command -v runc >/dev/null 2>&1 && echo --runtime runc)
 # The base image comes from debootstrap (no registry needed), cached in podman once made.
 image:
 	deploy/base-image.sh
-	podman build --format docker --network host -t $(IMAGE) .
+	$(PODMAN) build --format docker --network host --secret id=pip_ca,src=$(PIP_CA) -t $(IMAGE) .
 
 # Builds the image, then runs migrate, web, a worker per queue and beat as containers against this
 # machine's Postgres and Redis, moto's S3 server and the simulators, and pushes jobs through them.
 image-test: setup image
-	VIBI_IMAGE_TEST=$(IMAGE) $(VENV)/bin/python tests/run.py tests/image -q
+	VIBI_IMAGE_TEST=$(IMAGE) VIBI_PODMAN="$(PODMAN)" $(VENV)/bin/python tests/run.py tests/image -q
 
 # The secret files compose.yaml mounts (never committed: secrets/ is git- and docker-ignored).
 secrets:
@@ -65,6 +69,10 @@ secrets:
 	@for name in django_secret_key auth_jwt_secret signing_secret s3_secret_key; do \
 		[ -s secrets/$$name ] || { $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))' > secrets/$$name; \
 		chmod 600 secrets/$$name; echo "secrets/$$name made"; }; done
+	@[ -s secrets/s3_config.json ] || { printf '{"identities":[{"name":"vibi","credentials":[{"accessKey":"vibi","secretKey":"%s"}],"actions":["Admin","Read","List","Tagging","Write"]}]}\n' "$$(cat secrets/s3_secret_key)" > secrets/s3_config.json; chmod 600 secrets/s3_config.json; echo "secrets/s3_config.json made"; }
+	@[ -s secrets/tls_certificate.pem ] || { openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=$${PUBLIC_HOST:-localhost}" \
+		-keyout secrets/tls_private_key.pem -out secrets/tls_certificate.pem 2>/dev/null; chmod 600 secrets/tls_*.pem; \
+		echo "secrets/tls_*.pem: a self-signed stand-in; put the real certificate and key there"; }
 	@for name in perso_api_key gemini_api_key; do \
 		[ -e secrets/$$name ] || { : > secrets/$$name; chmod 600 secrets/$$name; \
 		echo "secrets/$$name is empty: put the key from the provider in it"; }; done

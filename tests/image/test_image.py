@@ -23,7 +23,8 @@ pytestmark = [
     pytest.mark.timeout(600),
 ]
 # podman's default rlimits cannot be applied on these machines ("error setting rlimit").
-PODMAN_RUN = ["podman", "run", "--network", "host", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096"]
+PODMAN = os.environ.get("VIBI_PODMAN", "podman").split()
+PODMAN_RUN = [*PODMAN, "run", "--network", "host", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096"]
 
 ASS = """[Script Info]
 ScriptType: v4.00+
@@ -69,18 +70,20 @@ class Containers:
 
     def exec(self, name: str, *argv: str) -> subprocess.CompletedProcess:
         container = f"vibi-{self.platform.run_id}-{name}"
-        return subprocess.run(["podman", "exec", container, *argv], capture_output=True, text=True, timeout=60)
+        return subprocess.run([*PODMAN, "exec", container, *argv], capture_output=True, text=True, timeout=60)
 
     def logs(self) -> str:
         parts = []
         for container in self.names:
-            out = subprocess.run(["podman", "logs", "--tail", "30", container], capture_output=True, text=True)
+            out = subprocess.run([*PODMAN, "logs", "--tail", "30", container], capture_output=True, text=True)
             parts.append(f"--- {container} ---\n{out.stdout}{out.stderr}")
         return "\n".join(parts)
 
     def remove_all(self) -> None:
         if self.names:
-            subprocess.run(["podman", "rm", "-f", "-t", "5", *self.names], capture_output=True, timeout=120)
+            subprocess.run(
+                [*PODMAN, "rm", "--force", "--ignore", "--time", "5", *self.names], capture_output=True, timeout=120
+            )
 
 
 @pytest.fixture
@@ -116,7 +119,7 @@ def pytest_runtest_makereport(item, call):
 
 def _healthy(containers: Containers, name: str) -> bool:
     container = f"vibi-{containers.platform.run_id}-{name}"
-    return subprocess.run(["podman", "healthcheck", "run", container], capture_output=True, timeout=60).returncode == 0
+    return subprocess.run([*PODMAN, "healthcheck", "run", container], capture_output=True, timeout=60).returncode == 0
 
 
 def _gray_frame(video: Path, at: float, size: tuple[int, int]) -> bytes:

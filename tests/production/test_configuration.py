@@ -125,6 +125,7 @@ def _variables_read_by_the_code() -> set[str]:
         names |= set(re.findall(r"env_(?:str|int|bool|list)\(\s*\"([A-Z0-9_]+)\"", text))
         names |= set(re.findall(r"_embedded_secret\(\s*\"([A-Z0-9_]+)\"", text))
         names |= set(re.findall(r"os\.environ(?:\.get)?[\[(]\s*\"([A-Z0-9_]+)\"", text))
+    names |= set(re.findall(r"\$\{([A-Z][A-Z0-9_]+)", (ROOT / "deploy" / "entrypoint.sh").read_text()))
     return names - {"DJANGO_SETTINGS_MODULE"}
 
 
