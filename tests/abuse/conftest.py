@@ -92,10 +92,10 @@ def start_server(abuse_processes):
 
 @pytest.fixture
 def production_web(abuse_processes) -> WebServer:
-    """The production web command line (gunicorn with vibi/gunicorn_conf.py), same database and secrets."""
+    """The production web command line (gunicorn with vibi/gunicorn_config.py), same database and secrets."""
     web = WebServer(abuse_processes, env_overrides={})
     gunicorn = [
-        sys.executable, "-m", "gunicorn", "-c", "python:vibi.gunicorn_conf", "vibi.wsgi",
+        sys.executable, "-m", "gunicorn", "-c", "python:vibi.gunicorn_config", "vibi.wsgi",
         "--bind", f"127.0.0.1:{web.port}", "--workers", "1", "--threads", "4",
     ]  # fmt: skip
     return web.start(gunicorn)
