@@ -4,7 +4,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
 from apps.accounts.services import access_token_user
-from apps.core.errors import ApiError
+from apps.core.errors import ApiError, NotFound
 from apps.observability.context import log_context_bind
 
 
@@ -32,6 +32,14 @@ def bearer_user_or_none(request):
     except ApiError:
         return None
     return authenticated[0] if authenticated else None
+
+
+def download_owner_check(request, *, owner_id: int) -> None:
+    """A signed URL opened under another user's Bearer is not found for them (a leaked URL is not a
+    way into someone else's jobs); without a Bearer the token alone decides."""
+    user = bearer_user_or_none(request)
+    if user is not None and user.pk != owner_id:
+        raise NotFound("not_found")
 
 
 class BearerJWTScheme(OpenApiAuthenticationExtension):

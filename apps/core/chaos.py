@@ -14,7 +14,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from apps.jobs.context import current_job_id
+from apps.observability.context import current_job_id
 
 DEFAULT_HOLD_SEC = 120.0
 

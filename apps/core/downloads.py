@@ -62,16 +62,6 @@ def _if_range_matches(if_range: str | None, *, etag: str, last_modified: str) ->
     return parsed is not None and parsed == parse_http_date_safe(last_modified)
 
 
-def download_owner_check(request, *, owner_id: int) -> None:
-    """A signed URL opened under another user's Bearer is not found for them (a leaked URL is not a
-    way into someone else's jobs); without a Bearer the token alone decides."""
-    from apps.accounts.authentication import bearer_user_or_none
-
-    user = bearer_user_or_none(request)
-    if user is not None and user.pk != owner_id:
-        raise NotFound("not_found")
-
-
 def stored_file_response(request, *, storage_key: str, content_type: str, filename: str | None = None) -> HttpResponse:
     if not storage_key or not default_storage.exists(storage_key):
         raise NotFound(detail="file not found")

@@ -6,7 +6,8 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.downloads import SignedDownloadApi, download_owner_check, stored_file_response
+from apps.accounts.authentication import download_owner_check
+from apps.core.downloads import SignedDownloadApi, stored_file_response
 from apps.core.errors import BadRequest, NotFound
 from apps.core.schema import (
     ERROR_RESPONSES,
@@ -30,11 +31,10 @@ from apps.dubbing.selectors import (
 from apps.dubbing.services import AutoDubSpec, autodub_submit
 from apps.jobs.models import Job, JobKind
 from apps.jobs.public_status import READY_STATUSES, ready_status
+from apps.jobs.serializers import JobIdSerializer
 from apps.jobs.submits import idempotency_header
-from apps.media.uploads import json_form_item_parse, uploaded_file_path
-from apps.perso.services import perso_languages_check
-from apps.subtitles.api import JobIdSerializer, language_code_field, source_language_field
-from apps.subtitles.sources import (
+from apps.media.fields import language_code_field, source_language_field
+from apps.media.sources import (
     MEDIA_TYPES,
     language_code_check,
     spec_media_type,
@@ -42,6 +42,8 @@ from apps.subtitles.sources import (
     spec_optional_str,
     spec_source_language,
 )
+from apps.media.uploads import json_form_item_parse, uploaded_file_path
+from apps.perso.services import perso_languages_check
 
 
 def autodub_spec_parse(raw) -> AutoDubSpec:

@@ -40,8 +40,7 @@ from apps.jobs.submits import (
     same_request_check,
 )
 from apps.media.ffmpeg import FfmpegError, NotMedia, probe, run_ffmpeg
-from apps.media.storage import job_file_key, local_copy, storage_save_file
-from apps.subtitles.sources import (
+from apps.media.sources import (
     AUTO_LANGUAGE,
     SourceMedia,
     audio_to_mp3,
@@ -53,6 +52,7 @@ from apps.subtitles.sources import (
     upload_store,
     work_dir,
 )
+from apps.media.storage import job_file_key, local_copy, storage_save_file
 
 logger = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from google.genai import errors as genai_errors
 from google.genai import types
 
 from apps.jobs.services import external_call_record
-from apps.subtitles.srt import Cue
+from apps.media.srt import Cue
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,6 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.core.errors import Conflict
-from apps.jobs.context import current_job_id
 from apps.jobs.models import (
     ACTIVE_STATUSES,
     ID_PREFIXES,
@@ -28,7 +27,7 @@ from apps.jobs.models import (
     JobStatus,
 )
 from apps.jobs.stages import stage_task_name
-from apps.observability.context import current_request_id, log_context_bind
+from apps.observability.context import current_job_id, current_request_id, log_context_bind
 from apps.observability.metrics import job_created_observe, job_finished_observe, upstream_call_observe
 
 logger = logging.getLogger(__name__)

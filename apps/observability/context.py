@@ -11,6 +11,9 @@ from contextvars import ContextVar, Token
 
 _fields: ContextVar[dict | None] = ContextVar("log_fields", default=None)
 
+# The job the current task works on, so upstream clients can link their call log to it.
+current_job_id: ContextVar[int | None] = ContextVar("current_job_id", default=None)
+
 # What a client may send as X-Request-ID: short, printable, no spaces or quotes (it is echoed and logged).
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{7,99}$")
 
@@ -50,8 +53,6 @@ def log_context_bind(**fields) -> None:
 @contextmanager
 def job_log_context(job):
     """Binds a job's id, owner and request id for the duration of the block (the poller's per-job work)."""
-    from apps.jobs.context import current_job_id
-
     previous = log_fields()
     job_token = current_job_id.set(job.pk)
     fields_token = _fields.set(

@@ -22,9 +22,9 @@ from django.utils import timezone
 
 from apps.core.chaos import chaos_point
 from apps.core.errors import ApiError, BadRequest, JobFailure, TransientFailure
-from apps.jobs.context import current_job_id
 from apps.jobs.models import ACTIVE_STATUSES, Job, JobStatus
 from apps.jobs.services import JobLost, job_schedule_poll, job_update_upstream, job_wait_upstream
+from apps.observability.context import current_job_id
 from apps.perso.client import PersoClient, PersoProgress, perso_client
 from apps.perso.errors import (
     PersoAuthError,

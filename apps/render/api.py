@@ -29,9 +29,10 @@ from apps.jobs.public_status import COMPLETED_STATUSES, completed_status
 from apps.jobs.selectors import job_status_snapshot
 from apps.jobs.services import job_touch_expiry
 from apps.jobs.submits import idempotency_header
+from apps.media.sources import RESULT_OUTPUT_KEY, RESULT_OUTPUT_KIND
 from apps.render.config import load_config_document
 from apps.render.schema import RenderConfigSchema
-from apps.render.selectors import RESULT_OUTPUT_KEY, RESULT_OUTPUT_KIND, render_job_get
+from apps.render.selectors import render_job_get
 from apps.render.services import render_input_store, render_submit
 
 MAX_CONFIG_BYTES = 1024 * 1024

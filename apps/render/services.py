@@ -41,12 +41,12 @@ from apps.media.ffmpeg import (
     probe,
     run_ffmpeg,
 )
+from apps.media.sources import RESULT_DURATION_MS, RESULT_OUTPUT_KEY, RESULT_OUTPUT_KIND
 from apps.media.storage import job_file_key, local_copy, storage_delete_prefix, storage_save_file, storage_size
 from apps.observability.metrics import render_speed_observe
 from apps.render.config import RenderConfig, render_config_from_dict
 from apps.render.models import RenderInput
 from apps.render.planning import PlanError, PlanInput, render_plan, stem_input_key
-from apps.render.selectors import RESULT_DURATION_MS, RESULT_OUTPUT_KEY, RESULT_OUTPUT_KIND
 
 logger = logging.getLogger(__name__)
 
@@ -376,7 +376,7 @@ def _add_cached_inputs(accepted: dict[str, _AcceptedInput], *, config: RenderCon
 def _resolve_stems(*, config: RenderConfig, owner) -> dict[str, str]:
     """Each selected stem's storage key by stem_input_key(); its URL is only parsed and its token
     re-checked, never fetched."""
-    from apps.separation.selectors import stem_storage_key_from_url
+    from apps.media.stems import stem_storage_key_from_url
 
     stems = {}
     for d_index, directive in enumerate(config.separation_directives):

@@ -10,7 +10,8 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.downloads import SignedDownloadApi, download_owner_check, stored_file_response
+from apps.accounts.authentication import download_owner_check
+from apps.core.downloads import SignedDownloadApi, stored_file_response
 from apps.core.errors import BadRequest, NotFound
 from apps.core.json_input import StrictJSONParser
 from apps.core.schema import (
@@ -27,6 +28,8 @@ from apps.core.signing import verify_token
 from apps.core.throttling import ScopedRateThrottle
 from apps.jobs.models import JobStatus
 from apps.jobs.public_status import COMPLETED_STATUSES, READY_STATUSES, completed_status, ready_status
+from apps.media.sources import language_code_check
+from apps.media.stems import separation_stem_get, separation_stems
 from apps.media.uploads import json_form_item_parse, uploaded_file_path
 from apps.perso.services import perso_languages_check
 from apps.separation.selectors import (
@@ -37,8 +40,6 @@ from apps.separation.selectors import (
     mix_job_get,
     separation_job_by_public_id,
     separation_job_get,
-    separation_stem_get,
-    separation_stems,
     signed_mix_download_url,
     signed_stem_url,
 )
@@ -48,7 +49,6 @@ from apps.separation.services import (
     separation_submit,
     stem_mix_submit,
 )
-from apps.subtitles.sources import language_code_check
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_IDEMPOTENCY_HEADER_LENGTH = 255

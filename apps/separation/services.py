@@ -38,16 +38,10 @@ from apps.jobs.services import (
 )
 from apps.jobs.submits import SPEC_REQUEST_FINGERPRINT, SubmitIdentity, request_fingerprint, same_request_check
 from apps.media.ffmpeg import FfmpegCancelled, FfmpegError, NotMedia, probe, run_ffmpeg
+from apps.media.stems import RESULT_STEMS, separation_stems, stem_label
 from apps.media.storage import job_file_key, local_copy, storage_save_file
 from apps.separation.archives import ArchiveError, archive_extract_files
-from apps.separation.selectors import (
-    RESULT_MIX_DURATION_MS,
-    RESULT_MIX_OUTPUT_KEY,
-    RESULT_STEMS,
-    live_mix_of,
-    separation_stems,
-    stem_label,
-)
+from apps.separation.selectors import RESULT_MIX_DURATION_MS, RESULT_MIX_OUTPUT_KEY, live_mix_of
 from apps.separation.trim import (
     TrimWindow,
     cut_audio_to_wav,
@@ -227,7 +221,7 @@ def separation_submit(
 
 
 def _render_source(*, owner, render_job_id: str) -> tuple[dict, str, int]:
-    from apps.render.selectors import render_output_source
+    from apps.media.sources import render_output_source
 
     try:
         output = render_output_source(owner=owner, render_job_id=render_job_id)

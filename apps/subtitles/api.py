@@ -8,7 +8,8 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.downloads import SignedDownloadApi, download_owner_check, stored_file_response
+from apps.accounts.authentication import download_owner_check
+from apps.core.downloads import SignedDownloadApi, stored_file_response
 from apps.core.errors import BadRequest, NotFound, PayloadTooLarge
 from apps.core.schema import (
     ERROR_RESPONSES,
@@ -24,7 +25,17 @@ from apps.core.signing import TokenMissing, verify_token
 from apps.core.throttling import ScopedRateThrottle
 from apps.jobs.models import Job, JobKind
 from apps.jobs.public_status import READY_STATUSES, ready_status
+from apps.jobs.serializers import JobIdSerializer
 from apps.jobs.submits import idempotency_header
+from apps.media.fields import language_code_field, source_language_field
+from apps.media.sources import (
+    MEDIA_TYPES,
+    spec_media_type,
+    spec_number_of_speakers,
+    spec_optional_str,
+    spec_source_language,
+    spec_target_languages,
+)
 from apps.media.uploads import json_form_item_parse, uploaded_file_path
 from apps.perso.services import perso_languages_check
 from apps.subtitles.selectors import ORIGINAL, srt_resource_id, srt_storage_key, subtitles_job_get, subtitles_urls
@@ -34,21 +45,8 @@ from apps.subtitles.services import (
     subtitles_regenerate_submit,
     subtitles_submit,
 )
-from apps.subtitles.sources import (
-    LANGUAGE_CODE_PATTERN,
-    MEDIA_TYPES,
-    spec_media_type,
-    spec_number_of_speakers,
-    spec_optional_str,
-    spec_source_language,
-    spec_target_languages,
-)
 
 SRT_CONTENT_TYPE = "application/x-subrip; charset=utf-8"
-
-
-class JobIdSerializer(serializers.Serializer):
-    jobId = serializers.CharField()
 
 
 def subtitle_spec_parse(raw) -> SubtitleSpec:
@@ -72,17 +70,6 @@ def regenerate_spec_parse(raw) -> SubtitleRegenerateSpec:
     )
     perso_languages_check(source=spec.source_language_code, targets=spec.target_language_codes)
     return spec
-
-
-SOURCE_LANGUAGE_PATTERN = r"^(?:auto|" + LANGUAGE_CODE_PATTERN.removeprefix("^").removesuffix("$") + r")$"
-
-
-def language_code_field(**kwargs) -> serializers.RegexField:
-    return serializers.RegexField(LANGUAGE_CODE_PATTERN, **kwargs)
-
-
-def source_language_field() -> serializers.RegexField:
-    return serializers.RegexField(SOURCE_LANGUAGE_PATTERN, help_text="ISO 639 code (region optional) or 'auto'")
 
 
 class SubtitleSpecSerializer(serializers.Serializer):

@@ -40,8 +40,7 @@ from apps.jobs.submits import (
     request_fingerprint,
     same_request_check,
 )
-from apps.media.storage import job_file_key, safe_file_name, storage_save_stream
-from apps.subtitles.sources import (
+from apps.media.sources import (
     AUTO_LANGUAGE,
     SourceMedia,
     audio_to_mp3,
@@ -53,7 +52,8 @@ from apps.subtitles.sources import (
     upload_store,
     work_dir,
 )
-from apps.subtitles.srt import Cue, srt_bytes_clean, srt_parse_bytes, srt_write
+from apps.media.srt import Cue, srt_bytes_clean, srt_parse_bytes, srt_write
+from apps.media.storage import job_file_key, safe_file_name, storage_save_stream
 
 logger = logging.getLogger(__name__)
 

@@ -65,8 +65,8 @@ def running_job(owner):
 def one_job(owner, media_path: Path, processing_sec: float) -> None:
     from django.utils import timezone
 
-    from apps.jobs.context import current_job_id
     from apps.jobs.models import ExternalCall, Job, JobStatus
+    from apps.observability.context import current_job_id
     from apps.perso.polling import poll_due_jobs
     from apps.perso.services import perso_stt_sentences, perso_submit_project, perso_upload_media
 

@@ -12,7 +12,7 @@ from apps.gemini.client import (
     translate_srt,
 )
 from apps.jobs.models import ExternalCall
-from apps.subtitles.srt import Cue
+from apps.media.srt import Cue
 from tests.gemini.sim import gemini_sim_control, gemini_sim_requests
 
 CUES = [

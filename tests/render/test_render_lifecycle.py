@@ -14,7 +14,7 @@ from django.utils import timezone
 from apps.core.errors import NotFound
 from apps.jobs.models import Job, JobStatus
 from apps.jobs.services import job_cancel, job_claim
-from apps.render.selectors import render_output_source
+from apps.media.sources import render_output_source
 from tests.render.helpers import run_render, submit
 
 

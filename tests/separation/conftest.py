@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from apps.jobs.models import Job, JobKind, JobStatus
 from apps.jobs.services import new_public_id
+from apps.media.stems import stem_label
 from apps.media.storage import job_file_key, storage_save_file
-from apps.separation.selectors import stem_label
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,7 @@ from django.core.files.storage import default_storage
 from apps.core.errors import BadRequest
 from apps.core.signing import sign_token
 from apps.jobs.models import Job, JobKind, JobStatus
-from apps.separation.selectors import stem_storage_key_from_url
+from apps.media.stems import stem_storage_key_from_url
 from tests.separation.conftest import volume_stats
 
 

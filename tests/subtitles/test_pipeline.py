@@ -5,7 +5,7 @@ from rest_framework.test import APIClient
 
 from apps.jobs.models import ExternalCall, Job
 from apps.jobs.services import job_retry
-from apps.subtitles.srt import srt_parse_bytes
+from apps.media.srt import srt_parse_bytes
 from tests.gemini.sim import gemini_sim_control, gemini_sim_requests
 from tests.subtitles.conftest import (
     SPEECH_SENTENCES,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from apps.subtitles.srt import Cue, SrtInvalid, srt_parse, srt_parse_bytes, srt_write, timestamp_format
+from apps.media.srt import Cue, SrtInvalid, srt_parse, srt_parse_bytes, srt_write, timestamp_format
 
 CANONICAL = "1\n00:00:01,000 --> 00:00:02,500\nHello\n\n2\n00:00:03,000 --> 00:00:04,000\nTwo\nlines\n"
 

@@ -1,7 +1,8 @@
-"""What subtitles and autodub submits share: the multipart `spec`, language codes, the source media
-(an upload probed in the request, or a finished render of the caller), and the status strings.
+"""What the feature submits share: the multipart `spec`, language codes, the source media (an upload
+probed in the request, or a finished render of the caller, `editedRenderJobId`), and the status strings.
 
-Used by apps.subtitles and apps.dubbing.
+Used by apps.subtitles, apps.dubbing and apps.separation; the render output keys are written by
+apps.render.services.render_run.
 """
 
 import math
@@ -11,13 +12,16 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
 from django.core.files.storage import default_storage
+from django.utils import timezone
 
 from apps.core.errors import BadRequest, JobFailure, NotFound
-from apps.jobs.models import Job
+from apps.jobs.models import Job, JobKind, JobStatus
+from apps.jobs.services import job_touch_expiry
 from apps.jobs.submits import file_sha256
 from apps.media.ffmpeg import FfmpegError, MediaInfo, NotMedia, probe, run_ffmpeg
 from apps.media.storage import job_file_key, local_copy, safe_file_name, storage_save_file
@@ -26,6 +30,11 @@ AUTO_LANGUAGE = "auto"
 MEDIA_TYPES = ("VIDEO", "AUDIO")
 LANGUAGE_CODE_PATTERN = r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8}){0,2}$"
 _LANGUAGE_CODE = re.compile(LANGUAGE_CODE_PATTERN)
+
+# Keys of `Job.result` written by a successful render (apps.render.services.render_run).
+RESULT_OUTPUT_KEY = "output_key"
+RESULT_OUTPUT_KIND = "output_kind"
+RESULT_DURATION_MS = "duration_ms"
 
 SOURCE_UPLOAD = "upload"
 SOURCE_RENDER = "render"
@@ -141,8 +150,6 @@ def upload_store(*, public_id: str, upload_path: Path, upload_name: str, info: M
 def render_source(*, owner, render_job_id: str) -> SourceMedia:
     """A finished render of the caller, else 400 `edited_render_not_ready` (`editedRenderJobId not found or
     not ready: <id>`): the same answer as separation's, whoever's render it is."""
-    from apps.render.selectors import render_output_source
-
     try:
         output = render_output_source(owner=owner, render_job_id=render_job_id)
     except NotFound as exc:
@@ -195,3 +202,36 @@ def submit_source_identity(source: SourceMedia | None, upload_path: Path | None)
     if source is not None:
         return f"render:{source.render_job_id or source.storage_key}"
     return "sha256:" + file_sha256(upload_path)
+
+
+@dataclass(frozen=True)
+class RenderOutput:
+    storage_key: str
+    output_kind: str  # "video" | "audio"
+    duration_ms: int
+    job: Job
+
+
+def render_output_source(*, owner, render_job_id: str) -> RenderOutput:
+    """A completed render of `owner` as a source file; refreshes the output's sliding TTL.
+
+    Raises NotFound("not_found", "editedRenderJobId not found or not ready: <id>") for an
+    unknown id, another user's render, a render that has not completed, or an expired output.
+    """
+    not_ready = NotFound("not_found", f"editedRenderJobId not found or not ready: {render_job_id}")
+    job = Job.objects.filter(public_id=render_job_id, owner=owner, kind=JobKind.RENDER).first()
+    if job is None or job.status != JobStatus.SUCCEEDED or not job.result.get(RESULT_OUTPUT_KEY):
+        raise not_ready
+    if _expired(job.expires_at):
+        raise not_ready
+    job_touch_expiry(job=job, ttl_sec=settings.RENDER_OUTPUT_TTL_SEC)
+    return RenderOutput(
+        storage_key=job.result[RESULT_OUTPUT_KEY],
+        output_kind=job.result.get(RESULT_OUTPUT_KIND, "video"),
+        duration_ms=int(job.result.get(RESULT_DURATION_MS, 0)),
+        job=job,
+    )
+
+
+def _expired(expires_at: datetime | None) -> bool:
+    return expires_at is not None and expires_at <= timezone.now()
