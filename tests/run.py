@@ -1,4 +1,4 @@
-"""The README's test command (`make test`): lint, then pytest on the real services.
+"""The README's test command (`make test`): lint (ruff, import-linter), then pytest on the real services.
 
 Postgres at 127.0.0.1:5432 is used when reachable (SQLite otherwise, and it says so); Redis at
 127.0.0.1:6379 carries the Celery messages of the worker tests. Exit code 5 (no tests ran) fails.
@@ -38,7 +38,12 @@ def main() -> int:
             print("tests: using Redis at 127.0.0.1:6379 (db 15) as the Celery broker")
         else:
             print("tests: Redis not reachable at 127.0.0.1:6379 — worker tests will fail")
-    for lint in (["ruff", "format", "--check", "--quiet", "."], ["ruff", "check", "--quiet", "."]):
+    lints = (
+        ["ruff", "format", "--check", "--quiet", "."],
+        ["ruff", "check", "--quiet", "."],
+        ["lint-imports", "--no-cache"],  # the layers contract in pyproject.toml
+    )
+    for lint in lints:
         completed = subprocess.run([str(VENV_BIN / lint[0]), *lint[1:]], cwd=ROOT)
         if completed.returncode != 0:
             print(f"tests: `{' '.join(lint)}` failed")

@@ -28,6 +28,7 @@ from django.db import DatabaseError, connection
 
 from apps.core.errors import ApiError, JobFailure, TransientFailure
 from apps.jobs.models import Job, JobStatus
+from apps.jobs.services import JobLost, job_claim, job_fail, job_lease_renew, job_retry_stage_later
 from apps.observability.context import job_log_context, log_context_bind
 from apps.observability.metrics import stage_run_observe
 
@@ -48,8 +49,6 @@ def job_stage_task(*, soft_time_limit: int = 900, time_limit: int | None = None)
         )
         @functools.wraps(fn)
         def task(job_pk: int, dispatch_seq: int) -> None:
-            from apps.jobs.services import job_claim
-
             job = job_claim(job_id=job_pk, dispatch_seq=dispatch_seq)
             if job is None:
                 logger.info(
@@ -72,8 +71,6 @@ def job_stage_task(*, soft_time_limit: int = 900, time_limit: int | None = None)
 
 
 def _run_stage(fn, job: Job, soft_time_limit: int) -> None:
-    from apps.jobs.services import JobLost
-
     kind, stage = job.kind, job.stage
     started = time.monotonic()
     log_fields = f"job={job.public_id} stage={job.stage} attempt={job.attempts} task={fn.__name__}"
@@ -124,8 +121,6 @@ class LeaseRenewer:
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        from apps.jobs.services import job_lease_renew
-
         try:
             while not self._stopped.wait(self.every_sec):
                 try:
@@ -140,8 +135,6 @@ class LeaseRenewer:
 
 
 def _handle_transient(job: Job, exc: TransientFailure, log_fields: str) -> None:
-    from apps.jobs.services import JobLost, job_retry_stage_later
-
     try:
         if job_retry_stage_later(job=job, code=exc.code, detail=exc.detail, retry_after_sec=exc.retry_after_sec):
             logger.warning("stage transient failure, retrying %s: %s", log_fields, exc)
@@ -152,8 +145,6 @@ def _handle_transient(job: Job, exc: TransientFailure, log_fields: str) -> None:
 
 
 def _fail_quietly(job: Job, code: str, detail: str) -> None:
-    from apps.jobs.services import JobLost, job_fail
-
     try:
         job_fail(job=job, code=code, detail=detail)
     except JobLost:

@@ -3,11 +3,10 @@
 Start: celery -A vibi worker -Q gemini -n gemini@%h --concurrency 2 --prefetch-multiplier 1
 """
 
+from apps.subtitles.services import subtitles_translate
 from workers.base import job_stage_task
 
 
 @job_stage_task(soft_time_limit=1200)
 def subtitles_translate_task(job):
-    from apps.subtitles.services import subtitles_translate
-
     subtitles_translate(job=job)

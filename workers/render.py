@@ -3,6 +3,8 @@
 Start: celery -A vibi worker -Q render -n render@%h --concurrency $(nproc) --prefetch-multiplier 1
 """
 
+from apps.render.services import render_run
+from apps.separation.services import stem_mix_run
 from workers.base import job_stage_task
 
 # --- stem mix (separation) ------------------------------------------------------------------------
@@ -10,8 +12,6 @@ from workers.base import job_stage_task
 
 @job_stage_task(soft_time_limit=960)
 def stem_mix_task(job):
-    from apps.separation.services import stem_mix_run
-
     stem_mix_run(job=job)
 
 
@@ -22,6 +22,4 @@ def stem_mix_task(job):
 
 @job_stage_task(soft_time_limit=3 * 3600)
 def render_task(job):
-    from apps.render.services import render_run
-
     render_run(job=job)

@@ -3,6 +3,9 @@
 Start: celery -A vibi worker -Q upload -n upload@%h --concurrency 4
 """
 
+from apps.dubbing.services import autodub_upload
+from apps.separation.services import separation_prepare
+from apps.subtitles.services import subtitles_upload
 from workers.base import job_stage_task
 
 # --- separation ----------------------------------------------------------------------------------
@@ -10,8 +13,6 @@ from workers.base import job_stage_task
 
 @job_stage_task(soft_time_limit=1800)
 def separation_prepare_task(job):
-    from apps.separation.services import separation_prepare
-
     separation_prepare(job=job)
 
 
@@ -20,13 +21,9 @@ def separation_prepare_task(job):
 
 @job_stage_task(soft_time_limit=1800)
 def subtitles_upload_task(job):
-    from apps.subtitles.services import subtitles_upload
-
     subtitles_upload(job=job)
 
 
 @job_stage_task(soft_time_limit=1800)
 def autodub_upload_task(job):
-    from apps.dubbing.services import autodub_upload
-
     autodub_upload(job=job)

@@ -6,6 +6,8 @@ from django.core.files.storage import default_storage
 from django.db import connection
 from django.http import JsonResponse
 
+from vibi.celery import app
+
 logger = logging.getLogger(__name__)
 
 
@@ -30,8 +32,6 @@ def _check_database() -> bool:
 
 
 def _check_broker() -> bool:
-    from vibi.celery import app
-
     try:
         with app.connection_for_write() as broker_connection:
             broker_connection.ensure_connection(max_retries=1, timeout=2)

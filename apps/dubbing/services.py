@@ -53,6 +53,7 @@ from apps.media.sources import (
     work_dir,
 )
 from apps.media.storage import job_file_key, local_copy, storage_save_file
+from apps.perso.services import perso_download_target, perso_submit_project, perso_upload_media
 
 logger = logging.getLogger(__name__)
 
@@ -174,8 +175,6 @@ def _video_for_perso(*, source: Path, folder: Path, public_id: str, duration_ms:
 
 
 def autodub_upload(*, job: Job) -> None:
-    from apps.perso.services import perso_upload_media
-
     source_spec = job.spec["source"]
     is_video = job.spec.get("mediaType") == "VIDEO" and bool(source_spec.get("hasVideo"))
     duration_ms = source_spec.get("durationMs") or None
@@ -202,8 +201,6 @@ def autodub_upload(*, job: Job) -> None:
 
 
 def autodub_submit_translate(*, job: Job) -> None:
-    from apps.perso.services import perso_submit_project
-
     perso_submit_project(
         job=job,
         kind="translate",
@@ -230,8 +227,6 @@ def _stored(job: Job, result_key: str) -> str | None:
 
 def _download_dubbed_video(*, job: Job, project_seq: int, folder: Path) -> str | None:
     """The dubbed mp4 in storage, or None when Perso has no usable video (the audio can still make READY)."""
-    from apps.perso.services import perso_download_target
-
     job_heartbeat(job=job, progress=91, progress_reason="Downloading dubbed video")
     try:
         path = perso_download_target(project_seq=project_seq, target="dubbingVideo", dest=folder / "dubbed.mp4")
@@ -259,8 +254,6 @@ def _extract_dubbed_audio(*, job: Job, video_key: str, folder: Path) -> str | No
 
 def _perso_dubbed_audio(*, job: Job, project_seq: int, folder: Path) -> str:
     """Perso's own dubbed audio (voice with background), as mp3; raises JobFailure when unusable."""
-    from apps.perso.services import perso_download_target
-
     job_heartbeat(job=job, progress=96, progress_reason="Downloading dubbed audio")
     downloaded = perso_download_target(project_seq=project_seq, target="translatedAudio", dest=folder / "perso-audio")
     target = folder / "dubbed-perso.mp3"

@@ -7,6 +7,7 @@ Settings are read at call time (tests and the simulator point GEMINI_BASE_URL el
 from __future__ import annotations
 
 import contextvars
+import importlib
 import json
 import logging
 import random
@@ -153,8 +154,6 @@ def suggested_retry_delay(exc: genai_errors.APIError) -> float | None:
 
 def _transport_errors() -> tuple[type[BaseException], ...]:
     """Network-level failures of whichever HTTP stack the SDK runs on (httpx or httpx2, requests)."""
-    import importlib
-
     errors: list[type[BaseException]] = [OSError]
     for module_name, attribute in (
         ("httpx", "TransportError"),

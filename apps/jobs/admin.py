@@ -34,6 +34,7 @@ from apps.jobs.ops import (
 )
 from apps.jobs.services import job_cancel, job_retry
 from apps.observability.broker import queue_depths
+from apps.perso.services import perso_in_flight_count
 
 TIMELINE_LIMIT = 500
 STUCK_LIMIT = 50
@@ -466,7 +467,6 @@ class JobAdmin(admin.ModelAdmin):
             .order_by("created_at")
             .first()
         )
-        from apps.perso.services import perso_in_flight_count
 
         context = {
             **self.admin_site.each_context(request),

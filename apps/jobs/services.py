@@ -27,8 +27,10 @@ from apps.jobs.models import (
     JobStatus,
 )
 from apps.jobs.stages import stage_task_name
+from apps.media.storage import job_storage_prefix, storage_delete_prefix
 from apps.observability.context import current_job_id, current_request_id, log_context_bind
 from apps.observability.metrics import job_created_observe, job_finished_observe, upstream_call_observe
+from vibi.celery import app
 
 logger = logging.getLogger(__name__)
 
@@ -50,14 +52,10 @@ def job_event_add(*, job: Job, kind: str, message: str = "", stage: str | None =
 
 
 def _send_stage_task(task_name: str, job_pk: int, dispatch_seq: int, countdown: float | None) -> None:
-    from vibi.celery import app
-
     app.send_task(task_name, args=[job_pk, dispatch_seq], countdown=countdown)
 
 
 def _send_task(task_name: str, *args) -> None:
-    from vibi.celery import app
-
     app.send_task(task_name, args=list(args))
 
 
@@ -500,8 +498,6 @@ def job_touch_expiry(*, job: Job, ttl_sec: int) -> None:
 
 def jobs_expired_delete(*, now: datetime | None = None, limit: int = 500) -> int:
     """Deletes terminal jobs past their expiry together with their stored files."""
-    from apps.media.storage import job_storage_prefix, storage_delete_prefix
-
     now = now or timezone.now()
     deleted = 0
     for job in Job.objects.filter(status__in=TERMINAL_STATUSES, expires_at__lt=now)[:limit]:

@@ -3,6 +3,7 @@ transport's folder), whatever the transport."""
 
 import logging
 
+from vibi.celery import app
 from workers import queues
 
 logger = logging.getLogger(__name__)
@@ -10,8 +11,6 @@ logger = logging.getLogger(__name__)
 
 def queue_depths() -> dict[str, int | None]:
     """Waiting messages per queue; None for a queue the broker could not answer for."""
-    from vibi.celery import app
-
     depths: dict[str, int | None] = {}
     try:
         with app.connection_for_read() as connection:

@@ -8,6 +8,7 @@ from prometheus_client.core import GaugeMetricFamily
 from apps.jobs.models import ACTIVE_STATUSES, Job, JobStatus
 from apps.jobs.ops import jobs_stuck_queryset
 from apps.observability.broker import queue_depths
+from apps.perso.services import perso_in_flight_count
 
 
 class PlatformStateCollector:
@@ -34,8 +35,6 @@ class PlatformStateCollector:
             if count is not None:
                 depth.add_metric([queue], count)
         yield depth
-
-        from apps.perso.services import perso_in_flight_count
 
         used = GaugeMetricFamily("vibi_perso_slots_used", "Perso projects of our space in flight")
         used.add_metric([], perso_in_flight_count())

@@ -9,6 +9,7 @@ import logging
 import re
 from functools import lru_cache
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from pythonjsonlogger.json import JsonFormatter as _BaseJsonFormatter
 
@@ -66,8 +67,6 @@ _SECRET_MARKERS = (
 @lru_cache(maxsize=1)
 def _configured_secrets() -> tuple[str, ...]:
     """The secret values of this deployment, redacted by value wherever they turn up."""
-    from django.conf import settings
-
     names = (
         "SECRET_KEY",
         "AUTH_JWT_SECRET",

@@ -4,14 +4,13 @@ PROMETHEUS_MULTIPROC_DIR) on METRICS_WORKER_PORT, an internal-only port (METRICS
 import logging
 
 from celery import signals
+from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
 
 @signals.worker_init.connect
 def _start_exporter(**_kwargs) -> None:
-    from django.conf import settings
-
     if not settings.METRICS_WORKER_PORT:
         return
     from prometheus_client import CollectorRegistry, start_http_server

@@ -28,6 +28,7 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from apps.core.chaos import chaos_point, chaos_reader
+from apps.jobs.services import external_call_record
 from apps.perso.errors import (
     PersoDownloadError,
     PersoError,
@@ -368,8 +369,6 @@ class PersoClient:
     # --- transport ------------------------------------------------------------------------------
 
     def _record(self, *, method: str, endpoint: str, status: int | None, started: float, error_code: str, attempt: int):
-        from apps.jobs.services import external_call_record
-
         try:
             external_call_record(
                 service="perso",

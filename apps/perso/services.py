@@ -24,6 +24,7 @@ from apps.core.chaos import chaos_point
 from apps.core.errors import ApiError, BadRequest, JobFailure, TransientFailure
 from apps.jobs.models import ACTIVE_STATUSES, Job, JobStatus
 from apps.jobs.services import JobLost, job_schedule_poll, job_update_upstream, job_wait_upstream
+from apps.media.ffmpeg import FfmpegError, probe
 from apps.observability.context import current_job_id
 from apps.perso.client import PersoClient, PersoProgress, perso_client
 from apps.perso.errors import (
@@ -197,8 +198,6 @@ def perso_upload_media(
 
 
 def _validate_before_upload(*, client: PersoClient, local_path: Path, file_name: str, media_type: str) -> None:
-    from apps.media.ffmpeg import FfmpegError, probe
-
     extension = Path(file_name).suffix.lower() or local_path.suffix.lower()
     if extension not in VALIDATABLE_EXTENSIONS:
         return

@@ -42,6 +42,7 @@ from apps.media.ffmpeg import (
     run_ffmpeg,
 )
 from apps.media.sources import RESULT_DURATION_MS, RESULT_OUTPUT_KEY, RESULT_OUTPUT_KIND
+from apps.media.stems import stem_storage_key_from_url
 from apps.media.storage import job_file_key, local_copy, storage_delete_prefix, storage_save_file, storage_size
 from apps.observability.metrics import render_speed_observe
 from apps.render.config import RenderConfig, render_config_from_dict
@@ -376,8 +377,6 @@ def _add_cached_inputs(accepted: dict[str, _AcceptedInput], *, config: RenderCon
 def _resolve_stems(*, config: RenderConfig, owner) -> dict[str, str]:
     """Each selected stem's storage key by stem_input_key(); its URL is only parsed and its token
     re-checked, never fetched."""
-    from apps.media.stems import stem_storage_key_from_url
-
     stems = {}
     for d_index, directive in enumerate(config.separation_directives):
         for s_index, selection in enumerate(directive.selections):

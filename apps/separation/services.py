@@ -38,8 +38,16 @@ from apps.jobs.services import (
 )
 from apps.jobs.submits import SPEC_REQUEST_FINGERPRINT, SubmitIdentity, request_fingerprint, same_request_check
 from apps.media.ffmpeg import FfmpegCancelled, FfmpegError, NotMedia, probe, run_ffmpeg
+from apps.media.sources import render_output_source
 from apps.media.stems import RESULT_STEMS, separation_stems, stem_label
 from apps.media.storage import job_file_key, local_copy, storage_save_file
+from apps.perso.errors import PersoError
+from apps.perso.services import (
+    perso_download_background,
+    perso_download_speaker_archive,
+    perso_submit_project,
+    perso_upload_media,
+)
 from apps.separation.archives import ArchiveError, archive_extract_files
 from apps.separation.selectors import RESULT_MIX_DURATION_MS, RESULT_MIX_OUTPUT_KEY, live_mix_of
 from apps.separation.trim import (
@@ -221,8 +229,6 @@ def separation_submit(
 
 
 def _render_source(*, owner, render_job_id: str) -> tuple[dict, str, int]:
-    from apps.media.sources import render_output_source
-
     try:
         output = render_output_source(owner=owner, render_job_id=render_job_id)
     except NotFound as exc:
@@ -254,8 +260,6 @@ def separation_prepare(*, job: Job) -> None:
 
 
 def _separation_prepare(*, job: Job, source: dict) -> None:
-    from apps.perso.services import perso_submit_project, perso_upload_media
-
     window = None
     if job.spec.get("trimStartMs") is not None:
         window = TrimWindow(start_ms=job.spec["trimStartMs"], end_ms=job.spec["trimEndMs"])
@@ -387,8 +391,6 @@ def _mix_speakers(*, speaker_paths: list[Path], target: Path) -> None:
 
 def separation_collect_stems(*, job: Job) -> None:
     """Downloads the finished project's outputs and stores them as stems; READY only with stems."""
-    from apps.perso.services import perso_download_speaker_archive
-
     project_seq = job.upstream.get("persoProjectSeq")
     if project_seq is None:
         raise JobFailure("perso_state_lost", "The Perso project of this job is unknown")
@@ -459,9 +461,6 @@ def _collect_voice_all(
 
 def _download_background(*, job: Job, project_seq: int, dest: Path) -> bool:
     """Best effort: a missing background leaves the stem out, it does not fail the job."""
-    from apps.perso.errors import PersoError
-    from apps.perso.services import perso_download_background
-
     try:
         perso_download_background(project_seq=project_seq, dest=dest)
     except (JobFailure, TransientFailure, PersoError, OSError) as exc:

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from apps.core.chaos import chaos_point
 from apps.core.errors import BadRequest, JobFailure, PayloadTooLarge
+from apps.gemini.client import GeminiError, translate_srt
 from apps.jobs.models import Job, JobKind
 from apps.jobs.services import (
     job_advance,
@@ -54,6 +55,7 @@ from apps.media.sources import (
 )
 from apps.media.srt import Cue, srt_bytes_clean, srt_parse_bytes, srt_write
 from apps.media.storage import job_file_key, safe_file_name, storage_save_stream
+from apps.perso.services import perso_stt_sentences, perso_submit_project, perso_upload_media
 
 logger = logging.getLogger(__name__)
 
@@ -211,8 +213,6 @@ def subtitles_regenerate_submit(
 
 def subtitles_upload(*, job: Job) -> None:
     """The source's first audio track as mp3 (video sources included: STT needs only the sound)."""
-    from apps.perso.services import perso_upload_media
-
     job_heartbeat(job=job, progress=2, progress_reason="Extracting audio")
     with work_dir() as folder, source_local_path(job) as source_path:
         audio_path = audio_to_mp3(
@@ -230,8 +230,6 @@ def subtitles_upload(*, job: Job) -> None:
 
 
 def subtitles_submit_stt(*, job: Job) -> None:
-    from apps.perso.services import perso_submit_project
-
     source_language = job.spec.get("sourceLanguageCode") or AUTO_LANGUAGE
     perso_submit_project(
         job=job,
@@ -287,8 +285,6 @@ def language_guess(texts: list[str]) -> str | None:
 
 def subtitles_build_original(*, job: Job) -> None:
     """Fetches the whole STT script and stores it as the original SRT."""
-    from apps.perso.services import perso_stt_sentences
-
     job_heartbeat(job=job, progress=PROGRESS_SCRIPT - 4, progress_reason="Fetching script")
     sentences = perso_stt_sentences(project_seq=int(job.upstream["persoProjectSeq"]))
     if not sentences:
@@ -315,8 +311,6 @@ def _targets_to_translate(job: Job) -> list[str]:
 
 def subtitles_translate(*, job: Job) -> None:
     """Translates the original SRT with Gemini into every target that is not the source language."""
-    from apps.gemini.client import GeminiError, translate_srt
-
     with default_storage.open(job.result[RESULT_ORIGINAL_KEY], "rb") as handle:
         cues = srt_parse_bytes(handle.read())
     targets = _targets_to_translate(job)
