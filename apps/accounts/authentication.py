@@ -4,6 +4,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
 from apps.accounts.services import access_token_user
+from apps.core.error_codes import ErrorCode
 from apps.core.errors import ApiError, NotFound
 from apps.observability.context import log_context_bind
 
@@ -39,7 +40,7 @@ def download_owner_check(request, *, owner_id: int) -> None:
     way into someone else's jobs); without a Bearer the token alone decides."""
     user = bearer_user_or_none(request)
     if user is not None and user.pk != owner_id:
-        raise NotFound("not_found")
+        raise NotFound(ErrorCode.NOT_FOUND)
 
 
 class BearerJWTScheme(OpenApiAuthenticationExtension):

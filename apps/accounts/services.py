@@ -12,6 +12,7 @@ from google.auth.transport.requests import Request as GoogleAuthRequest
 from google.oauth2 import id_token as google_id_token
 
 from apps.accounts.models import User
+from apps.core.error_codes import ErrorCode
 from apps.core.errors import BadRequest, Unauthorized
 
 _http_session = requests.Session()
@@ -34,7 +35,7 @@ class AccessToken:
 def google_identity_verify(*, id_token: str) -> GoogleIdentity:
     """Checks signature (Google's certs), expiry, audience whitelist, issuer and e-mail verification."""
     if not id_token or not id_token.strip():
-        raise BadRequest("missing_id_token", "idToken is required")
+        raise BadRequest(ErrorCode.MISSING_ID_TOKEN, "idToken is required")
     try:
         claims = google_id_token.verify_token(
             id_token.strip(),
@@ -46,20 +47,20 @@ def google_identity_verify(*, id_token: str) -> GoogleIdentity:
     except ValueError as exc:
         message = str(exc).lower()
         if "expired" in message:
-            raise Unauthorized("google_token_expired", "The Google ID token has expired") from exc
-        raise Unauthorized("invalid_id_token", "The Google ID token could not be verified") from exc
+            raise Unauthorized(ErrorCode.GOOGLE_TOKEN_EXPIRED, "The Google ID token has expired") from exc
+        raise Unauthorized(ErrorCode.INVALID_ID_TOKEN, "The Google ID token could not be verified") from exc
     except google.auth.exceptions.GoogleAuthError as exc:
-        raise Unauthorized("invalid_id_token", "The Google ID token could not be verified") from exc
+        raise Unauthorized(ErrorCode.INVALID_ID_TOKEN, "The Google ID token could not be verified") from exc
     if claims.get("aud") not in settings.GOOGLE_OAUTH_CLIENT_IDS:
-        raise Unauthorized("google_aud_mismatch", "The token was issued for another application")
+        raise Unauthorized(ErrorCode.GOOGLE_AUD_MISMATCH, "The token was issued for another application")
     if claims.get("iss") not in settings.GOOGLE_ISSUERS:
-        raise Unauthorized("invalid_id_token", "The token was not issued by Google")
+        raise Unauthorized(ErrorCode.INVALID_ID_TOKEN, "The token was not issued by Google")
     if str(claims.get("email_verified", "")).lower() != "true":
-        raise Unauthorized("google_email_unverified", "The Google account e-mail is not verified")
+        raise Unauthorized(ErrorCode.GOOGLE_EMAIL_UNVERIFIED, "The Google account e-mail is not verified")
     email = claims.get("email") or ""
     sub = str(claims.get("sub") or "")
     if not sub:
-        raise Unauthorized("invalid_id_token", "The token has no subject")
+        raise Unauthorized(ErrorCode.INVALID_ID_TOKEN, "The token has no subject")
     return GoogleIdentity(
         sub=sub,
         email=email,
@@ -114,7 +115,7 @@ def access_token_user(*, token: str) -> User:
     if cached is not None and cached[0] > time.time():
         user = _active_user_by_subject(cached[1])
         if user is None:
-            raise Unauthorized("invalid_token", "The access token's user does not exist")
+            raise Unauthorized(ErrorCode.INVALID_TOKEN, "The access token's user does not exist")
         return user
     try:
         claims = jwt.decode(
@@ -126,14 +127,14 @@ def access_token_user(*, token: str) -> User:
             options={"require": ["sub", "exp", "iat", "iss", "aud"]},
         )
     except jwt.ExpiredSignatureError as exc:
-        raise Unauthorized("token_expired", "The access token has expired") from exc
+        raise Unauthorized(ErrorCode.TOKEN_EXPIRED, "The access token has expired") from exc
     except jwt.PyJWTError as exc:
-        raise Unauthorized("invalid_token", "The access token is not valid") from exc
+        raise Unauthorized(ErrorCode.INVALID_TOKEN, "The access token is not valid") from exc
     if not _lifetime_bounded(claims):
-        raise Unauthorized("invalid_token", "The access token's lifetime exceeds the maximum")
+        raise Unauthorized(ErrorCode.INVALID_TOKEN, "The access token's lifetime exceeds the maximum")
     user = _active_user_by_subject(str(claims["sub"]))
     if user is None:
-        raise Unauthorized("invalid_token", "The access token's user does not exist")
+        raise Unauthorized(ErrorCode.INVALID_TOKEN, "The access token's user does not exist")
     if len(_verified_tokens) > 10_000:
         _verified_tokens.clear()
     _verified_tokens[token] = (int(claims["exp"]), str(claims["sub"]))

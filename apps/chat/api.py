@@ -10,6 +10,7 @@ from apps.chat.context import ProjectContext
 from apps.chat.prompt import ChatTurn
 from apps.chat.services import ChatRetryLater, chat_reply
 from apps.core.bulkhead import Bulkhead, BulkheadFull
+from apps.core.error_codes import ErrorCode
 from apps.core.errors import BadRequest, error_body
 from apps.core.json_input import StrictJSONParser
 from apps.core.schema import ERROR_RESPONSES, ErrorSerializer
@@ -173,7 +174,7 @@ class ChatApi(APIView):
         payload.is_valid(raise_exception=True)
         messages = payload.validated_data.get("messages") or []
         if not messages:
-            raise BadRequest("messages required")
+            raise BadRequest(ErrorCode.MESSAGES_REQUIRED)
         turns = [ChatTurn(role=message["role"], text=message.get("content") or "") for message in messages]
         context = ProjectContext(payload=dict(payload.validated_data.get("projectContext") or {}))
         try:

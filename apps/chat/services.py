@@ -21,6 +21,7 @@ from apps.chat.validation import (
     step_validate_against_context,
     step_validate_declaration,
 )
+from apps.core.error_codes import ErrorCode
 from apps.core.errors import ApiError
 from apps.gemini.client import GeminiError, GeminiRateLimited, GeminiUnavailable, generate_content
 
@@ -64,17 +65,17 @@ class ChatRetryLater(ApiError):
 
 class ChatRateLimited(ChatRetryLater):
     status_code = 429
-    code = "rate_limited"
+    code = ErrorCode.RATE_LIMITED
 
 
 class ChatModelUnavailable(ChatRetryLater):
     status_code = 503
-    code = "assistant_unavailable"
+    code = ErrorCode.ASSISTANT_UNAVAILABLE
 
 
 class ChatModelError(ApiError):
     status_code = 502
-    code = "assistant_error"
+    code = ErrorCode.ASSISTANT_ERROR
 
 
 def model_answer_parse(response) -> ModelAnswer:
@@ -107,7 +108,7 @@ def _ask_model(contents) -> ModelAnswer:
     except GeminiRateLimited as error:
         logger.warning("chat: gemini rate limited: %s", error)
         raise ChatRateLimited(
-            "rate_limited", "The assistant is busy right now; please try again in a few seconds."
+            ErrorCode.RATE_LIMITED, "The assistant is busy right now; please try again in a few seconds."
         ) from error
     except GeminiUnavailable as error:
         logger.warning("chat: gemini unavailable: %s", error)

@@ -5,11 +5,12 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from apps.core.error_codes import ErrorCode
 from apps.core.errors import ServiceUnavailable
 
 
 class BulkheadFull(ServiceUnavailable):
-    code = "busy"
+    code = ErrorCode.BUSY
 
     def __init__(self, detail: str, *, retry_after_sec: int):
         super().__init__(detail=detail)

@@ -10,6 +10,7 @@ from django.utils.http import http_date, parse_http_date_safe
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
+from apps.core.error_codes import ErrorCode
 from apps.core.errors import NotFound, error_body
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -79,7 +80,7 @@ def stored_file_response(request, *, storage_key: str, content_type: str, filena
     try:
         byte_range = _parse_range(range_header, size) if range_header else None
     except ValueError:
-        response = JsonResponse(error_body("range_not_satisfiable", f"The file has {size} bytes"), status=416)
+        response = JsonResponse(error_body(ErrorCode.RANGE_NOT_SATISFIABLE, f"The file has {size} bytes"), status=416)
         response["Content-Range"] = f"bytes */{size}"
         return response
     handle = default_storage.open(storage_key, "rb")

@@ -15,6 +15,8 @@ from django.http import Http404
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 
+from apps.core.error_codes import ErrorCode
+
 logger = logging.getLogger(__name__)
 
 
@@ -22,7 +24,7 @@ class ApiError(Exception):
     """An error a client can cause or see: an HTTP status, a stable code and an optional detail."""
 
     status_code = 400
-    code = "bad_request"
+    code = ErrorCode.BAD_REQUEST
 
     def __init__(self, code: str | None = None, detail: str | None = None, *, status_code: int | None = None):
         self.code = code or self.code
@@ -38,32 +40,32 @@ class BadRequest(ApiError):
 
 class Unauthorized(ApiError):
     status_code = 401
-    code = "unauthorized"
+    code = ErrorCode.UNAUTHORIZED
 
 
 class Forbidden(ApiError):
     status_code = 403
-    code = "forbidden"
+    code = ErrorCode.FORBIDDEN
 
 
 class NotFound(ApiError):
     status_code = 404
-    code = "not_found"
+    code = ErrorCode.NOT_FOUND
 
 
 class Conflict(ApiError):
     status_code = 409
-    code = "conflict"
+    code = ErrorCode.CONFLICT
 
 
 class PayloadTooLarge(ApiError):
     status_code = 413
-    code = "file_too_large"
+    code = ErrorCode.FILE_TOO_LARGE
 
 
 class ServiceUnavailable(ApiError):
     status_code = 503
-    code = "service_unavailable"
+    code = ErrorCode.SERVICE_UNAVAILABLE
 
 
 def close_broken_connections() -> None:
@@ -98,45 +100,45 @@ def api_exception_handler(exc, context) -> Response | None:
     if isinstance(exc, ApiError):
         status, body = exc.status_code, error_body(exc.code, exc.detail)
     elif isinstance(exc, drf_exceptions.ValidationError):
-        status, body = 400, error_body("validation_error", _flatten_validation_detail(exc.detail))
+        status, body = 400, error_body(ErrorCode.VALIDATION_ERROR, _flatten_validation_detail(exc.detail))
     elif isinstance(exc, drf_exceptions.ParseError):
-        status, body = 400, error_body("bad_request", str(exc.detail))
+        status, body = 400, error_body(ErrorCode.BAD_REQUEST, str(exc.detail))
     elif isinstance(exc, drf_exceptions.NotAuthenticated | drf_exceptions.AuthenticationFailed):
-        status, body = 401, error_body("unauthorized", str(exc.detail))
+        status, body = 401, error_body(ErrorCode.UNAUTHORIZED, str(exc.detail))
     elif isinstance(exc, drf_exceptions.Throttled):
-        status, body = 429, error_body("rate_limited", "Too many requests, please try again later")
+        status, body = 429, error_body(ErrorCode.RATE_LIMITED, "Too many requests, please try again later")
         if exc.wait is not None:
             headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
     elif isinstance(exc, drf_exceptions.APIException):
         status, body = exc.status_code, error_body(exc.default_code, str(exc.detail))
     elif isinstance(exc, Http404):
-        status, body = 404, error_body("not_found")
+        status, body = 404, error_body(ErrorCode.NOT_FOUND)
     elif isinstance(exc, PermissionDenied):
-        status, body = 403, error_body("forbidden")
+        status, body = 403, error_body(ErrorCode.FORBIDDEN)
     elif isinstance(exc, RequestDataTooBig):
-        status, body = 413, error_body("request_too_large", "A form field is larger than the server accepts")
+        status, body = 413, error_body(ErrorCode.REQUEST_TOO_LARGE, "A form field is larger than the server accepts")
     elif isinstance(exc, TooManyFilesSent | TooManyFieldsSent):
         status, body = (
             400,
-            error_body("too_many_parts", f"{exc} (at most {settings.DATA_UPLOAD_MAX_NUMBER_FILES} files)"),
+            error_body(ErrorCode.TOO_MANY_PARTS, f"{exc} (at most {settings.DATA_UPLOAD_MAX_NUMBER_FILES} files)"),
         )
     elif isinstance(exc, SuspiciousOperation):
-        status, body = 400, error_body("bad_request", "The request could not be processed")
+        status, body = 400, error_body(ErrorCode.BAD_REQUEST, "The request could not be processed")
     elif isinstance(exc, OperationalError | InterfaceError):
         logger.warning("database unavailable during request: %s", exc)
         close_broken_connections()
-        status, body = 503, error_body("service_unavailable", "Database unavailable, please retry")
+        status, body = 503, error_body(ErrorCode.SERVICE_UNAVAILABLE, "Database unavailable, please retry")
         headers["Retry-After"] = "5"
     elif isinstance(exc, DataError):
         # A value Postgres cannot hold (a NUL character, an out-of-range number) came from the client.
         logger.warning("database refused a request value: %s", exc)
         status, body = (
             400,
-            error_body("invalid_input", "A value in the request cannot be stored (e.g. a NUL character)"),
+            error_body(ErrorCode.INVALID_INPUT, "A value in the request cannot be stored (e.g. a NUL character)"),
         )
     elif isinstance(exc, DatabaseError):
         logger.exception("database error during request")
-        status, body = 500, error_body("internal_error")
+        status, body = 500, error_body(ErrorCode.INTERNAL_ERROR)
     else:
         return None
     # Like DRF's own handler: an error answer never commits what the request wrote before failing.

@@ -7,6 +7,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 
+from apps.core.error_codes import ErrorCode
 from apps.core.errors import close_broken_connections, error_body
 
 logger = logging.getLogger(__name__)
@@ -41,13 +42,16 @@ class ApiErrorShapeMiddleware:
     def __call__(self, request):
         if request.path.startswith("/api/") and _announced_body_too_large(request):
             return JsonResponse(
-                error_body("request_too_large", f"Request body exceeds {settings.MAX_REQUEST_BODY_MB}MB"), status=413
+                error_body(ErrorCode.REQUEST_TOO_LARGE, f"Request body exceeds {settings.MAX_REQUEST_BODY_MB}MB"),
+                status=413,
             )
         if request.path.startswith("/api/") and _body_length_unknown(request):
             # Django reads a WSGI body only up to its Content-Length: a chunked body would arrive empty
             # (and unbounded if it were read), so it is refused before a byte of it is read.
             return JsonResponse(
-                error_body("length_required", "Send the request body with a Content-Length (no chunked encoding)"),
+                error_body(
+                    ErrorCode.LENGTH_REQUIRED, "Send the request body with a Content-Length (no chunked encoding)"
+                ),
                 status=411,
             )
         response = self.get_response(request)
@@ -63,13 +67,15 @@ class ApiErrorShapeMiddleware:
             return None
         if isinstance(exception, RequestDataTooBig):
             return JsonResponse(
-                error_body("request_too_large", "A form field is larger than the server accepts"), status=413
+                error_body(ErrorCode.REQUEST_TOO_LARGE, "A form field is larger than the server accepts"), status=413
             )
         if isinstance(exception, OperationalError | InterfaceError):
             logger.warning("database unavailable during request: %s", exception)
             close_broken_connections()
-            response = JsonResponse(error_body("service_unavailable", "Database unavailable, please retry"), status=503)
+            response = JsonResponse(
+                error_body(ErrorCode.SERVICE_UNAVAILABLE, "Database unavailable, please retry"), status=503
+            )
             response["Retry-After"] = "5"
             return response
         logger.exception("unhandled error on %s", request.path)
-        return JsonResponse(error_body("internal_error"), status=500)
+        return JsonResponse(error_body(ErrorCode.INTERNAL_ERROR), status=500)

@@ -8,17 +8,18 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 
+from apps.core.error_codes import ErrorCode
 from apps.core.errors import Forbidden, Unauthorized
 
 MIN_SECRET_LENGTH = 32
 
 
 class TokenMissing(Unauthorized):
-    code = "token_required"
+    code = ErrorCode.TOKEN_REQUIRED
 
 
 class TokenInvalid(Forbidden):
-    code = "invalid_token"
+    code = ErrorCode.INVALID_TOKEN
 
 
 def _secret() -> bytes:

@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.authentication import download_owner_check
 from apps.core.downloads import SignedDownloadApi, stored_file_response
+from apps.core.error_codes import ErrorCode
 from apps.core.errors import BadRequest, NotFound
 from apps.core.schema import (
     ERROR_RESPONSES,
@@ -52,7 +53,7 @@ def autodub_spec_parse(raw) -> AutoDubSpec:
     source_language = spec_source_language(payload)
     target = spec_optional_str(payload, "targetLanguageCode")
     if target is None:
-        raise BadRequest("target_language_required", "targetLanguageCode is required")
+        raise BadRequest(ErrorCode.TARGET_LANGUAGE_REQUIRED, "targetLanguageCode is required")
     tts_model = spec_optional_str(payload, "ttsModel")
     spec = AutoDubSpec(
         media_type=media_type,
@@ -168,12 +169,12 @@ def _dubbed_file_response(request, *, job_id: str, resource_id: str, content_typ
     verify_token(token=request.query_params.get("token"), job_id=job_id, resource_id=resource_id)
     job = Job.objects.filter(public_id=job_id, kind=JobKind.AUTODUB).first()
     if job is None:
-        raise NotFound("not_found", f"AutoDub job not found: {job_id}")
+        raise NotFound(ErrorCode.NOT_FOUND, f"AutoDub job not found: {job_id}")
     download_owner_check(request, owner_id=job.owner_id)
     storage_key = dubbed_storage_key(job=job, resource_id=resource_id)
     if not storage_key:
         what = "audio" if resource_id == AUDIO_RESOURCE_ID else "video"
-        raise NotFound("not_found", f"Dubbed {what} not ready")
+        raise NotFound(ErrorCode.NOT_FOUND, f"Dubbed {what} not ready")
     return stored_file_response(
         request, storage_key=storage_key, content_type=content_type, filename=f"{job.public_id}{extension}"
     )

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 
+from apps.core.error_codes import ErrorCode
 from apps.core.errors import NotFound
 from apps.core.signing import signed_path, token_expiry
 from apps.dubbing.services import RESULT_AUDIO_KEY, RESULT_VIDEO_KEY
@@ -15,7 +16,7 @@ def autodub_job_get(*, owner, public_id: str) -> Job:
     """The caller's autodub job, else 404 (another user's id is not found, never forbidden)."""
     job = Job.objects.filter(public_id=public_id, owner=owner, kind=JobKind.AUTODUB).first()
     if job is None:
-        raise NotFound("not_found", f"AutoDub job not found: {public_id}")
+        raise NotFound(ErrorCode.NOT_FOUND, f"AutoDub job not found: {public_id}")
     return job
 
 

@@ -22,6 +22,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core.error_codes import ErrorCode
 from apps.core.errors import BadRequest, JobFailure
 from apps.jobs.models import Job, JobKind
 from apps.jobs.services import (
@@ -84,9 +85,11 @@ def autodub_spec_check(spec: AutoDubSpec) -> None:
     if spec.source_language_code == spec.target_language_code or same_language(
         spec.source_language_code, spec.target_language_code
     ):
-        raise BadRequest("same_language", "targetLanguageCode must differ from sourceLanguageCode for auto dubbing")
+        raise BadRequest(
+            ErrorCode.SAME_LANGUAGE, "targetLanguageCode must differ from sourceLanguageCode for auto dubbing"
+        )
     if spec.tts_model is not None and not TTS_MODEL_PATTERN.match(spec.tts_model):
-        raise BadRequest("invalid_tts_model", f"ttsModel is not a known voice model (got {spec.tts_model!r})")
+        raise BadRequest(ErrorCode.INVALID_TTS_MODEL, f"ttsModel is not a known voice model (got {spec.tts_model!r})")
 
 
 # --- Submit -------------------------------------------------------------------------------------------
@@ -110,7 +113,7 @@ def autodub_submit(
     elif upload_path is not None:
         info = upload_probe(upload_path)
     else:
-        raise BadRequest("source_required", "either file part or editedRenderJobId is required")
+        raise BadRequest(ErrorCode.SOURCE_REQUIRED, "either file part or editedRenderJobId is required")
     job_spec = {
         "mediaType": spec.media_type,
         "sourceLanguageCode": spec.source_language_code,
@@ -158,7 +161,7 @@ def _video_for_perso(*, source: Path, folder: Path, public_id: str, duration_ms:
     try:
         info = probe(source)
     except FfmpegError as exc:
-        raise JobFailure("invalid_media", "The source is not readable audio or video") from exc
+        raise JobFailure(ErrorCode.INVALID_MEDIA, "The source is not readable audio or video") from exc
     if any(name in info.format_name.split(",") for name in PERSO_VIDEO_FORMATS):
         return source
     target = folder / f"autodub-{public_id}.mp4"
@@ -170,7 +173,7 @@ def _video_for_perso(*, source: Path, folder: Path, public_id: str, duration_ms:
             expected_duration_ms=duration_ms,
         )
     except FfmpegError as exc:
-        raise JobFailure("ffmpeg_error", "Could not convert the video for dubbing") from exc
+        raise JobFailure(ErrorCode.FFMPEG_ERROR, "Could not convert the video for dubbing") from exc
     return target
 
 
@@ -231,7 +234,7 @@ def _download_dubbed_video(*, job: Job, project_seq: int, folder: Path) -> str |
     try:
         path = perso_download_target(project_seq=project_seq, target="dubbingVideo", dest=folder / "dubbed.mp4")
         if not probe(path).has_video:
-            raise JobFailure("perso_output_invalid", "Perso's dubbed video has no video stream")
+            raise JobFailure(ErrorCode.PERSO_OUTPUT_INVALID, "Perso's dubbed video has no video stream")
     except (JobFailure, NotMedia) as exc:
         logger.warning("autodub %s: no dubbed video: %s", job.public_id, exc)
         return None
@@ -276,7 +279,7 @@ def autodub_download(*, job: Job) -> None:
             try:
                 audio_key, origin = _perso_dubbed_audio(job=job, project_seq=project_seq, folder=folder), "perso"
             except JobFailure as exc:
-                raise JobFailure("dubbed_audio_unavailable", f"No dubbed audio could be produced: {exc.detail}")
+                raise JobFailure(ErrorCode.DUBBED_AUDIO_UNAVAILABLE, f"No dubbed audio could be produced: {exc.detail}")
     job_succeed(
         job=job, result_updates={RESULT_VIDEO_KEY: video_key, RESULT_AUDIO_KEY: audio_key, RESULT_AUDIO_ORIGIN: origin}
     )

@@ -24,6 +24,7 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
 
+from apps.core.error_codes import ErrorCode
 from apps.jobs.services import external_call_record
 from apps.media.srt import Cue
 
@@ -35,7 +36,7 @@ SERVICE = "gemini"
 class GeminiError(Exception):
     """Gemini failed for good (a 4xx, a refusal, an answer we cannot use)."""
 
-    code = "gemini_error"
+    code = ErrorCode.GEMINI_ERROR
 
     def __init__(self, message: str, *, status: int | None = None):
         self.status = status
@@ -45,19 +46,19 @@ class GeminiError(Exception):
 class GeminiRateLimited(GeminiError):
     """429 still after our bounded retries."""
 
-    code = "gemini_rate_limited"
+    code = ErrorCode.GEMINI_RATE_LIMITED
 
 
 class GeminiUnavailable(GeminiError):
     """5xx, timeouts or network failures still after our bounded retries."""
 
-    code = "gemini_unavailable"
+    code = ErrorCode.GEMINI_UNAVAILABLE
 
 
 class GeminiTranslationInvalid(GeminiError):
     """The model's translation did not match the cues it was given, even after one more try."""
 
-    code = "gemini_translation_invalid"
+    code = ErrorCode.GEMINI_TRANSLATION_INVALID
 
 
 @dataclass(frozen=True)
@@ -216,7 +217,7 @@ def _generate_with_retries(
             else:
                 raise GeminiError(message, status=status) from exc
         except transport_errors as exc:
-            records.append(_record(endpoint, started, attempt, status=None, error_code="network"))
+            records.append(_record(endpoint, started, attempt, status=None, error_code=ErrorCode.NETWORK))
             last_error = GeminiUnavailable(f"Gemini could not be reached: {type(exc).__name__}")
         else:
             usage = response.usage_metadata

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from apps.core.error_codes import ErrorCode
 from apps.core.errors import Conflict
 from apps.jobs.models import (
     ACTIVE_STATUSES,
@@ -360,7 +361,7 @@ def job_cancel(*, job: Job, actor: str = "") -> None:
     with transaction.atomic():
         job = Job.objects.select_for_update().get(pk=job.pk)
         if job.status in TERMINAL_STATUSES:
-            raise Conflict("job_not_active", f"Job is already {job.status}")
+            raise Conflict(ErrorCode.JOB_NOT_ACTIVE, f"Job is already {job.status}")
         Job.objects.filter(pk=job.pk).update(
             status=JobStatus.CANCELLED,
             finished_at=timezone.now(),
@@ -388,7 +389,7 @@ def job_retry(*, job: Job, actor: str = "") -> None:
         job = Job.objects.select_for_update().get(pk=job.pk)
         if job.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
             raise Conflict(
-                "job_not_retryable", f"Only failed or cancelled jobs can be retried (this one is {job.status})"
+                ErrorCode.JOB_NOT_RETRYABLE, f"Only failed or cancelled jobs can be retried (this one is {job.status})"
             )
         stage = job.failed_stage or job.stage
         Job.objects.filter(pk=job.pk).update(

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from django.utils import timezone
 
+from apps.core.error_codes import ErrorCode
 from apps.core.errors import ApiError, BadRequest, Conflict
 from apps.jobs.models import ACTIVE_STATUSES, Job
 from apps.jobs.services import job_find_live_by_key
@@ -31,7 +32,7 @@ SPEC_REQUEST_FINGERPRINT = "requestFingerprint"
 
 class IdempotencyKeyReused(ApiError):
     status_code = 422
-    code = "idempotency_key_reused"
+    code = ErrorCode.IDEMPOTENCY_KEY_REUSED
 
 
 def idempotency_header(request) -> str | None:
@@ -39,7 +40,7 @@ def idempotency_header(request) -> str | None:
     if not value:
         return None
     if len(value) > MAX_IDEMPOTENCY_HEADER_LENGTH:
-        raise BadRequest("invalid_idempotency_key", f"{IDEMPOTENCY_HEADER} is longer than 255 characters")
+        raise BadRequest(ErrorCode.INVALID_IDEMPOTENCY_KEY, f"{IDEMPOTENCY_HEADER} is longer than 255 characters")
     return value
 
 
@@ -100,4 +101,4 @@ def job_for_submit(
         if not identity.header and reusable(existing):
             return existing, key
         key = f"{base_key}|after:{existing.public_id}"[:255]
-    raise Conflict("idempotency_chain_too_long", "Too many submits with the same idempotency key")
+    raise Conflict(ErrorCode.IDEMPOTENCY_CHAIN_TOO_LONG, "Too many submits with the same idempotency key")

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
+from apps.core.error_codes import ErrorCode
 from apps.core.errors import BadRequest, JobFailure, NotFound
 from apps.jobs.models import Job, JobKind, JobStatus
 from apps.jobs.services import job_touch_expiry
@@ -43,7 +44,7 @@ SOURCE_RENDER = "render"
 def spec_media_type(payload: dict) -> str:
     media_type = payload.get("mediaType")
     if not isinstance(media_type, str) or media_type.strip().upper() not in MEDIA_TYPES:
-        raise BadRequest("invalid_media_type", f"mediaType must be VIDEO or AUDIO (got {media_type!r})")
+        raise BadRequest(ErrorCode.INVALID_MEDIA_TYPE, f"mediaType must be VIDEO or AUDIO (got {media_type!r})")
     return media_type.strip().upper()
 
 
@@ -52,7 +53,7 @@ def spec_optional_str(payload: dict, name: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise BadRequest("invalid_spec", f"{name} must be a string or null (got {value!r})")
+        raise BadRequest(ErrorCode.INVALID_SPEC, f"{name} must be a string or null (got {value!r})")
     return value.strip() or None
 
 
@@ -62,7 +63,7 @@ def spec_number_of_speakers(payload: dict) -> int:
         return 1
     valid = not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
     if not valid or value != int(value) or not 1 <= value <= 10:
-        raise BadRequest("invalid_number_of_speakers", f"numberOfSpeakers must be in 1..10 (got {value!r})")
+        raise BadRequest(ErrorCode.INVALID_NUMBER_OF_SPEAKERS, f"numberOfSpeakers must be in 1..10 (got {value!r})")
     return int(value)
 
 
@@ -71,16 +72,16 @@ def language_code_check(code: str, *, field: str, allow_auto: bool = False) -> s
     if allow_auto and code.lower() == AUTO_LANGUAGE:
         return AUTO_LANGUAGE
     if not _LANGUAGE_CODE.match(code):
-        raise BadRequest("unsupported_language", f"{field} is not a supported language code (got {code!r})")
+        raise BadRequest(ErrorCode.UNSUPPORTED_LANGUAGE, f"{field} is not a supported language code (got {code!r})")
     return code
 
 
 def spec_source_language(payload: dict, *, allow_auto: bool = True) -> str:
     value = payload.get("sourceLanguageCode")
     if value is not None and not isinstance(value, str):
-        raise BadRequest("invalid_spec", f"sourceLanguageCode must be a string (got {value!r})")
+        raise BadRequest(ErrorCode.INVALID_SPEC, f"sourceLanguageCode must be a string (got {value!r})")
     if not value or not value.strip():
-        raise BadRequest("source_language_required", "sourceLanguageCode is required")
+        raise BadRequest(ErrorCode.SOURCE_LANGUAGE_REQUIRED, "sourceLanguageCode is required")
     return language_code_check(value.strip(), field="sourceLanguageCode", allow_auto=allow_auto)
 
 
@@ -90,7 +91,7 @@ def spec_target_languages(payload: dict) -> list[str]:
     if value is None:
         return []
     if not isinstance(value, list) or not all(isinstance(item, str | type(None)) for item in value):
-        raise BadRequest("invalid_spec", "targetLanguageCodes must be a list of language codes")
+        raise BadRequest(ErrorCode.INVALID_SPEC, "targetLanguageCodes must be a list of language codes")
     codes = [item.strip() for item in value if item and item.strip()]
     return list(dict.fromkeys(language_code_check(code, field="targetLanguageCodes") for code in codes))
 
@@ -133,11 +134,11 @@ def upload_probe(path: Path) -> MediaInfo:
     try:
         info = probe(path)
     except NotMedia as exc:
-        raise BadRequest("not_media", "The file is not readable audio or video") from exc
+        raise BadRequest(ErrorCode.NOT_MEDIA, "The file is not readable audio or video") from exc
     except FfmpegError as exc:
-        raise BadRequest("not_media", "The file could not be probed as audio or video") from exc
+        raise BadRequest(ErrorCode.NOT_MEDIA, "The file could not be probed as audio or video") from exc
     if not info.has_audio:
-        raise BadRequest("no_audio", "The file has no audio track")
+        raise BadRequest(ErrorCode.NO_AUDIO, "The file has no audio track")
     return info
 
 
@@ -153,7 +154,7 @@ def render_source(*, owner, render_job_id: str) -> SourceMedia:
     try:
         output = render_output_source(owner=owner, render_job_id=render_job_id)
     except NotFound as exc:
-        raise BadRequest("edited_render_not_ready", exc.detail) from exc
+        raise BadRequest(ErrorCode.EDITED_RENDER_NOT_READY, exc.detail) from exc
     return SourceMedia(
         kind=SOURCE_RENDER,
         storage_key=output.storage_key,
@@ -168,7 +169,7 @@ def source_local_path(job: Job) -> Iterator[Path]:
     """The job's source media as a local file; a source gone from storage fails the job clearly."""
     storage_key = job.spec["source"]["storageKey"]
     if not default_storage.exists(storage_key):
-        raise JobFailure("source_missing", "The source media is no longer available; please submit again")
+        raise JobFailure(ErrorCode.SOURCE_MISSING, "The source media is no longer available; please submit again")
     with local_copy(storage_key, suffix=Path(storage_key).suffix) as path:
         yield path
 
@@ -191,9 +192,9 @@ def audio_to_mp3(*, source: Path, target: Path, duration_ms: int | None = None, 
             expected_duration_ms=duration_ms,
         )
     except FfmpegError as exc:
-        raise JobFailure("ffmpeg_error", "Could not extract the audio from the media") from exc
+        raise JobFailure(ErrorCode.FFMPEG_ERROR, "Could not extract the audio from the media") from exc
     if not target.exists() or target.stat().st_size == 0:
-        raise JobFailure("ffmpeg_error", "Extracting the audio produced no output")
+        raise JobFailure(ErrorCode.FFMPEG_ERROR, "Extracting the audio produced no output")
     return target
 
 
@@ -218,7 +219,7 @@ def render_output_source(*, owner, render_job_id: str) -> RenderOutput:
     Raises NotFound("not_found", "editedRenderJobId not found or not ready: <id>") for an
     unknown id, another user's render, a render that has not completed, or an expired output.
     """
-    not_ready = NotFound("not_found", f"editedRenderJobId not found or not ready: {render_job_id}")
+    not_ready = NotFound(ErrorCode.NOT_FOUND, f"editedRenderJobId not found or not ready: {render_job_id}")
     job = Job.objects.filter(public_id=render_job_id, owner=owner, kind=JobKind.RENDER).first()
     if job is None or job.status != JobStatus.SUCCEEDED or not job.result.get(RESULT_OUTPUT_KEY):
         raise not_ready

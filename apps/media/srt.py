@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from apps.core.error_codes import ErrorCode
 from apps.core.errors import BadRequest
 
 MAX_HOURS = 99
@@ -35,7 +36,7 @@ def cue_text_clean(text: str) -> str:
 
 
 class SrtInvalid(BadRequest):
-    code = "invalid_srt"
+    code = ErrorCode.INVALID_SRT
 
 
 @dataclass(frozen=True)

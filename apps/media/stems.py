@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from django.core.files.storage import default_storage
 
+from apps.core.error_codes import ErrorCode
 from apps.core.errors import ApiError, BadRequest
 from apps.core.signing import verify_token
 from apps.jobs.models import Job, JobKind, JobStatus
@@ -69,26 +70,28 @@ def stem_storage_key_from_url(audio_url: str, owner) -> str:
     separation job of `owner`. Any failure → BadRequest("invalid_stem_url", <why>).
     """
     if not isinstance(audio_url, str) or not audio_url.strip():
-        raise BadRequest("invalid_stem_url", "audioUrl is empty")
+        raise BadRequest(ErrorCode.INVALID_STEM_URL, "audioUrl is empty")
     try:
         parts = urlsplit(audio_url.strip())
     except ValueError as exc:
-        raise BadRequest("invalid_stem_url", f"audioUrl is not a URL: {exc}") from exc
+        raise BadRequest(ErrorCode.INVALID_STEM_URL, f"audioUrl is not a URL: {exc}") from exc
     match = _STEM_URL_PATH.search(parts.path)
     if match is None:
-        raise BadRequest("invalid_stem_url", "audioUrl is not a stem URL of this service")
+        raise BadRequest(ErrorCode.INVALID_STEM_URL, "audioUrl is not a stem URL of this service")
     job_id, stem_id = match.group("job_id"), match.group("stem_id")
     token = (parse_qs(parts.query).get("token") or [None])[0]
     try:
         verify_token(token=token, job_id=job_id, resource_id=stem_id)
     except ApiError as exc:
-        raise BadRequest("invalid_stem_url", f"stem URL token is missing, invalid or expired ({exc.code})") from exc
+        raise BadRequest(
+            ErrorCode.INVALID_STEM_URL, f"stem URL token is missing, invalid or expired ({exc.code})"
+        ) from exc
     job = Job.objects.filter(public_id=job_id, owner=owner, kind=JobKind.SEPARATION).first()
     if job is None:
-        raise BadRequest("invalid_stem_url", f"separation job not found: {job_id}")
+        raise BadRequest(ErrorCode.INVALID_STEM_URL, f"separation job not found: {job_id}")
     stem = separation_stem_get(job=job, stem_id=stem_id)
     if stem is None:
-        raise BadRequest("invalid_stem_url", f"stem {stem_id} is not available in {job_id}")
+        raise BadRequest(ErrorCode.INVALID_STEM_URL, f"stem {stem_id} is not available in {job_id}")
     if not default_storage.exists(stem.storage_key):
-        raise BadRequest("invalid_stem_url", f"stem {stem_id} of {job_id} is no longer stored")
+        raise BadRequest(ErrorCode.INVALID_STEM_URL, f"stem {stem_id} of {job_id} is no longer stored")
     return stem.storage_key

@@ -9,12 +9,13 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 
+from apps.core.error_codes import ErrorCode
 from apps.core.errors import BadRequest, PayloadTooLarge
 from apps.core.json_input import JsonInputError, json_loads_strict
 
 
 class UploadTooLarge(PayloadTooLarge):
-    code = "file_too_large"
+    code = ErrorCode.FILE_TOO_LARGE
 
 
 class LimitedTemporaryFileUploadHandler(TemporaryFileUploadHandler):

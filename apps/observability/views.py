@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from apps.core.error_codes import ErrorCode
 from apps.core.errors import error_body
 from apps.observability.collectors import PlatformStateCollector
 
@@ -22,7 +23,7 @@ def _authorized(request) -> bool:
 def metrics(request):
     if not _authorized(request):
         response = JsonResponse(
-            error_body("unauthorized", "Send Authorization: Bearer <METRICS_BEARER_TOKEN>"), status=401
+            error_body(ErrorCode.UNAUTHORIZED, "Send Authorization: Bearer <METRICS_BEARER_TOKEN>"), status=401
         )
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response

@@ -1,5 +1,6 @@
 """Typed errors of the Perso client, and their mapping to our HTTP answers for synchronous calls."""
 
+from apps.core.error_codes import ErrorCode
 from apps.core.errors import ApiError
 
 QUEUE_NOT_FOUND_MARKER = "queue not found"
@@ -101,11 +102,13 @@ def perso_error_to_api_error(error: PersoError) -> ApiError:
     the messages are fixed and sanitised (no upstream text, no key)."""
     status = error.status or 0
     if status == 401:
-        return ApiError("perso_auth_failed", "Authentication failed with Perso", status_code=401)
+        return ApiError(ErrorCode.PERSO_AUTH_FAILED, "Authentication failed with Perso", status_code=401)
     if status == 402:
-        return ApiError("perso_insufficient_quota", "Insufficient Perso quota", status_code=402)
+        return ApiError(ErrorCode.PERSO_INSUFFICIENT_QUOTA, "Insufficient Perso quota", status_code=402)
     if status == 429:
-        return ApiError("perso_rate_limited", "Perso rate limit exceeded, please try again later", status_code=429)
+        return ApiError(
+            ErrorCode.PERSO_RATE_LIMITED, "Perso rate limit exceeded, please try again later", status_code=429
+        )
     if 400 <= status < 500:
-        return ApiError("perso_bad_request", "Invalid request to Perso", status_code=400)
-    return ApiError("perso_unavailable", "Perso service unavailable", status_code=502)
+        return ApiError(ErrorCode.PERSO_BAD_REQUEST, "Invalid request to Perso", status_code=400)
+    return ApiError(ErrorCode.PERSO_UNAVAILABLE, "Perso service unavailable", status_code=502)

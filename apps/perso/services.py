@@ -21,6 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.core.chaos import chaos_point
+from apps.core.error_codes import ErrorCode
 from apps.core.errors import ApiError, BadRequest, JobFailure, TransientFailure
 from apps.jobs.models import ACTIVE_STATUSES, Job, JobStatus
 from apps.jobs.services import JobLost, job_schedule_poll, job_update_upstream, job_wait_upstream
@@ -127,7 +128,7 @@ def perso_languages_check(*, source: str | None = None, targets: list[str] = ())
     for field_name, code in requested:
         if code.lower().replace("_", "-") not in exact and _language_base(code) not in bases:
             raise BadRequest(
-                "unsupported_language",
+                ErrorCode.UNSUPPORTED_LANGUAGE,
                 f"{field_name} {code!r} is not a language Perso supports; supported: {', '.join(supported)}",
             )
 
@@ -139,25 +140,25 @@ def perso_stage_failure(error: PersoError) -> JobFailure | TransientFailure:
     """The stage outcome of a Perso error: transient errors retry the stage, others fail the job."""
     if isinstance(error, PersoSubmitUncertain):
         return JobFailure(
-            "perso_submit_uncertain",
+            ErrorCode.PERSO_SUBMIT_UNCERTAIN,
             "Perso's answer to the request was lost and no project from it could be confirmed; "
             "it was not sent again to avoid paying twice",
         )
     if isinstance(error, PersoInsufficientCredits):
-        return JobFailure("insufficient_credits", "The Perso account has no credits left for this job")
+        return JobFailure(ErrorCode.INSUFFICIENT_CREDITS, "The Perso account has no credits left for this job")
     if isinstance(error, PersoInvalidMedia):
-        return JobFailure("invalid_media", MEDIA_ERROR_TEXT.get(error.code, "Perso rejected the media file"))
+        return JobFailure(ErrorCode.INVALID_MEDIA, MEDIA_ERROR_TEXT.get(error.code, "Perso rejected the media file"))
     if isinstance(error, PersoAuthError):
-        return JobFailure("perso_auth_failed", "Authentication failed with Perso")
+        return JobFailure(ErrorCode.PERSO_AUTH_FAILED, "Authentication failed with Perso")
     if isinstance(error, PersoRateLimited):
-        return TransientFailure("perso_rate_limited", "Perso rate limit exceeded", retry_after_sec=30)
+        return TransientFailure(ErrorCode.PERSO_RATE_LIMITED, "Perso rate limit exceeded", retry_after_sec=30)
     if isinstance(error, PersoTransientError):
-        return TransientFailure("perso_unavailable", "Perso service unavailable")
+        return TransientFailure(ErrorCode.PERSO_UNAVAILABLE, "Perso service unavailable")
     if isinstance(error, PersoNotFound):
-        return JobFailure("perso_not_found", "Perso does not know this project or media")
+        return JobFailure(ErrorCode.PERSO_NOT_FOUND, "Perso does not know this project or media")
     if isinstance(error, PersoDownloadError):
-        return JobFailure("perso_download_refused", f"A Perso file could not be fetched ({error.code})")
-    return JobFailure("perso_error", f"Perso refused the request ({error.code or error.status})")
+        return JobFailure(ErrorCode.PERSO_DOWNLOAD_REFUSED, f"A Perso file could not be fetched ({error.code})")
+    return JobFailure(ErrorCode.PERSO_ERROR, f"Perso refused the request ({error.code or error.status})")
 
 
 @contextmanager
@@ -204,7 +205,7 @@ def _validate_before_upload(*, client: PersoClient, local_path: Path, file_name:
     try:
         info = probe(local_path)
     except FfmpegError as exc:
-        raise JobFailure("invalid_media", "The file is not readable audio or video") from exc
+        raise JobFailure(ErrorCode.INVALID_MEDIA, "The file is not readable audio or video") from exc
     video = info.video if media_type == "video" else None
     client.validate_media(
         media_type=media_type,
@@ -614,7 +615,9 @@ def perso_wait_storage_ready(*, project_seq: int, flag: str, client: PersoClient
                 return
             if check + 1 < settings.PERSO_STORAGE_READY_CHECKS:
                 time.sleep(settings.PERSO_STORAGE_READY_WAIT_SEC)
-    raise TransientFailure("perso_storage_not_ready", f"Perso files are not ready yet ({flag})", retry_after_sec=15)
+    raise TransientFailure(
+        ErrorCode.PERSO_STORAGE_NOT_READY, f"Perso files are not ready yet ({flag})", retry_after_sec=15
+    )
 
 
 # Which download-info flag says a target is in storage.
@@ -661,14 +664,14 @@ def perso_download_target(
             else:
                 link = client.download_links(project_seq, target).link_for(target)
             if not link:
-                raise JobFailure("perso_output_missing", f"Perso gave no download link for {target}")
+                raise JobFailure(ErrorCode.PERSO_OUTPUT_MISSING, f"Perso gave no download link for {target}")
             try:
                 client.download_file(link, dest)
                 return dest
             except PersoNotFound:
                 logger.info("Perso link for %s not found (attempt %s); asking for a fresh one", target, attempt)
     raise TransientFailure(
-        "perso_download_not_found", f"Perso file {target} was not found in storage", retry_after_sec=30
+        ErrorCode.PERSO_DOWNLOAD_NOT_FOUND, f"Perso file {target} was not found in storage", retry_after_sec=30
     )
 
 

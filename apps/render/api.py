@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.downloads import stored_file_response
+from apps.core.error_codes import ErrorCode
 from apps.core.errors import BadRequest, NotFound
 from apps.core.schema import (
     ERROR_RESPONSES,
@@ -59,7 +60,7 @@ def _config_raw(request):
     if raw is None and "config" in request.FILES:
         raw = request.FILES["config"].read(MAX_CONFIG_BYTES + 1)
     if isinstance(raw, str | bytes) and len(raw) > MAX_CONFIG_BYTES:
-        raise BadRequest("invalid_config", "config is too large")
+        raise BadRequest(ErrorCode.INVALID_CONFIG, "config is too large")
     return raw
 
 
@@ -93,9 +94,9 @@ class RenderInputsApi(APIView):
     def post(self, request):
         videos = request.FILES.getlist("video")
         if not videos:
-            raise BadRequest("video_required", "video part is required for /render/inputs")
+            raise BadRequest(ErrorCode.VIDEO_REQUIRED, "video part is required for /render/inputs")
         if len(videos) > 1:
-            raise BadRequest("duplicate_video_part", "Multiple 'video' parts in /render/inputs")
+            raise BadRequest(ErrorCode.DUPLICATE_VIDEO_PART, "Multiple 'video' parts in /render/inputs")
         audio_files = {f"audio_{index}": uploaded for index, uploaded in enumerate(request.FILES.getlist("audios"))}
         for name in request.FILES:
             if name.startswith("audio_") and name[6:].isdigit():
@@ -177,7 +178,7 @@ class RenderStatusApi(APIView):
     def get(self, request, job_id: str):
         job = job_status_snapshot(owner_id=request.user.pk, public_id=job_id, kind=JobKind.RENDER)
         if job is None:
-            raise NotFound("not_found", f"Render job not found: {job_id}")
+            raise NotFound(ErrorCode.NOT_FOUND, f"Render job not found: {job_id}")
         status = completed_status(job)
         error = None
         if status == "FAILED":
@@ -212,7 +213,7 @@ class RenderDownloadApi(APIView):
         job = render_job_get(owner=request.user, public_id=job_id)
         output_key = job.result.get(RESULT_OUTPUT_KEY)
         if job.status != JobStatus.SUCCEEDED or not output_key:
-            raise NotFound("not_found", f"Render not ready: status={completed_status(job)}")
+            raise NotFound(ErrorCode.NOT_FOUND, f"Render not ready: status={completed_status(job)}")
         job_touch_expiry(job=job, ttl_sec=settings.RENDER_OUTPUT_TTL_SEC)
         audio = job.result.get(RESULT_OUTPUT_KIND) == "audio"
         return stored_file_response(

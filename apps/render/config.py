@@ -9,6 +9,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from apps.core.error_codes import ErrorCode
 from apps.core.errors import BadRequest
 from apps.core.json_input import JsonInputError, json_loads_strict
 
@@ -135,7 +136,7 @@ class _Reader:
 
     def __init__(self, data, path: str):
         if not isinstance(data, dict):
-            raise BadRequest("invalid_config", f"{path or 'config'}: expected an object")
+            raise BadRequest(ErrorCode.INVALID_CONFIG, f"{path or 'config'}: expected an object")
         self.data = data
         self.path = path
 
@@ -149,22 +150,22 @@ class _Reader:
         value = self.data.get(key)
         if value is None:
             if required:
-                raise BadRequest("invalid_config", f"{self._where(key)} is required")
+                raise BadRequest(ErrorCode.INVALID_CONFIG, f"{self._where(key)} is required")
             return default
         if not isinstance(value, str):
-            raise BadRequest("invalid_config", f"{self._where(key)}: expected a string")
+            raise BadRequest(ErrorCode.INVALID_CONFIG, f"{self._where(key)}: expected a string")
         return value
 
     def number(self, key: str, *, default: float | None = None, required: bool = False) -> float | None:
         value = self.data.get(key)
         if value is None:
             if required:
-                raise BadRequest("invalid_config", f"{self._where(key)} is required")
+                raise BadRequest(ErrorCode.INVALID_CONFIG, f"{self._where(key)} is required")
             return default
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise BadRequest("invalid_config", f"{self._where(key)}: expected a number")
+            raise BadRequest(ErrorCode.INVALID_CONFIG, f"{self._where(key)}: expected a number")
         if not math.isfinite(value):
-            raise BadRequest("invalid_config", f"{self._where(key)}: must be finite")
+            raise BadRequest(ErrorCode.INVALID_CONFIG, f"{self._where(key)}: must be finite")
         return float(value)
 
     def integer(self, key: str, *, default: int | None = None, required: bool = False) -> int | None:
@@ -172,26 +173,29 @@ class _Reader:
         if value is None:
             return default
         if value != int(value):
-            raise BadRequest("invalid_config", f"{self._where(key)}: expected an integer")
+            raise BadRequest(ErrorCode.INVALID_CONFIG, f"{self._where(key)}: expected an integer")
         return int(value)
 
     def time_ms(self, key: str, *, default: int | None = 0, required: bool = False) -> int | None:
         value = self.integer(key, default=default, required=required)
         if value is not None and value < 0:
-            raise BadRequest("negative_time", f"{self._where(key)} must be >= 0 (got {value})")
+            raise BadRequest(ErrorCode.NEGATIVE_TIME, f"{self._where(key)} must be >= 0 (got {value})")
         return value
 
     def volume(self, key: str) -> float:
         value = self.number(key, default=1.0)
         if value < 0 or value > MAX_VOLUME:
-            raise BadRequest("invalid_volume", f"{self._where(key)} must be between 0 and {MAX_VOLUME:g} (got {value})")
+            raise BadRequest(
+                ErrorCode.INVALID_VOLUME, f"{self._where(key)} must be between 0 and {MAX_VOLUME:g} (got {value})"
+            )
         return value
 
     def speed(self, key: str) -> float:
         value = self.number(key, default=1.0)
         if not MIN_SPEED <= value <= MAX_SPEED:
             raise BadRequest(
-                "invalid_speed", f"{self._where(key)} must be between {MIN_SPEED:g} and {MAX_SPEED:g} (got {value})"
+                ErrorCode.INVALID_SPEED,
+                f"{self._where(key)} must be between {MIN_SPEED:g} and {MAX_SPEED:g} (got {value})",
             )
         return value
 
@@ -200,7 +204,7 @@ class _Reader:
         if value is None:
             return default
         if not isinstance(value, bool):
-            raise BadRequest("invalid_config", f"{self._where(key)}: expected true or false")
+            raise BadRequest(ErrorCode.INVALID_CONFIG, f"{self._where(key)}: expected true or false")
         return value
 
     def objects(self, key: str) -> list["_Reader"]:
@@ -208,26 +212,26 @@ class _Reader:
         if value is None:
             return []
         if not isinstance(value, list):
-            raise BadRequest("invalid_config", f"{self._where(key)}: expected a list")
+            raise BadRequest(ErrorCode.INVALID_CONFIG, f"{self._where(key)}: expected a list")
         return [_Reader(item, f"{self._where(key)}[{index}]") for index, item in enumerate(value)]
 
     def file_key(self, key: str) -> str:
         value = self.string(key, required=True).strip()
         if not value:
-            raise BadRequest("invalid_config", f"{self._where(key)} must not be blank")
+            raise BadRequest(ErrorCode.INVALID_CONFIG, f"{self._where(key)} must not be blank")
         return value
 
 
 def load_config_document(raw: str | bytes | None) -> dict:
     """The `config` form item as a JSON object; raises BadRequest config_required / invalid_config_json."""
     if raw is None or (isinstance(raw, str | bytes) and not raw.strip()):
-        raise BadRequest("config_required", "config is required")
+        raise BadRequest(ErrorCode.CONFIG_REQUIRED, "config is required")
     try:
         document = json_loads_strict(raw)
     except JsonInputError as exc:
-        raise BadRequest("invalid_config_json", f"config is not valid JSON: {exc}")
+        raise BadRequest(ErrorCode.INVALID_CONFIG_JSON, f"config is not valid JSON: {exc}")
     if not isinstance(document, dict):
-        raise BadRequest("invalid_config", "config must be a JSON object")
+        raise BadRequest(ErrorCode.INVALID_CONFIG, "config must be a JSON object")
     return document
 
 
@@ -240,10 +244,10 @@ def render_config_from_dict(document) -> RenderConfig:
     reader = _Reader(document, "")
     output_kind = reader.string("outputKind", default="video")
     if output_kind not in OUTPUT_KINDS:
-        raise BadRequest("invalid_output_kind", f"outputKind must be 'video' or 'audio' (got {output_kind!r})")
+        raise BadRequest(ErrorCode.INVALID_OUTPUT_KIND, f"outputKind must be 'video' or 'audio' (got {output_kind!r})")
     quality = reader.string("quality", default="medium")
     if quality not in QUALITIES:
-        raise BadRequest("invalid_quality", f"quality must be 'high', 'medium' or 'low' (got {quality!r})")
+        raise BadRequest(ErrorCode.INVALID_QUALITY, f"quality must be 'high', 'medium' or 'low' (got {quality!r})")
     video_duration_ms = reader.time_ms("videoDurationMs", default=None)
     if video_duration_ms == 0:
         video_duration_ms = None
@@ -278,28 +282,33 @@ def _segments(items: list[_Reader]) -> tuple[Segment, ...]:
     segments = [_segment(item) for item in items]
     orders = sorted(segment.order for segment in segments)
     if len(set(orders)) != len(orders):
-        raise BadRequest("duplicate_segment_order", f"segments[].order values repeat: {orders}")
+        raise BadRequest(ErrorCode.DUPLICATE_SEGMENT_ORDER, f"segments[].order values repeat: {orders}")
     if orders and orders != list(range(len(orders))):
-        raise BadRequest("segment_order_gap", f"segments[].order must be 0..{len(orders) - 1} without gaps: {orders}")
+        raise BadRequest(
+            ErrorCode.SEGMENT_ORDER_GAP, f"segments[].order must be 0..{len(orders) - 1} without gaps: {orders}"
+        )
     return tuple(sorted(segments, key=lambda segment: segment.order))
 
 
 def _segment(item: _Reader) -> Segment:
     segment_type = item.string("type", required=True)
     if segment_type not in SEGMENT_TYPES:
-        raise BadRequest("invalid_segment_type", f"{item.path}.type must be 'VIDEO' or 'IMAGE' (got {segment_type!r})")
+        raise BadRequest(
+            ErrorCode.INVALID_SEGMENT_TYPE, f"{item.path}.type must be 'VIDEO' or 'IMAGE' (got {segment_type!r})"
+        )
     order = item.integer("order", required=True)
     if order < 0:
-        raise BadRequest("segment_order_gap", f"{item.path}.order must be >= 0 (got {order})")
+        raise BadRequest(ErrorCode.SEGMENT_ORDER_GAP, f"{item.path}.order must be >= 0 (got {order})")
     duration_ms = item.time_ms("durationMs")
     trim_start_ms = item.time_ms("trimStartMs")
     trim_end_ms = item.time_ms("trimEndMs")
     if segment_type == "VIDEO" and trim_end_ms and trim_end_ms <= trim_start_ms:
         raise BadRequest(
-            "invalid_trim_range", f"{item.path}: trimEndMs ({trim_end_ms}) must be after trimStartMs ({trim_start_ms})"
+            ErrorCode.INVALID_TRIM_RANGE,
+            f"{item.path}: trimEndMs ({trim_end_ms}) must be after trimStartMs ({trim_start_ms})",
         )
     if segment_type == "IMAGE" and not duration_ms:
-        raise BadRequest("invalid_duration", f"{item.path}.durationMs must be > 0 for an IMAGE segment")
+        raise BadRequest(ErrorCode.INVALID_DURATION, f"{item.path}.durationMs must be > 0 for an IMAGE segment")
     width, height = item.integer("width"), item.integer("height")
     return Segment(
         source_file_key=item.file_key("sourceFileKey"),
@@ -322,7 +331,7 @@ def _segment(item: _Reader) -> Segment:
 def _optional_size_pct(item: _Reader, key: str) -> float | None:
     value = item.number(key)
     if value is not None and not 0 < value <= 1000:
-        raise BadRequest("invalid_percent", f"{item.path}.{key} must be > 0 and <= 1000 (got {value})")
+        raise BadRequest(ErrorCode.INVALID_PERCENT, f"{item.path}.{key} must be > 0 and <= 1000 (got {value})")
     return value
 
 
@@ -330,14 +339,18 @@ def _image_clip(item: _Reader) -> ImageClip:
     start_ms = item.time_ms("startMs", required=True)
     end_ms = item.time_ms("endMs", required=True)
     if end_ms <= start_ms:
-        raise BadRequest("invalid_clip_range", f"{item.path}: endMs ({end_ms}) must be after startMs ({start_ms})")
+        raise BadRequest(
+            ErrorCode.INVALID_CLIP_RANGE, f"{item.path}: endMs ({end_ms}) must be after startMs ({start_ms})"
+        )
     x_pct, y_pct = item.number("xPct", required=True), item.number("yPct", required=True)
     for key, value in (("xPct", x_pct), ("yPct", y_pct)):
         if not -1000 <= value <= 1000:
-            raise BadRequest("invalid_percent", f"{item.path}.{key} must be between -1000 and 1000 (got {value})")
+            raise BadRequest(
+                ErrorCode.INVALID_PERCENT, f"{item.path}.{key} must be between -1000 and 1000 (got {value})"
+            )
     width_pct, height_pct = _optional_size_pct(item, "widthPct"), _optional_size_pct(item, "heightPct")
     if width_pct is None or height_pct is None:
-        raise BadRequest("invalid_config", f"{item.path}: widthPct and heightPct are required")
+        raise BadRequest(ErrorCode.INVALID_CONFIG, f"{item.path}: widthPct and heightPct are required")
     return ImageClip(
         image_file_key=item.file_key("imageFileKey"),
         start_ms=start_ms,
@@ -355,10 +368,10 @@ def _frame(raw) -> Frame | None:
     item = _Reader(raw, "frame")
     width, height = item.integer("width", required=True), item.integer("height", required=True)
     if not (0 < width <= MAX_FRAME_SIDE and 0 < height <= MAX_FRAME_SIDE):
-        raise BadRequest("invalid_frame", f"frame must be between 1x1 and {MAX_FRAME_SIDE}x{MAX_FRAME_SIDE}")
+        raise BadRequest(ErrorCode.INVALID_FRAME, f"frame must be between 1x1 and {MAX_FRAME_SIDE}x{MAX_FRAME_SIDE}")
     color = item.string("backgroundColorHex", default="#000000").strip()
     if not _COLOR.match(color):
-        raise BadRequest("invalid_background_color", "frame.backgroundColorHex must look like #RRGGBB")
+        raise BadRequest(ErrorCode.INVALID_BACKGROUND_COLOR, "frame.backgroundColorHex must look like #RRGGBB")
     return Frame(width=width, height=height, background_color_hex="#" + color.lstrip("#"))
 
 
@@ -366,7 +379,7 @@ def _bgm_clip(item: _Reader) -> BgmClip:
     source_trim_start_ms = item.time_ms("sourceTrimStartMs")
     source_trim_end_ms = item.time_ms("sourceTrimEndMs")
     if source_trim_end_ms and source_trim_end_ms <= source_trim_start_ms:
-        raise BadRequest("invalid_trim_range", f"{item.path}: sourceTrimEndMs must be after sourceTrimStartMs")
+        raise BadRequest(ErrorCode.INVALID_TRIM_RANGE, f"{item.path}: sourceTrimEndMs must be after sourceTrimStartMs")
     return BgmClip(
         audio_file_key=item.file_key("audioFileKey"),
         start_ms=item.time_ms("startMs", required=True),
@@ -381,7 +394,7 @@ def _directive(item: _Reader) -> SeparationDirective:
     start_ms = item.time_ms("rangeStartMs", required=True)
     end_ms = item.time_ms("rangeEndMs", required=True)
     if end_ms <= start_ms:
-        raise BadRequest("invalid_clip_range", f"{item.path}: rangeEndMs ({end_ms}) must be after rangeStartMs")
+        raise BadRequest(ErrorCode.INVALID_CLIP_RANGE, f"{item.path}: rangeEndMs ({end_ms}) must be after rangeStartMs")
     selections = tuple(
         StemSelection(
             stem_id=selection.string("stemId", default=""),

@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.core.chaos import chaos_point
+from apps.core.error_codes import ErrorCode
 from apps.core.errors import BadRequest, JobFailure, PayloadTooLarge
 from apps.jobs.models import Job, JobKind
 from apps.jobs.services import JobLost, job_create, job_heartbeat, job_succeed, job_touch_expiry
@@ -111,15 +112,15 @@ def _probe_part(*, name: str, path: str, kind: str) -> MediaInfo:
     try:
         media = probe(path)
     except NotMedia:
-        raise BadRequest("not_media", f"{name} is not a readable audio, video or image file")
+        raise BadRequest(ErrorCode.NOT_MEDIA, f"{name} is not a readable audio, video or image file")
     except FfmpegError as exc:
-        raise BadRequest("not_media", f"{name} could not be probed ({exc})")
+        raise BadRequest(ErrorCode.NOT_MEDIA, f"{name} could not be probed ({exc})")
     if kind == "image" and not _is_still_image(media):
-        raise BadRequest("not_an_image", f"{name} is not an image (PNG, JPEG, WebP, GIF or BMP)")
+        raise BadRequest(ErrorCode.NOT_AN_IMAGE, f"{name} is not an image (PNG, JPEG, WebP, GIF or BMP)")
     if kind == "audio" and not media.has_audio:
-        raise BadRequest("no_audio_stream", f"{name} has no audio stream")
+        raise BadRequest(ErrorCode.NO_AUDIO_STREAM, f"{name} has no audio stream")
     if kind == "video" and not (media.video or media.has_audio):
-        raise BadRequest("not_media", f"{name} has neither video nor audio")
+        raise BadRequest(ErrorCode.NOT_MEDIA, f"{name} has neither video nor audio")
     return media
 
 
@@ -133,20 +134,22 @@ def _check_subtitles(*, path: str) -> None:
     """The ASS file to burn in, checked before it can fail a render: size, UTF-8, no control
     characters, an [Events] section and a play resolution libass can allocate."""
     if Path(path).stat().st_size > settings.RENDER_SUBTITLES_MAX_BYTES:
-        raise PayloadTooLarge("file_too_large", f"subtitles are limited to {settings.RENDER_SUBTITLES_MAX_BYTES} bytes")
+        raise PayloadTooLarge(
+            ErrorCode.FILE_TOO_LARGE, f"subtitles are limited to {settings.RENDER_SUBTITLES_MAX_BYTES} bytes"
+        )
     raw = Path(path).read_bytes()
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise BadRequest("invalid_subtitles", "subtitles must be a UTF-8 ASS file")
+        raise BadRequest(ErrorCode.INVALID_SUBTITLES, "subtitles must be a UTF-8 ASS file")
     if _ASS_CONTROL.search(text):
-        raise BadRequest("invalid_subtitles", "subtitles contain control characters (e.g. NUL)")
+        raise BadRequest(ErrorCode.INVALID_SUBTITLES, "subtitles contain control characters (e.g. NUL)")
     if "[events]" not in text.lower():
-        raise BadRequest("invalid_subtitles", "subtitles is not an ASS file (no [Events] section)")
+        raise BadRequest(ErrorCode.INVALID_SUBTITLES, "subtitles is not an ASS file (no [Events] section)")
     for axis, value in _ASS_PLAY_RES.findall(text):
         if not 1 <= int(value) <= ASS_MAX_PLAY_RES:
             raise BadRequest(
-                "invalid_subtitles", f"PlayRes{axis} must be between 1 and {ASS_MAX_PLAY_RES} (got {value})"
+                ErrorCode.INVALID_SUBTITLES, f"PlayRes{axis} must be between 1 and {ASS_MAX_PLAY_RES} (got {value})"
             )
 
 
@@ -160,7 +163,7 @@ def _check_render_size(config: RenderConfig) -> None:
     ]
     for name, count, limit in limits:
         if count > limit:
-            raise BadRequest("render_too_large", f"{name}: {count} items, at most {limit} per render")
+            raise BadRequest(ErrorCode.RENDER_TOO_LARGE, f"{name}: {count} items, at most {limit} per render")
 
 
 def _probe_parts(uploads: Mapping[str, str]) -> tuple[dict[str, _AcceptedInput], dict[str, str]]:
@@ -242,7 +245,7 @@ def render_input_get(*, owner, input_id: str) -> RenderInput:
     """The caller's live cache entry (its expiry renewed on use), else 400 invalid_input_id."""
     entry = RenderInput.objects.filter(public_id=input_id.strip(), owner=owner, expires_at__gt=timezone.now()).first()
     if entry is None:
-        raise BadRequest("invalid_input_id", "inputId expired or not found")
+        raise BadRequest(ErrorCode.INVALID_INPUT_ID, "inputId expired or not found")
     now = timezone.now()
     entry.last_access_at = now
     entry.expires_at = now + timedelta(seconds=settings.RENDER_INPUT_CACHE_TTL_SEC)
@@ -296,11 +299,11 @@ def render_submit(
     except PlanError as exc:
         raise BadRequest(exc.code, exc.detail)
     if dry_run.duration_ms > settings.RENDER_MAX_OUTPUT_SEC * 1000:
-        raise BadRequest("render_too_long", f"The output would last {dry_run.duration_ms} ms")
+        raise BadRequest(ErrorCode.RENDER_TOO_LONG, f"The output would last {dry_run.duration_ms} ms")
     input_count = dry_run.arguments.count("-i")
     if input_count > settings.RENDER_MAX_INPUTS:
         raise BadRequest(
-            "render_too_large", f"The render reads {input_count} inputs, at most {settings.RENDER_MAX_INPUTS}"
+            ErrorCode.RENDER_TOO_LARGE, f"The render reads {input_count} inputs, at most {settings.RENDER_MAX_INPUTS}"
         )
 
     spec = {
@@ -397,9 +400,9 @@ _ROLE_MESSAGES = {
 def _check_referenced_keys(config: RenderConfig, accepted: Mapping[str, _AcceptedInput]) -> None:
     for key, role in config.referenced_file_keys().items():
         if key not in accepted:
-            raise BadRequest("missing_file_part", _ROLE_MESSAGES[role].format(key))
+            raise BadRequest(ErrorCode.MISSING_FILE_PART, _ROLE_MESSAGES[role].format(key))
     if config.is_legacy and not accepted.keys() & {"video", "video_0"}:
-        raise BadRequest("video_required", "No video file provided (send `video`, `video_0` or `segments`)")
+        raise BadRequest(ErrorCode.VIDEO_REQUIRED, "No video file provided (send `video`, `video_0` or `segments`)")
 
 
 # --- running a render (render hosts) ----------------------------------------------------------------------
@@ -529,12 +532,12 @@ def _render_in(*, job: Job, work_dir: Path, heartbeat: _Heartbeat) -> tuple[Path
         inputs: dict[str, PlanInput] = {}
         for key, storage_key in sources.items():
             if not default_storage.exists(storage_key):
-                raise JobFailure("input_missing", f"Input {key} is no longer stored (expired or deleted)")
+                raise JobFailure(ErrorCode.INPUT_MISSING, f"Input {key} is no longer stored (expired or deleted)")
             local_path = stack.enter_context(local_copy(storage_key))
             try:
                 inputs[key] = PlanInput(path=str(Path(local_path).resolve()), media=probe(local_path))
             except FfmpegError as exc:
-                raise JobFailure("input_unreadable", f"Input {key} could not be read: {exc}")
+                raise JobFailure(ErrorCode.INPUT_UNREADABLE, f"Input {key} could not be read: {exc}")
             heartbeat.beat()
         subtitles_path = None
         if subtitles_name:
@@ -566,11 +569,11 @@ def _render_in(*, job: Job, work_dir: Path, heartbeat: _Heartbeat) -> tuple[Path
         except FfmpegCancelled as exc:
             raise JobLost(job.public_id) from exc
         except FfmpegTimeout as exc:
-            raise JobFailure("render_timeout", f"{exc}\n{exc.stderr_tail}".strip())
+            raise JobFailure(ErrorCode.RENDER_TIMEOUT, f"{exc}\n{exc.stderr_tail}".strip())
         except FfmpegError as exc:
-            raise JobFailure("render_failed", f"{exc}\n{exc.stderr_tail}".strip())
+            raise JobFailure(ErrorCode.RENDER_FAILED, f"{exc}\n{exc.stderr_tail}".strip())
     if not output_path.exists() or output_path.stat().st_size == 0:
-        raise JobFailure("render_failed", "ffmpeg wrote no output")
+        raise JobFailure(ErrorCode.RENDER_FAILED, "ffmpeg wrote no output")
     return output_path, plan.duration_ms
 
 

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.authentication import download_owner_check
 from apps.core.downloads import SignedDownloadApi, stored_file_response
+from apps.core.error_codes import ErrorCode
 from apps.core.errors import BadRequest, NotFound
 from apps.core.json_input import StrictJSONParser
 from apps.core.schema import (
@@ -75,7 +76,7 @@ def _idempotency_header(request) -> str | None:
     if not value:
         return None
     if len(value) > MAX_IDEMPOTENCY_HEADER_LENGTH:
-        raise BadRequest("invalid_idempotency_key", f"{IDEMPOTENCY_HEADER} is longer than 255 characters")
+        raise BadRequest(ErrorCode.INVALID_IDEMPOTENCY_KEY, f"{IDEMPOTENCY_HEADER} is longer than 255 characters")
     return value
 
 
@@ -84,7 +85,7 @@ def _optional_int(payload: dict, name: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value != int(value):
-        raise BadRequest("invalid_spec", f"{name} must be an integer or null (got {value!r})")
+        raise BadRequest(ErrorCode.INVALID_SPEC, f"{name} must be an integer or null (got {value!r})")
     return int(value)
 
 
@@ -93,21 +94,23 @@ def separation_spec_parse(raw) -> SeparationSpec:
     payload = json_form_item_parse(raw)
     media_type = payload.get("mediaType")
     if not isinstance(media_type, str) or media_type.strip().upper() not in ("VIDEO", "AUDIO"):
-        raise BadRequest("invalid_media_type", f"mediaType must be VIDEO or AUDIO (got {media_type!r})")
+        raise BadRequest(ErrorCode.INVALID_MEDIA_TYPE, f"mediaType must be VIDEO or AUDIO (got {media_type!r})")
     speakers = payload.get("numberOfSpeakers")
     if speakers is not None:
         valid = not isinstance(speakers, bool) and isinstance(speakers, int | float) and math.isfinite(speakers)
         if not valid or speakers != int(speakers) or not 1 <= speakers <= 10:
-            raise BadRequest("invalid_number_of_speakers", f"numberOfSpeakers must be in 1..10 (got {speakers!r})")
+            raise BadRequest(
+                ErrorCode.INVALID_NUMBER_OF_SPEAKERS, f"numberOfSpeakers must be in 1..10 (got {speakers!r})"
+            )
         speakers = int(speakers)
     language = payload.get("sourceLanguageCode")
     if language is not None and not isinstance(language, str):
-        raise BadRequest("invalid_spec", f"sourceLanguageCode must be a string or null (got {language!r})")
+        raise BadRequest(ErrorCode.INVALID_SPEC, f"sourceLanguageCode must be a string or null (got {language!r})")
     language = language_code_check((language or "").strip() or "auto", field="sourceLanguageCode", allow_auto=True)
     perso_languages_check(source=language)
     render_job_id = payload.get("editedRenderJobId")
     if render_job_id is not None and not isinstance(render_job_id, str):
-        raise BadRequest("invalid_spec", f"editedRenderJobId must be a string or null (got {render_job_id!r})")
+        raise BadRequest(ErrorCode.INVALID_SPEC, f"editedRenderJobId must be a string or null (got {render_job_id!r})")
     return SeparationSpec(
         media_type=media_type.strip().upper(),
         number_of_speakers=speakers,
@@ -258,7 +261,7 @@ class StemDownloadApi(SignedDownloadApi):
         download_owner_check(request, owner_id=job.owner_id)
         stem = separation_stem_get(job=job, stem_id=stem_id)
         if stem is None:
-            raise NotFound("not_found", f"Stem not found: {stem_id}")
+            raise NotFound(ErrorCode.NOT_FOUND, f"Stem not found: {stem_id}")
         extension = Path(stem.storage_key).suffix.lower()
         return stored_file_response(
             request,
@@ -314,15 +317,15 @@ class StemMixSubmitApi(APIView):
 def _stem_volumes_parse(payload) -> list[StemVolume]:
     entries = payload.get("stems") if isinstance(payload, dict) else None
     if not isinstance(entries, list) or not entries:
-        raise BadRequest("no_stems", "stems must be a non-empty list of {stemId, volume}")
+        raise BadRequest(ErrorCode.NO_STEMS, "stems must be a non-empty list of {stemId, volume}")
     stems = []
     for entry in entries:
         if not isinstance(entry, dict) or not isinstance(entry.get("stemId"), str):
-            raise BadRequest("invalid_stems", "each stem needs a string stemId")
+            raise BadRequest(ErrorCode.INVALID_STEMS, "each stem needs a string stemId")
         volume = entry.get("volume", 1.0)
         volume = 1.0 if volume is None else volume
         if isinstance(volume, bool) or not isinstance(volume, int | float) or not math.isfinite(volume):
-            raise BadRequest("invalid_volume", f"volume of {entry['stemId']} must be a finite number")
+            raise BadRequest(ErrorCode.INVALID_VOLUME, f"volume of {entry['stemId']} must be a finite number")
         stems.append(StemVolume(stem_id=entry["stemId"], volume=float(volume)))
     return stems
 
@@ -365,7 +368,7 @@ class MixDownloadApi(SignedDownloadApi):
         job = mix_job_by_public_id(public_id=mix_job_id)
         download_owner_check(request, owner_id=job.owner_id)
         if job.status != JobStatus.SUCCEEDED or not job.result.get(RESULT_MIX_OUTPUT_KEY):
-            raise NotFound("not_found", f"Mix not ready: status={completed_status(job)}")
+            raise NotFound(ErrorCode.NOT_FOUND, f"Mix not ready: status={completed_status(job)}")
         return stored_file_response(
             request,
             storage_key=job.result[RESULT_MIX_OUTPUT_KEY],

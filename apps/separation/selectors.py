@@ -3,6 +3,7 @@ themselves and a stem URL resolved to its storage key are read in apps.media.ste
 
 from django.conf import settings
 
+from apps.core.error_codes import ErrorCode
 from apps.core.errors import NotFound
 from apps.core.signing import signed_path, token_expiry
 from apps.jobs.models import Job, JobKind, JobStatus
@@ -26,14 +27,14 @@ def separation_job_get(*, owner, public_id: str) -> Job:
     """The caller's separation job, else 404 (another user's id is not found, never forbidden)."""
     job = Job.objects.filter(public_id=public_id, owner=owner, kind=JobKind.SEPARATION).first()
     if job is None:
-        raise NotFound("not_found", f"Separation job not found: {public_id}")
+        raise NotFound(ErrorCode.NOT_FOUND, f"Separation job not found: {public_id}")
     return job
 
 
 def mix_job_get(*, owner, public_id: str) -> Job:
     job = Job.objects.filter(public_id=public_id, owner=owner, kind=JobKind.MIX).first()
     if job is None:
-        raise NotFound("not_found", f"Mix job not found: {public_id}")
+        raise NotFound(ErrorCode.NOT_FOUND, f"Mix job not found: {public_id}")
     return job
 
 
@@ -52,14 +53,14 @@ def separation_job_by_public_id(*, public_id: str) -> Job:
     """Any user's separation job: for the token-authorised stream, whose token already names the job."""
     job = Job.objects.filter(public_id=public_id, kind=JobKind.SEPARATION).first()
     if job is None:
-        raise NotFound("not_found", f"Separation job not found: {public_id}")
+        raise NotFound(ErrorCode.NOT_FOUND, f"Separation job not found: {public_id}")
     return job
 
 
 def mix_job_by_public_id(*, public_id: str) -> Job:
     job = Job.objects.filter(public_id=public_id, kind=JobKind.MIX).first()
     if job is None:
-        raise NotFound("not_found", f"Mix job not found: {public_id}")
+        raise NotFound(ErrorCode.NOT_FOUND, f"Mix job not found: {public_id}")
     return job
 
 

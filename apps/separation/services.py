@@ -26,6 +26,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.core.chaos import chaos_point
+from apps.core.error_codes import ErrorCode
 from apps.core.errors import BadRequest, Conflict, JobFailure, NotFound, TransientFailure
 from apps.jobs.models import Job, JobEvent, JobKind, JobStatus
 from apps.jobs.services import (
@@ -158,7 +159,7 @@ def _find_reusable(*, owner, kind: str, base_key: str, fingerprint: str = "") ->
                 same_request_check(existing, SubmitIdentity(fingerprint=fingerprint, header=base_key))
             return existing, key
         key = f"{base_key}|after:{existing.public_id}"[:255]
-    raise Conflict("idempotency_chain_too_long", "Too many submits with the same idempotency key")
+    raise Conflict(ErrorCode.IDEMPOTENCY_CHAIN_TOO_LONG, "Too many submits with the same idempotency key")
 
 
 def separation_submit(
@@ -177,7 +178,7 @@ def separation_submit(
         duration_ms = source_probe(path=upload_path).duration_ms
         source, fingerprint = {"kind": SOURCE_UPLOAD}, "sha256:" + _file_sha256(upload_path)
     else:
-        raise BadRequest("source_required", "either file part or editedRenderJobId is required")
+        raise BadRequest(ErrorCode.SOURCE_REQUIRED, "either file part or editedRenderJobId is required")
     window = trim_fit_to_duration(window=window, duration_ms=duration_ms)
 
     base_key = (
@@ -232,7 +233,7 @@ def _render_source(*, owner, render_job_id: str) -> tuple[dict, str, int]:
     try:
         output = render_output_source(owner=owner, render_job_id=render_job_id)
     except NotFound as exc:
-        raise BadRequest("edited_render_not_ready", exc.detail) from exc
+        raise BadRequest(ErrorCode.EDITED_RENDER_NOT_READY, exc.detail) from exc
     duration_ms = output.duration_ms
     if duration_ms <= 0:
         with local_copy(output.storage_key) as path:
@@ -264,7 +265,7 @@ def _separation_prepare(*, job: Job, source: dict) -> None:
     if job.spec.get("trimStartMs") is not None:
         window = TrimWindow(start_ms=job.spec["trimStartMs"], end_ms=job.spec["trimEndMs"])
     if not default_storage.exists(source["storageKey"]):
-        raise JobFailure("source_missing", "The source media is no longer available; please submit again")
+        raise JobFailure(ErrorCode.SOURCE_MISSING, "The source media is no longer available; please submit again")
     job_heartbeat(job=job, progress=2, progress_reason="Preparing audio")
     with tempfile.TemporaryDirectory(dir=settings.FILE_UPLOAD_TEMP_DIR) as work_dir:
         wav_path = Path(work_dir) / f"{job.public_id}.wav"
@@ -275,10 +276,10 @@ def _separation_prepare(*, job: Job, source: dict) -> None:
                 raise
             except FfmpegError as exc:
                 logger.warning("separation %s: cut failed: %s\n%s", job.public_id, exc, exc.stderr_tail)
-                raise JobFailure("ffmpeg_error", "Trim extraction failed") from exc
+                raise JobFailure(ErrorCode.FFMPEG_ERROR, "Trim extraction failed") from exc
         content_ms = _measured_duration_ms(wav_path)
         if content_ms is None:
-            raise JobFailure("ffmpeg_error", "Trim extraction failed: no audio in the chosen range")
+            raise JobFailure(ErrorCode.FFMPEG_ERROR, "Trim extraction failed: no audio in the chosen range")
         upload_path = wav_path
         if content_ms < settings.SEPARATION_MIN_UPSTREAM_MS:
             upload_path = Path(work_dir) / f"{job.public_id}.padded.wav"
@@ -287,7 +288,7 @@ def _separation_prepare(*, job: Job, source: dict) -> None:
                     source=wav_path, target=upload_path, min_duration_ms=settings.SEPARATION_MIN_UPSTREAM_MS
                 )
             except FfmpegError as exc:
-                raise JobFailure("ffmpeg_error", "Trim extraction failed") from exc
+                raise JobFailure(ErrorCode.FFMPEG_ERROR, "Trim extraction failed") from exc
         job_set_result(job=job, result_updates={RESULT_CONTENT_DURATION_MS: content_ms})
         job_heartbeat(job=job, progress=5, progress_reason="Uploading")
         media_seq = perso_upload_media(local_path=upload_path, file_name=wav_path.name, media_type="AUDIO")
@@ -393,7 +394,7 @@ def separation_collect_stems(*, job: Job) -> None:
     """Downloads the finished project's outputs and stores them as stems; READY only with stems."""
     project_seq = job.upstream.get("persoProjectSeq")
     if project_seq is None:
-        raise JobFailure("perso_state_lost", "The Perso project of this job is unknown")
+        raise JobFailure(ErrorCode.PERSO_STATE_LOST, "The Perso project of this job is unknown")
     content_ms = job.result.get(RESULT_CONTENT_DURATION_MS)
     job_heartbeat(job=job, progress=90, progress_reason="Downloading stems")
     stems: list[StoredStem] = []
@@ -404,7 +405,9 @@ def separation_collect_stems(*, job: Job) -> None:
         try:
             contents = archive_extract_files(archive_path=archive_path, dest_dir=work_dir / "speakers")
         except ArchiveError as exc:
-            raise JobFailure("separation_output_invalid", "The separated speaker audio could not be read") from exc
+            raise JobFailure(
+                ErrorCode.SEPARATION_OUTPUT_INVALID, "The separated speaker audio could not be read"
+            ) from exc
         speaker_stems: list[tuple[StoredStem, Path]] = []
         for extracted in sorted(contents.files, key=lambda item: _natural_key(item.entry_name)):
             if len(speaker_stems) >= MAX_SPEAKERS:
@@ -419,7 +422,7 @@ def separation_collect_stems(*, job: Job) -> None:
             if stem is not None:
                 speaker_stems.append((stem, extracted.path))
         if not speaker_stems:
-            raise JobFailure("separation_empty", "Perso returned no speaker audio for this range")
+            raise JobFailure(ErrorCode.SEPARATION_EMPTY, "Perso returned no speaker audio for this range")
         job_heartbeat(job=job, progress=94)
 
         if len(speaker_stems) >= 2:
@@ -474,19 +477,19 @@ def _download_background(*, job: Job, project_seq: int, dest: Path) -> bool:
 
 def stem_volumes_validate(*, separation_job: Job, stems: list[StemVolume]) -> list[StemVolume]:
     if not stems:
-        raise BadRequest("no_stems", "Choose at least one stem to mix")
+        raise BadRequest(ErrorCode.NO_STEMS, "Choose at least one stem to mix")
     known = {stem.stem_id for stem in separation_stems(job=separation_job)}
     seen: set[str] = set()
     for stem in stems:
         if stem.stem_id not in known:
-            raise BadRequest("unknown_stem", f"Unknown stemId: {stem.stem_id}")
+            raise BadRequest(ErrorCode.UNKNOWN_STEM, f"Unknown stemId: {stem.stem_id}")
         if stem.stem_id in seen:
-            raise BadRequest("duplicate_stem", f"stemId listed twice: {stem.stem_id}")
+            raise BadRequest(ErrorCode.DUPLICATE_STEM, f"stemId listed twice: {stem.stem_id}")
         seen.add(stem.stem_id)
         if not isinstance(stem.volume, int | float) or not math.isfinite(stem.volume):
-            raise BadRequest("invalid_volume", f"volume of {stem.stem_id} must be a finite number")
+            raise BadRequest(ErrorCode.INVALID_VOLUME, f"volume of {stem.stem_id} must be a finite number")
         if not 0 <= stem.volume <= MIX_MAX_VOLUME:
-            raise BadRequest("invalid_volume", f"volume of {stem.stem_id} must be within 0..{MIX_MAX_VOLUME:g}")
+            raise BadRequest(ErrorCode.INVALID_VOLUME, f"volume of {stem.stem_id} must be within 0..{MIX_MAX_VOLUME:g}")
     return stems
 
 
@@ -515,11 +518,11 @@ def stem_mix_submit(
         holder = live_mix_of(separation_job=locked)
         if holder is not None:
             raise Conflict(
-                "separation_already_mixed",
+                ErrorCode.SEPARATION_ALREADY_MIXED,
                 f"This separation was already mixed or is being mixed ({holder.public_id}); its stems are consumed",
             )
         if locked.status != JobStatus.SUCCEEDED or not separation_stems(job=locked):
-            raise Conflict("separation_not_ready", "Separation job not ready: it has no stems to mix yet")
+            raise Conflict(ErrorCode.SEPARATION_NOT_READY, "Separation job not ready: it has no stems to mix yet")
         stem_volumes_validate(separation_job=locked, stems=stems)
         expires_at = (locked.expires_at or timezone.now()) + timedelta(days=1)
         return job_create(
@@ -556,14 +559,14 @@ def stem_mix_run(*, job: Job) -> None:
     """Mixes the chosen stems to mp3, stores it, marks the mix COMPLETED, then disposes of the stems."""
     separation_job = job.source_job
     if separation_job is None:
-        raise JobFailure("separation_gone", "The separation job no longer exists")
+        raise JobFailure(ErrorCode.SEPARATION_GONE, "The separation job no longer exists")
     stems_by_id = {stem.stem_id: stem for stem in separation_stems(job=separation_job)}
     chosen = [(stems_by_id.get(entry["stemId"]), float(entry["volume"])) for entry in job.spec["stems"]]
     if any(stem is None for stem, _ in chosen):
-        raise JobFailure("stem_missing", "A chosen stem is no longer available")
+        raise JobFailure(ErrorCode.STEM_MISSING, "A chosen stem is no longer available")
     for stem, _ in chosen:
         if not default_storage.exists(stem.storage_key):
-            raise JobFailure("stem_missing", f"Stem file missing: {stem.stem_id}")
+            raise JobFailure(ErrorCode.STEM_MISSING, f"Stem file missing: {stem.stem_id}")
     expected_ms = max((stem.duration_ms or 0) for stem, _ in chosen) or None
     job_heartbeat(job=job, progress=5, progress_reason="Mixing")
 
@@ -600,13 +603,13 @@ def stem_mix_run(*, job: Job) -> None:
             raise
         except FfmpegError as exc:
             logger.warning("mix %s failed: %s\n%s", job.public_id, exc, exc.stderr_tail)
-            raise JobFailure("ffmpeg_error", "The stem mix failed") from exc
+            raise JobFailure(ErrorCode.FFMPEG_ERROR, "The stem mix failed") from exc
         try:
             duration_ms = probe(output_path).duration_ms
         except NotMedia as exc:
-            raise JobFailure("ffmpeg_error", "The stem mix produced no audio") from exc
+            raise JobFailure(ErrorCode.FFMPEG_ERROR, "The stem mix produced no audio") from exc
         except FfmpegError as exc:
-            raise TransientFailure("probe_failed", str(exc)) from exc
+            raise TransientFailure(ErrorCode.PROBE_FAILED, str(exc)) from exc
         output_key = storage_save_file(key=job_file_key(job.public_id, f"{job.public_id}.mp3"), local_path=output_path)
     job_succeed(job=job, result_updates={RESULT_MIX_OUTPUT_KEY: output_key, RESULT_MIX_DURATION_MS: duration_ms})
     separation_stems_dispose(separation_job=separation_job, mix_job=job)

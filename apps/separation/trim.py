@@ -4,6 +4,7 @@ sample-accurate cut to PCM WAV that Perso separates reliably (FLAC made it fail 
 from dataclasses import dataclass
 from pathlib import Path
 
+from apps.core.error_codes import ErrorCode
 from apps.core.errors import ApiError, BadRequest
 from apps.media.ffmpeg import FfmpegError, MediaInfo, NotMedia, probe, run_ffmpeg, seconds_arg
 
@@ -16,11 +17,11 @@ CUT_TIMEOUT_SEC = 600.0
 
 class FfmpegFailure(ApiError):
     status_code = 500
-    code = "ffmpeg_error"
+    code = ErrorCode.FFMPEG_ERROR
 
 
 class UnsupportedMedia(BadRequest):
-    code = "unsupported_media"
+    code = ErrorCode.UNSUPPORTED_MEDIA
 
 
 @dataclass(frozen=True)
@@ -38,16 +39,17 @@ def trim_bounds_check(*, trim_start_ms: int | None, trim_end_ms: int | None) -> 
     if trim_start_ms is None and trim_end_ms is None:
         return None
     if trim_start_ms is None or trim_end_ms is None:
-        raise BadRequest("partial_trim_range", "trimStartMs and trimEndMs must be given together")
+        raise BadRequest(ErrorCode.PARTIAL_TRIM_RANGE, "trimStartMs and trimEndMs must be given together")
     if trim_start_ms < 0:
-        raise BadRequest("trim_start_negative", f"trimStartMs must be >= 0 (got {trim_start_ms})")
+        raise BadRequest(ErrorCode.TRIM_START_NEGATIVE, f"trimStartMs must be >= 0 (got {trim_start_ms})")
     if trim_end_ms <= trim_start_ms:
         raise BadRequest(
-            "trim_range_invalid", f"trimEndMs must be greater than trimStartMs (got {trim_start_ms}..{trim_end_ms})"
+            ErrorCode.TRIM_RANGE_INVALID,
+            f"trimEndMs must be greater than trimStartMs (got {trim_start_ms}..{trim_end_ms})",
         )
     if trim_end_ms - trim_start_ms < MIN_TRIM_WINDOW_MS:
         raise BadRequest(
-            "trim_range_too_short",
+            ErrorCode.TRIM_RANGE_TOO_SHORT,
             f"The trim window must be at least {MIN_TRIM_WINDOW_MS} ms (got {trim_end_ms - trim_start_ms} ms)",
         )
     return TrimWindow(start_ms=trim_start_ms, end_ms=trim_end_ms)
@@ -58,11 +60,13 @@ def trim_fit_to_duration(*, window: TrimWindow | None, duration_ms: int) -> Trim
     if window is None or window.end_ms <= duration_ms:
         return window
     if window.end_ms - duration_ms > TRIM_END_TOLERANCE_MS:
-        raise BadRequest("trim_end_exceeds_duration", f"trimEndMs={window.end_ms} but file duration={duration_ms} ms")
+        raise BadRequest(
+            ErrorCode.TRIM_END_EXCEEDS_DURATION, f"trimEndMs={window.end_ms} but file duration={duration_ms} ms"
+        )
     clamped = TrimWindow(start_ms=window.start_ms, end_ms=duration_ms)
     if clamped.duration_ms < MIN_TRIM_WINDOW_MS:
         raise BadRequest(
-            "trim_range_too_short",
+            ErrorCode.TRIM_RANGE_TOO_SHORT,
             f"The trim window must be at least {MIN_TRIM_WINDOW_MS} ms (got {clamped.duration_ms} ms after clamping "
             f"to the file duration {duration_ms} ms)",
         )
@@ -93,7 +97,7 @@ def source_probe(*, path: Path) -> MediaInfo:
     except FfmpegError as exc:
         raise FfmpegFailure(detail="Could not probe source duration") from exc
     if not media.has_audio:
-        raise BadRequest("no_audio_stream", "The file has no audio track to separate")
+        raise BadRequest(ErrorCode.NO_AUDIO_STREAM, "The file has no audio track to separate")
     if media.duration_ms <= 0:
         raise FfmpegFailure(detail="Could not probe source duration")
     return media

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.authentication import download_owner_check
 from apps.core.downloads import SignedDownloadApi, stored_file_response
+from apps.core.error_codes import ErrorCode
 from apps.core.errors import BadRequest, NotFound, PayloadTooLarge
 from apps.core.schema import (
     ERROR_RESPONSES,
@@ -163,7 +164,7 @@ class SubtitleRegenerateApi(APIView):
         upload = request.FILES.get("file") or request.FILES.get("srtFile")
         spec = regenerate_spec_parse(request.data.get("spec") or request.FILES.get("spec"))
         if upload is None:
-            raise BadRequest("file_required", "file is required")
+            raise BadRequest(ErrorCode.FILE_REQUIRED, "file is required")
         job = subtitles_regenerate_submit(
             owner=request.user,
             spec=spec,
@@ -175,7 +176,9 @@ class SubtitleRegenerateApi(APIView):
 
 def _read_limited(upload) -> bytes:
     if upload.size is not None and upload.size > settings.SUBTITLES_SRT_MAX_BYTES:
-        raise PayloadTooLarge("file_too_large", f"SRT files are limited to {settings.SUBTITLES_SRT_MAX_BYTES} bytes")
+        raise PayloadTooLarge(
+            ErrorCode.FILE_TOO_LARGE, f"SRT files are limited to {settings.SUBTITLES_SRT_MAX_BYTES} bytes"
+        )
     return upload.read()
 
 
@@ -246,9 +249,9 @@ class SubtitleSrtDownloadApi(SignedDownloadApi):
         verify_token(token=token, job_id=job_id, resource_id=srt_resource_id(lang))
         job = Job.objects.filter(public_id=job_id, kind=JobKind.SUBTITLES).first()
         if job is None:
-            raise NotFound("not_found", f"Subtitle job not found: {job_id}")
+            raise NotFound(ErrorCode.NOT_FOUND, f"Subtitle job not found: {job_id}")
         download_owner_check(request, owner_id=job.owner_id)
         storage_key = srt_storage_key(job=job, lang=lang)
         if not storage_key:
-            raise NotFound("not_found", f"SRT not available: {lang}")
+            raise NotFound(ErrorCode.NOT_FOUND, f"SRT not available: {lang}")
         return stored_file_response(request, storage_key=storage_key, content_type=SRT_CONTENT_TYPE)

@@ -23,6 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.core.chaos import chaos_point
+from apps.core.error_codes import ErrorCode
 from apps.core.errors import BadRequest, JobFailure, PayloadTooLarge
 from apps.gemini.client import GeminiError, translate_srt
 from apps.jobs.models import Job, JobKind
@@ -120,7 +121,7 @@ def subtitles_submit(
     elif upload_path is not None:
         info = upload_probe(upload_path)
     else:
-        raise BadRequest("source_required", "either file part or editedRenderJobId is required")
+        raise BadRequest(ErrorCode.SOURCE_REQUIRED, "either file part or editedRenderJobId is required")
     job_spec = {
         "mediaType": spec.media_type,
         "sourceLanguageCode": spec.source_language_code,
@@ -165,7 +166,9 @@ def subtitles_regenerate_submit(
 ) -> Job:
     """A Gemini-only job translating the user's edited SRT; the uploaded SRT is its original."""
     if len(srt_bytes) > settings.SUBTITLES_SRT_MAX_BYTES:
-        raise PayloadTooLarge("file_too_large", f"SRT files are limited to {settings.SUBTITLES_SRT_MAX_BYTES} bytes")
+        raise PayloadTooLarge(
+            ErrorCode.FILE_TOO_LARGE, f"SRT files are limited to {settings.SUBTITLES_SRT_MAX_BYTES} bytes"
+        )
     cues = srt_parse_bytes(srt_bytes)  # invalid SRT → 400 invalid_srt, before any job exists
     source_language = spec.source_language_code
     if source_language == AUTO_LANGUAGE:
@@ -288,7 +291,7 @@ def subtitles_build_original(*, job: Job) -> None:
     job_heartbeat(job=job, progress=PROGRESS_SCRIPT - 4, progress_reason="Fetching script")
     sentences = perso_stt_sentences(project_seq=int(job.upstream["persoProjectSeq"]))
     if not sentences:
-        raise JobFailure("no_speech", "No speech was recognised in the media")
+        raise JobFailure(ErrorCode.NO_SPEECH, "No speech was recognised in the media")
     cues = cues_from_sentences(sentences)
     key = storage_save_stream(key=original_srt_key(job.public_id), stream=BytesIO(srt_write(cues).encode("utf-8")))
     source_language = job.spec.get("sourceLanguageCode") or AUTO_LANGUAGE
