@@ -119,7 +119,7 @@ def _atempo(speed: float) -> str:
 
 
 def reference_render(files: dict[str, Path], work: Path, output: Path) -> float:
-    """The reference's shape (reference-spec §6.2-6.3), with its ffmpeg arguments."""
+    """The reference renderer's filter graph shape, with its ffmpeg arguments."""
     started = time.monotonic()
     scale = (
         f"scale={WIDTH}:{HEIGHT}:force_original_aspect_ratio=decrease,"
