@@ -39,7 +39,8 @@ ffmpeg:
 		|| echo "ffmpeg not installed system-wide: using the imageio-ffmpeg static build"; }
 
 lint: setup hadolint
-	$(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix . && $(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix . && $(VENV)/bin/lint-imports --no-cache \
+		&& $(VENV)/bin/mypy
 
 bench: setup
 	$(VENV)/bin/python tests/benchmarks/run_all.py
