@@ -8,9 +8,9 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
+from apps.core.storage import storage_delete_stale
 from apps.jobs.ops import ops_records_delete_old
 from apps.jobs.services import jobs_expired_delete, jobs_reconcile
-from apps.media.storage import storage_delete_stale
 from apps.perso.services import perso_abandoned_projects_delete
 from apps.render.services import render_inputs_expired_delete
 

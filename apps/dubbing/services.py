@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from apps.core.error_codes import ErrorCode
 from apps.core.errors import BadRequest, JobFailure
+from apps.core.storage import job_file_key, local_copy, storage_save_file
 from apps.jobs.models import Job, JobKind
 from apps.jobs.services import (
     job_advance,
@@ -53,7 +54,6 @@ from apps.media.sources import (
     upload_store,
     work_dir,
 )
-from apps.media.storage import job_file_key, local_copy, storage_save_file
 from apps.perso.services import perso_download_target, perso_submit_project, perso_upload_media
 
 logger = logging.getLogger(__name__)

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from apps.core.error_codes import ErrorCode
 from apps.core.errors import Conflict
+from apps.core.storage import job_storage_prefix, storage_delete_prefix
 from apps.jobs.models import (
     ACTIVE_STATUSES,
     ID_PREFIXES,
@@ -28,7 +29,6 @@ from apps.jobs.models import (
     JobStatus,
 )
 from apps.jobs.stages import stage_task_name
-from apps.media.storage import job_storage_prefix, storage_delete_prefix
 from apps.observability.context import current_job_id, current_request_id, log_context_bind
 from apps.observability.metrics import job_created_observe, job_finished_observe, upstream_call_observe
 from vibi.celery import app

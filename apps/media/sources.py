@@ -21,11 +21,11 @@ from django.utils import timezone
 
 from apps.core.error_codes import ErrorCode
 from apps.core.errors import BadRequest, JobFailure, NotFound
+from apps.core.storage import job_file_key, local_copy, safe_file_name, storage_save_file
 from apps.jobs.models import Job, JobKind, JobStatus
 from apps.jobs.services import job_touch_expiry
 from apps.jobs.submits import file_sha256
 from apps.media.ffmpeg import FfmpegError, MediaInfo, NotMedia, probe, run_ffmpeg
-from apps.media.storage import job_file_key, local_copy, safe_file_name, storage_save_file
 
 AUTO_LANGUAGE = "auto"
 MEDIA_TYPES = ("VIDEO", "AUDIO")

@@ -23,6 +23,7 @@ from django.utils import timezone
 from apps.core.chaos import chaos_point
 from apps.core.error_codes import ErrorCode
 from apps.core.errors import BadRequest, JobFailure, PayloadTooLarge
+from apps.core.storage import job_file_key, local_copy, storage_delete_prefix, storage_save_file, storage_size
 from apps.jobs.models import Job, JobKind
 from apps.jobs.services import JobLost, job_create, job_heartbeat, job_succeed, job_touch_expiry
 from apps.jobs.submits import (
@@ -44,7 +45,6 @@ from apps.media.ffmpeg import (
 )
 from apps.media.sources import RESULT_DURATION_MS, RESULT_OUTPUT_KEY, RESULT_OUTPUT_KIND
 from apps.media.stems import stem_storage_key_from_url
-from apps.media.storage import job_file_key, local_copy, storage_delete_prefix, storage_save_file, storage_size
 from apps.observability.metrics import render_speed_observe
 from apps.render.config import RenderConfig, render_config_from_dict
 from apps.render.models import RenderInput

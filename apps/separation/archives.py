@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from apps.media.storage import safe_file_name
+from apps.core.storage import safe_file_name
 
 logger = logging.getLogger(__name__)
 

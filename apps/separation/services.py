@@ -28,6 +28,7 @@ from django.utils import timezone
 from apps.core.chaos import chaos_point
 from apps.core.error_codes import ErrorCode
 from apps.core.errors import BadRequest, Conflict, JobFailure, NotFound, TransientFailure
+from apps.core.storage import job_file_key, local_copy, storage_save_file
 from apps.jobs.models import Job, JobEvent, JobKind, JobStatus
 from apps.jobs.services import (
     job_create,
@@ -41,7 +42,6 @@ from apps.jobs.submits import SPEC_REQUEST_FINGERPRINT, SubmitIdentity, request_
 from apps.media.ffmpeg import FfmpegCancelled, FfmpegError, NotMedia, probe, run_ffmpeg
 from apps.media.sources import render_output_source
 from apps.media.stems import RESULT_STEMS, separation_stems, stem_label
-from apps.media.storage import job_file_key, local_copy, storage_save_file
 from apps.perso.errors import PersoError
 from apps.perso.services import (
     perso_download_background,

@@ -25,6 +25,7 @@ from django.utils import timezone
 from apps.core.chaos import chaos_point
 from apps.core.error_codes import ErrorCode
 from apps.core.errors import BadRequest, JobFailure, PayloadTooLarge
+from apps.core.storage import job_file_key, safe_file_name, storage_save_stream
 from apps.gemini.client import GeminiError, translate_srt
 from apps.jobs.models import Job, JobKind
 from apps.jobs.services import (
@@ -55,7 +56,6 @@ from apps.media.sources import (
     work_dir,
 )
 from apps.media.srt import Cue, srt_bytes_clean, srt_parse_bytes, srt_write
-from apps.media.storage import job_file_key, safe_file_name, storage_save_stream
 from apps.perso.services import perso_stt_sentences, perso_submit_project, perso_upload_media
 
 logger = logging.getLogger(__name__)

@@ -7,9 +7,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from apps.core.signing import sign_token
+from apps.core.storage import job_file_key, storage_save_stream
 from apps.jobs.models import Job, JobKind, JobStatus
 from apps.jobs.services import new_public_id
-from apps.media.storage import job_file_key, storage_save_stream
 from tests.subtitles.conftest import body_bytes, finished_render, submit
 
 pytestmark = pytest.mark.django_db

@@ -173,8 +173,8 @@ def test_retention_sweep_deletes_expired_jobs_files_and_stale_staged_uploads(ali
     from django.core.files.base import ContentFile
     from django.core.files.storage import default_storage
 
+    from apps.core.storage import job_file_key, storage_delete_stale
     from apps.jobs.services import jobs_expired_delete
-    from apps.media.storage import job_file_key, storage_delete_stale
 
     expired = _create(alice)
     kept = _create(alice)

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
+from apps.core.storage import job_file_key, storage_save_file
 from apps.jobs.models import Job, JobKind, JobStatus
 from apps.jobs.services import new_public_id
-from apps.media.storage import job_file_key, storage_save_file
 
 SRT_TEXT = "1\n00:00:00,000 --> 00:00:01,000\nHello\n"
 

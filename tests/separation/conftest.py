@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
+from apps.core.storage import job_file_key, storage_save_file
 from apps.jobs.models import Job, JobKind, JobStatus
 from apps.jobs.services import new_public_id
 from apps.media.stems import stem_label
-from apps.media.storage import job_file_key, storage_save_file
 
 
 @pytest.fixture(autouse=True)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
+from apps.core.storage import job_file_key, storage_save_file
 from apps.jobs.models import Job, JobKind, JobStatus
-from apps.media.storage import job_file_key, storage_save_file
 
 pytestmark = pytest.mark.django_db
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from apps.core.storage import job_file_key, storage_save_file
 from apps.jobs.models import Job, JobKind, JobStatus
 from apps.jobs.services import new_public_id
-from apps.media.storage import job_file_key, storage_save_file
 from tests.conftest import SPEECH_SENTENCES
 from tests.gemini.sim import gemini_sim_control
 

@@ -177,7 +177,7 @@ if STORAGE_BACKEND == "s3":
         if env_str(_name, ""):
             _problems.check_url(_name, env_str(_name), {"http", "https"})
     _default_storage = {
-        "BACKEND": "apps.media.storage.PublicEndpointS3Storage",
+        "BACKEND": "apps.core.storage.PublicEndpointS3Storage",
         "OPTIONS": {
             "bucket_name": env_str("S3_BUCKET", ""),
             "endpoint_url": env_str("S3_ENDPOINT_URL", "") or None,
