@@ -13,9 +13,9 @@ import sys
 import time
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management import BaseCommand, call_command
 
-from apps.accounts.models import User
 from apps.simulators import server as simulators_server
 from workers import queues
 
@@ -119,7 +119,7 @@ class Command(BaseCommand):
             password_file.write_text(secrets.token_urlsafe(12))
             password_file.chmod(0o600)
         password = password_file.read_text().strip()
-        admin, _ = User.objects.get_or_create(username="admin", defaults={"email": "admin@localhost"})
+        admin, _ = get_user_model().objects.get_or_create(username="admin", defaults={"email": "admin@localhost"})
         admin.is_staff = admin.is_superuser = True
         admin.set_password(password)
         admin.save()
