@@ -3,7 +3,8 @@
 A stage task receives `(job_pk, dispatch_seq)`, claims the job (a stale or duplicate delivery
 does nothing), binds the job to the logs and the upstream call log, calls one service, and turns
 the service's exceptions into job transitions: `TransientFailure` → the stage again with
-backoff, `JobFailure`/`ApiError` → FAILED with its code, anything else → FAILED `internal_error`.
+backoff, `JobFailure`/`ApiError` → FAILED with its code, a lost database connection → nothing (the lease
+runs out and the reconciler re-sends the stage), anything else → FAILED `internal_error`.
 
 While the stage runs, a heartbeat thread renews its lease every JOB_LEASE_SEC/3 (fenced by the
 dispatch number it claimed), so a live stage never loses its lease however long it runs, and a dead
@@ -24,7 +25,7 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_process_init
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
 
 from apps.core.errors import ApiError, JobFailure, TransientFailure
 from apps.jobs.models import Job, JobStatus
@@ -60,17 +61,23 @@ def job_stage_task(*, soft_time_limit: int = 900, time_limit: int | None = None)
                 renewer = LeaseRenewer(job_pk=job.pk, dispatch_seq=job.dispatch_seq)
                 renewer.start()
                 try:
-                    _run_stage(fn, job, soft_time_limit)
+                    outcome = _run_stage(fn, job, soft_time_limit)
                 finally:
                     renewer.stop()
-                _check_stage_handed_on(job, fn.__name__)
+                if outcome != STAGE_DATABASE_LOST:
+                    _check_stage_handed_on(job, fn.__name__)
 
         return task
 
     return decorator
 
 
-def _run_stage(fn, job: Job, soft_time_limit: int) -> None:
+# The stage lost its database connection (a restart or failover): not the job's fault, so it is not
+# failed; its lease runs out and the reconciler sends the stage again.
+STAGE_DATABASE_LOST = "database_lost"
+
+
+def _run_stage(fn, job: Job, soft_time_limit: int) -> str:
     kind, stage = job.kind, job.stage
     started = time.monotonic()
     log_fields = f"job={job.public_id} stage={job.stage} attempt={job.attempts} task={fn.__name__}"
@@ -90,6 +97,10 @@ def _run_stage(fn, job: Job, soft_time_limit: int) -> None:
     except SoftTimeLimitExceeded:
         outcome = "timeout"
         _fail_quietly(job, "stage_timeout", f"{job.stage} took longer than {soft_time_limit}s")
+    except (OperationalError, InterfaceError) as exc:
+        outcome = STAGE_DATABASE_LOST
+        logger.warning("stage lost the database, left to its lease and the reconciler %s: %s", log_fields, exc)
+        connection.close()
     except Exception:
         outcome = "crashed"
         logger.exception("stage crashed %s", log_fields)
@@ -98,6 +109,7 @@ def _run_stage(fn, job: Job, soft_time_limit: int) -> None:
         elapsed = time.monotonic() - started
         stage_run_observe(kind=kind, stage=stage, outcome=outcome, seconds=elapsed)
         logger.info("stage end %s in %.2fs (%s)", log_fields, elapsed, outcome)
+    return outcome
 
 
 class LeaseRenewer:

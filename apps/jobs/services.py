@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from apps.core.error_codes import ErrorCode
 from apps.core.errors import Conflict
@@ -53,11 +54,22 @@ def job_event_add(*, job: Job, kind: str, message: str = "", stage: str | None =
 
 
 def _send_stage_task(task_name: str, job_pk: int, dispatch_seq: int, countdown: float | None) -> None:
-    app.send_task(task_name, args=[job_pk, dispatch_seq], countdown=countdown)
+    _send_task_after_commit(task_name, job_pk, dispatch_seq, countdown=countdown)
 
 
 def _send_task(task_name: str, *args) -> None:
-    app.send_task(task_name, args=list(args))
+    _send_task_after_commit(task_name, *args)
+
+
+def _send_task_after_commit(task_name: str, *args, countdown: float | None = None) -> None:
+    """Sends a task once the row it acts on is committed. The row is the source of truth and the
+    message only a nudge: a broker that is down (restarting, failing over) is logged, not raised —
+    the reconciler re-sends what a lost message should have started (JOB_REDISPATCH_AFTER_SEC), so
+    neither the request nor the stage that committed the change fails for it."""
+    try:
+        app.send_task(task_name, args=list(args), countdown=countdown)
+    except KombuOperationalError as exc:
+        logger.warning("task %s %s not sent (broker unavailable), the reconciler re-sends it: %s", task_name, args, exc)
 
 
 def _compare_and_swap(job: Job, *, expected_statuses: Iterable[str], **changes) -> None:

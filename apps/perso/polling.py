@@ -111,7 +111,12 @@ def perso_poll_job(*, job: Job) -> None:
         answer = perso_projects_progress(project_seqs=[int(seq) for seq in project_seqs])
     except PersoRateLimited as exc:
         errors = int(upstream.get("persoPollErrors", 0)) + 1
-        delay = max(exc.retry_after_sec or 0.0, poll_error_backoff_sec(errors=errors))
+        # Perso says when to come back: that (never sooner than the floor), not a growing backoff, so a
+        # job polled into a passing burst is not pushed minutes away. Without Retry-After: backoff.
+        if exc.retry_after_sec:
+            delay = max(float(exc.retry_after_sec), float(settings.PERSO_POLL_MIN_INTERVAL_SEC))
+        else:
+            delay = poll_error_backoff_sec(errors=errors)
         logger.warning("poll of job %s rate-limited; next poll in %.0fs", job.public_id, delay)
         _schedule_after_error(job, errors=errors, delay_sec=delay)
         return

@@ -570,7 +570,7 @@ class ChaosRun:
 
     def bursts(self) -> None:
         rng = random.Random(self.seed * 31 + 3)
-        while not self.stop.wait(rng.uniform(4.0, 10.0)):
+        while not self.stop.wait(rng.uniform(15.0, 30.0)):
             self.perso_control(rate_limit_burst=rng.randint(2, 4))
 
     def worker_of(self, pid: int) -> str | None:

@@ -6,6 +6,7 @@ chaos suite, tests/chaos/, does the same with a real SIGKILL); Perso's own books
 from datetime import timedelta
 
 import pytest
+from django.db import OperationalError
 from django.utils import timezone
 
 from apps.jobs.models import Job, JobStatus
@@ -80,3 +81,23 @@ def test_a_submit_recorded_before_the_crash_is_polled_not_resubmitted(alice, per
     assert _projects_of(job) == [recorded]
     assert job.status == JobStatus.WAITING and job.upstream["persoProjectSeq"] == recorded
     assert job.upstream["persoState"] == perso_services.STATE_PROCESSING
+
+
+def test_a_stage_that_loses_the_database_is_not_failed_but_taken_over(alice, perso_sim, speech_wav, monkeypatch):
+    """Found by the 200-job chaos run: a stage running through the Postgres restart ended FAILED
+    `internal_error`. A lost connection is not the job's fault: the stage is left to its lease."""
+    job = _job_at_submit(alice, speech_wav)
+
+    def database_gone(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(perso_services, "chaos_point", database_gone)
+        subtitles_submit_task(job.pk, job.dispatch_seq)
+    job.refresh_from_db()
+    assert job.status == JobStatus.PROCESSING and not job.error_code
+
+    job = _take_over(job)
+
+    assert len(_projects_of(job)) == 1
+    assert job.status == JobStatus.WAITING, (job.error_code, job.error_detail)

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.db import transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from apps.core.errors import Conflict
 from apps.jobs import stages
@@ -22,6 +23,7 @@ from apps.jobs.services import (
     job_succeed,
     jobs_reconcile,
 )
+from vibi.celery import app as celery_app
 
 pytestmark = pytest.mark.django_db
 
@@ -194,3 +196,24 @@ def test_retention_sweep_deletes_expired_jobs_files_and_stale_staged_uploads(ali
     os.utime(default_storage.path(old_upload), (a_day_ago, a_day_ago))
     assert storage_delete_stale(prefix="uploads/", older_than_sec=3600) == 1
     assert not default_storage.exists(old_upload) and default_storage.exists(new_upload)
+
+
+def test_a_broker_outage_after_commit_delays_the_stage_and_fails_nothing(
+    alice, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The row is committed first; a message the broker refuses is re-sent by the reconciler."""
+
+    def broker_down(task_name, args=None, countdown=None, **options):
+        raise KombuOperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(celery_app, "send_task", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        job = _create(alice)  # no exception reaches the request or stage that committed the change
+    assert Job.objects.get(pk=job.pk).status == JobStatus.PENDING
+
+    sent = []
+    monkeypatch.setattr(celery_app, "send_task", lambda task_name, args=None, **options: sent.append((task_name, args)))
+    Job.objects.filter(pk=job.pk).update(dispatched_at=timezone.now() - timedelta(hours=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert jobs_reconcile() == 1
+    assert sent == [("workers.render.test_first", [job.pk, 1])]

@@ -281,19 +281,38 @@ def test_a_rate_limited_poll_waits_for_retry_after(alice, media_seq, done_stage,
     assert _progress_calls(job) == 1
 
 
+def _delays_of_polls(job: Job, *, polls: int) -> tuple[Job, list[int]]:
+    """Polls the job `polls` times, each as soon as the floor allows; the seconds until each next poll."""
+    delays = []
+    for _ in range(polls):
+        Job.objects.filter(pk=job.pk).update(upstream={**job.upstream, "persoLastPollAt": None})
+        job.refresh_from_db()
+        before = timezone.now()
+        job = _polled_once(job)
+        delays.append(round((job.next_poll_at - before).total_seconds()))
+    return job, delays
+
+
+@pytest.mark.django_db
+def test_repeated_rate_limits_follow_retry_after_and_do_not_escalate(alice, media_seq, done_stage, perso_sim, settings):
+    """Found by the chaos run: every poll landing in a short 429 burst pushed the next one further
+    (up to the 120 s cap) although Perso asked for 1 s; jobs then missed their deadline."""
+    settings.PERSO_POLL_MIN_INTERVAL_SEC = 5
+    job = _submit(_running_job(alice), media_seq)
+    perso_sim.control(rate_limit_burst=4, retry_after_sec=1)
+    job, delays = _delays_of_polls(job, polls=4)
+
+    assert job.status == JobStatus.WAITING
+    assert delays == [5, 5, 5, 5]
+
+
 @pytest.mark.django_db
 def test_5xx_polls_back_off_doubling_up_to_the_cap(alice, media_seq, done_stage, perso_sim, settings):
     settings.PERSO_POLL_MIN_INTERVAL_SEC = 5
     settings.PERSO_POLL_ERROR_MAX_INTERVAL_SEC = 15
     job = _submit(_running_job(alice), media_seq)
     perso_sim.control(fail_next=[{"match": "/progress", "status": 503, "code": "", "times": 4}])
-    delays = []
-    for _ in range(4):
-        Job.objects.filter(pk=job.pk).update(upstream={**job.upstream, "persoLastPollAt": None})
-        job.refresh_from_db()
-        before = timezone.now()
-        job = _polled_once(job)
-        delays.append(round((job.next_poll_at - before).total_seconds()))
+    job, delays = _delays_of_polls(job, polls=4)
 
     assert job.status == JobStatus.WAITING
     assert delays == [5, 10, 15, 15]
