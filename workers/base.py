@@ -56,16 +56,17 @@ def job_stage_task(*, soft_time_limit: int = 900, time_limit: int | None = None)
                     "stage task %s: job %s dispatch %s is stale or taken, skipped", fn.__name__, job_pk, dispatch_seq
                 )
                 return
+            claimed_dispatch_seq = job.dispatch_seq  # a stage that hands on moves `job` to the next number
             with job_log_context(job):
                 log_context_bind(attempt=job.attempts)
-                renewer = LeaseRenewer(job_pk=job.pk, dispatch_seq=job.dispatch_seq)
+                renewer = LeaseRenewer(job_pk=job.pk, dispatch_seq=claimed_dispatch_seq)
                 renewer.start()
                 try:
                     outcome = _run_stage(fn, job, soft_time_limit)
                 finally:
                     renewer.stop()
                 if outcome != STAGE_DATABASE_LOST:
-                    _check_stage_handed_on(job, fn.__name__)
+                    _check_stage_handed_on(job, fn.__name__, claimed_dispatch_seq=claimed_dispatch_seq)
 
         return task
 
@@ -163,10 +164,12 @@ def _fail_quietly(job: Job, code: str, detail: str) -> None:
         logger.info("job %s already moved on; failure %s not recorded", job.public_id, code)
 
 
-def _check_stage_handed_on(job: Job, task_name: str) -> None:
-    """A stage must end by advancing, waiting, succeeding or failing the job; flag one that did not."""
+def _check_stage_handed_on(job: Job, task_name: str, *, claimed_dispatch_seq: int) -> None:
+    """A stage must end by advancing, waiting, succeeding or failing the job; flag one that did not.
+    Compared with the number this stage claimed: once it handed on, the next stage may already be
+    running (PROCESSING under the next number) on another worker, and that one is not ours to fail."""
     current = Job.objects.filter(pk=job.pk).values_list("status", "dispatch_seq").first()
-    if current and current[0] == JobStatus.PROCESSING and current[1] == job.dispatch_seq:
+    if current and current[0] == JobStatus.PROCESSING and current[1] == claimed_dispatch_seq:
         logger.error("stage %s left job %s processing; failing it", task_name, job.public_id)
         _fail_quietly(job, "internal_error", f"Stage {job.stage} did not complete")
 
