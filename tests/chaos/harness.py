@@ -992,6 +992,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
     print(f"logs: {run.logs}" if args.keep else "")
     if args.report:
+        args.report.parent.mkdir(parents=True, exist_ok=True)
         args.report.write_text(json.dumps(report, indent=2))
     if not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)
