@@ -38,7 +38,6 @@ from apps.jobs.submits import (
     SPEC_REQUEST_FINGERPRINT,
     SubmitIdentity,
     job_for_submit,
-    request_fingerprint,
     same_request_check,
 )
 from apps.media.ffmpeg import FfmpegError, NotMedia, probe, run_ffmpeg
@@ -122,11 +121,11 @@ def autodub_submit(
         "ttsModel": spec.tts_model,
         "editedRenderJobId": spec.edited_render_job_id,
     }
-    identity = SubmitIdentity(
-        fingerprint=request_fingerprint(
-            kind=JobKind.AUTODUB, source=submit_source_identity(source, upload_path), spec=job_spec
-        ),
+    identity = SubmitIdentity.of_request(
+        kind=JobKind.AUTODUB,
         header=idempotency_header,
+        source=submit_source_identity(source, upload_path),
+        spec=job_spec,
     )
     existing, key = job_for_submit(owner=owner, kind=JobKind.AUTODUB, identity=identity)
     if existing is not None:

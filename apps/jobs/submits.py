@@ -63,6 +63,11 @@ class SubmitIdentity:
     fingerprint: str
     header: str | None
 
+    @classmethod
+    def of_request(cls, *, kind: str, header: str | None, **request_parts) -> "SubmitIdentity":
+        """The identity of a submit of `kind` asking for `request_parts`, sent with `header`."""
+        return cls(fingerprint=request_fingerprint(kind=kind, **request_parts), header=header)
+
     @property
     def base_key(self) -> str:
         if self.header:

@@ -30,7 +30,6 @@ from apps.jobs.submits import (
     SPEC_REQUEST_FINGERPRINT,
     SubmitIdentity,
     job_for_submit,
-    request_fingerprint,
     same_request_check,
 )
 from apps.media.ffmpeg import (
@@ -318,14 +317,8 @@ def render_submit(
         "duration_ms": dry_run.duration_ms,
         "output_kind": config.output_kind,
     }
-    identity = SubmitIdentity(
-        fingerprint=request_fingerprint(
-            kind=JobKind.RENDER,
-            config=config_document,
-            parts=digests,
-            input_id=input_id or None,
-        ),
-        header=idempotency_header,
+    identity = SubmitIdentity.of_request(
+        kind=JobKind.RENDER, header=idempotency_header, config=config_document, parts=digests, input_id=input_id or None
     )
     existing, key = job_for_submit(owner=owner, kind=JobKind.RENDER, identity=identity)
     if existing is not None:

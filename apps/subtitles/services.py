@@ -40,7 +40,6 @@ from apps.jobs.submits import (
     SPEC_REQUEST_FINGERPRINT,
     SubmitIdentity,
     job_for_submit,
-    request_fingerprint,
     same_request_check,
 )
 from apps.media.sources import (
@@ -129,11 +128,11 @@ def subtitles_submit(
         "numberOfSpeakers": spec.number_of_speakers,
         "editedRenderJobId": spec.edited_render_job_id,
     }
-    identity = SubmitIdentity(
-        fingerprint=request_fingerprint(
-            kind=JobKind.SUBTITLES, source=submit_source_identity(source, upload_path), spec=job_spec
-        ),
+    identity = SubmitIdentity.of_request(
+        kind=JobKind.SUBTITLES,
         header=idempotency_header,
+        source=submit_source_identity(source, upload_path),
+        spec=job_spec,
     )
     existing, key = job_for_submit(owner=owner, kind=JobKind.SUBTITLES, identity=identity)
     if existing is not None:
@@ -178,11 +177,11 @@ def subtitles_regenerate_submit(
         "sourceLanguageCode": spec.source_language_code,
         "targetLanguageCodes": spec.target_language_codes,
     }
-    identity = SubmitIdentity(
-        fingerprint=request_fingerprint(
-            kind=JobKind.SUBTITLES, source="sha256:" + hashlib.sha256(srt_bytes).hexdigest(), spec=job_spec
-        ),
+    identity = SubmitIdentity.of_request(
+        kind=JobKind.SUBTITLES,
         header=idempotency_header,
+        source="sha256:" + hashlib.sha256(srt_bytes).hexdigest(),
+        spec=job_spec,
     )
     existing, key = job_for_submit(owner=owner, kind=JobKind.SUBTITLES, identity=identity)
     if existing is not None:
