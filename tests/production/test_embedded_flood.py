@@ -73,7 +73,6 @@ def test_a_chat_flood_larger_than_the_thread_pool_leaves_health_and_admin_answer
         print(f"flood of {FLOOD} chats done after {time.monotonic() - started:.0f}s")
         # every process's runtime files under its own data folder
         assert (tmp_path / "data" / "simulators" / "run" / "gunicorn.pid").exists()
-        assert (tmp_path / "data" / "celerybeat-schedule").exists() or list((tmp_path / "data").glob("celerybeat-*"))
     finally:
         if "platform" in harness.running:
             harness.kill("platform")  # SIGKILL to the group: run_platform and every process it started
