@@ -121,6 +121,7 @@ class ErrorCode(StrEnum):
     TRIM_END_EXCEEDS_DURATION = "trim_end_exceeds_duration"
     TRIM_RANGE_INVALID = "trim_range_invalid"
     TRIM_RANGE_TOO_SHORT = "trim_range_too_short"
+    TRIM_START_EXCEEDS_DURATION = "trim_start_exceeds_duration"
     TRIM_START_NEGATIVE = "trim_start_negative"
     UNAUTHORIZED = "unauthorized"
     UNKNOWN_STEM = "unknown_stem"

@@ -37,14 +37,27 @@ def _name(node) -> str | None:
     return None
 
 
+def _takes_a_code_first(node: ast.ClassDef) -> bool:
+    """A class whose __init__'s first argument after self is named `code` or `error_code`."""
+    for statement in node.body:
+        if isinstance(statement, ast.FunctionDef) and statement.name == "__init__":
+            arguments = [argument.arg for argument in statement.args.args[1:2]]
+            return arguments in (["code"], ["error_code"])
+    return False
+
+
 def _error_classes(trees) -> set[str]:
-    """Every class whose bases lead (by name) to one of the ERROR_FACTORIES classes."""
+    """Every class that takes a code first, or whose bases lead (by name) to one that does or to one of
+    the ERROR_FACTORIES."""
     bases: dict[str, set[str]] = {}
+    takes_a_code = set()
     for _, tree in trees:
         for node in ast.walk(tree):
             if isinstance(node, ast.ClassDef):
                 bases[node.name] = {_name(base) for base in node.bases} - {None}
-    found = set(ERROR_FACTORIES)
+                if _takes_a_code_first(node):
+                    takes_a_code.add(node.name)
+    found = set(ERROR_FACTORIES) | takes_a_code
     while True:
         more = {name for name, parents in bases.items() if parents & found} - found
         if not more:
