@@ -44,7 +44,7 @@ from apps.separation.selectors import (
     signed_mix_download_url,
     signed_stem_url,
 )
-from apps.separation.services import (
+from apps.separation.submits import (
     SeparationSpec,
     StemVolume,
     separation_submit,
