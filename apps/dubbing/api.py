@@ -44,7 +44,7 @@ from apps.media.sources import (
     spec_source_language,
 )
 from apps.media.uploads import json_form_item_parse, uploaded_file_path
-from apps.perso.services import perso_languages_check
+from apps.perso.languages import perso_languages_check
 
 
 def autodub_spec_parse(raw) -> AutoDubSpec:

@@ -34,7 +34,7 @@ from apps.jobs.ops import (
 )
 from apps.jobs.services import job_cancel, job_retry
 from apps.observability.broker import queue_depths
-from apps.perso.services import perso_in_flight_count
+from apps.perso.submits import perso_in_flight_count
 
 TIMELINE_LIMIT = 500
 STUCK_LIMIT = 50

@@ -32,7 +32,7 @@ from apps.jobs.public_status import COMPLETED_STATUSES, READY_STATUSES, complete
 from apps.media.sources import language_code_check
 from apps.media.stems import separation_stem_get, separation_stems
 from apps.media.uploads import json_form_item_parse, uploaded_file_path
-from apps.perso.services import perso_languages_check
+from apps.perso.languages import perso_languages_check
 from apps.separation.selectors import (
     MIX_RESOURCE_ID,
     RESULT_MIX_OUTPUT_KEY,

@@ -24,12 +24,9 @@ from apps.jobs.services import job_heartbeat, job_set_result, job_succeed
 from apps.media.ffmpeg import FfmpegCancelled, FfmpegError
 from apps.media.stems import RESULT_STEMS
 from apps.perso.errors import PersoError
-from apps.perso.services import (
-    perso_download_background,
-    perso_download_speaker_archive,
-    perso_submit_project,
-    perso_upload_media,
-)
+from apps.perso.outputs import perso_download_background, perso_download_speaker_archive
+from apps.perso.submits import perso_submit_project
+from apps.perso.uploads import perso_upload_media
 from apps.separation.archives import ArchiveError, archive_extract_files
 from apps.separation.mix import speakers_mix
 from apps.separation.stem_storage import StoredStem, measured_duration_ms, store_audio_stem

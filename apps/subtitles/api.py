@@ -38,7 +38,7 @@ from apps.media.sources import (
     spec_target_languages,
 )
 from apps.media.uploads import json_form_item_parse, uploaded_file_path
-from apps.perso.services import perso_languages_check
+from apps.perso.languages import perso_languages_check
 from apps.subtitles.selectors import ORIGINAL, srt_resource_id, srt_storage_key, subtitles_job_get, subtitles_urls
 from apps.subtitles.services import (
     SubtitleRegenerateSpec,
