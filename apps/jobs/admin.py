@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
@@ -248,38 +249,6 @@ class JobAdmin(admin.ModelAdmin):
     list_per_page = 50
     show_full_result_count = True
     actions = ("retry_selected", "cancel_selected")
-    readonly_fields = (
-        "public_id",
-        "kind",
-        "owner",
-        "request_id",
-        "status",
-        "stage",
-        "in_stage",
-        "failed_stage",
-        "progress",
-        "progress_reason",
-        "attempts",
-        "attempts_total",
-        "dispatch_seq",
-        "error_code",
-        "error_detail",
-        "spec_pretty",
-        "result_pretty",
-        "upstream_pretty",
-        "next_poll_at",
-        "poll_deadline_at",
-        "lease_expires_at",
-        "dispatched_at",
-        "progressed_at",
-        "stage_started_at",
-        "idempotency_key",
-        "source_job",
-        "created_at",
-        "started_at",
-        "finished_at",
-        "expires_at",
-    )
     fieldsets = (
         (
             None,
@@ -318,6 +287,8 @@ class JobAdmin(admin.ModelAdmin):
             },
         ),
     )
+    # Every field shown is read-only: a job changes only through the retry and cancel actions.
+    readonly_fields = flatten_fieldsets(fieldsets)
 
     def get_queryset(self, request) -> QuerySet:
         queryset = super().get_queryset(request)
@@ -421,19 +392,19 @@ class JobAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/jobs/job/confirm_action.html", context)
 
-    def retry_view(self, request, job_pk: int):
+    def _one_job_action_view(self, request, job_pk: int, *, action: str, service, verb: str):
+        """GET: the confirmation page; POST: the action, then back to the job's page."""
         job = self._job_for_action(request, job_pk)
         if request.method != "POST":
-            return self._confirm(request, job, action="retry", title=f"Retry {job.public_id}?")
-        self._apply_one(request, job, job_retry, "retried")
+            return self._confirm(request, job, action=action, title=f"{action.capitalize()} {job.public_id}?")
+        self._apply_one(request, job, service, verb)
         return redirect("admin:jobs_job_change", job.pk)
 
+    def retry_view(self, request, job_pk: int):
+        return self._one_job_action_view(request, job_pk, action="retry", service=job_retry, verb="retried")
+
     def cancel_view(self, request, job_pk: int):
-        job = self._job_for_action(request, job_pk)
-        if request.method != "POST":
-            return self._confirm(request, job, action="cancel", title=f"Cancel {job.public_id}?")
-        self._apply_one(request, job, job_cancel, "cancelled")
-        return redirect("admin:jobs_job_change", job.pk)
+        return self._one_job_action_view(request, job_pk, action="cancel", service=job_cancel, verb="cancelled")
 
     def output_view(self, request, job_pk: int, index: int):
         job = get_object_or_404(Job, pk=job_pk)

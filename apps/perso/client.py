@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
+from typing import ClassVar
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import requests
@@ -158,8 +159,19 @@ class DownloadInfo:
         return bool(self.flags.get(flag))
 
 
+class _DownloadLinks:
+    """A `/download` answer. TARGET_LINK_FIELDS: for each target, the fields its link may stand in,
+    in the order they are tried."""
+
+    TARGET_LINK_FIELDS: ClassVar[dict[str, tuple[str, ...]]] = {}
+
+    def link_for(self, target: str) -> str | None:
+        candidates = (getattr(self, name) for name in self.TARGET_LINK_FIELDS.get(target, ()))
+        return next((link for link in candidates if link), None) or _only_link(self)
+
+
 @dataclass(frozen=True)
-class TranslationDownloadLinks:
+class TranslationDownloadLinks(_DownloadLinks):
     """`/download` answer of a translation (dubbing) project."""
 
     video: str | None = None
@@ -173,26 +185,24 @@ class TranslationDownloadLinks:
     translated_subtitle: str | None = None
     zipped: str | None = None
 
-    def link_for(self, target: str) -> str | None:
-        candidates = {
-            "video": [self.video],
-            "dubbingVideo": [self.video],
-            "lipSyncVideo": [self.video],
-            "originalSubtitle": [self.original_subtitle],
-            "translatedSubtitle": [self.translated_subtitle],
-            "originalVoiceAudio": [self.original_voice_audio, self.voice_audio],
-            "voiceAudio": [self.voice_audio, self.translated_voice],
-            "translatedVoice": [self.translated_voice, self.voice_audio],
-            "backgroundAudio": [self.background_audio],
-            "voicewithBackgroundAudio": [self.voice_with_background_audio],
-            "translatedAudio": [self.translated_audio, self.voice_with_background_audio],
-            "all": [self.zipped],
-        }.get(target, [])
-        return next((link for link in candidates if link), None) or _only_link(self)
+    TARGET_LINK_FIELDS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "video": ("video",),
+        "dubbingVideo": ("video",),
+        "lipSyncVideo": ("video",),
+        "originalSubtitle": ("original_subtitle",),
+        "translatedSubtitle": ("translated_subtitle",),
+        "originalVoiceAudio": ("original_voice_audio", "voice_audio"),
+        "voiceAudio": ("voice_audio", "translated_voice"),
+        "translatedVoice": ("translated_voice", "voice_audio"),
+        "backgroundAudio": ("background_audio",),
+        "voicewithBackgroundAudio": ("voice_with_background_audio",),
+        "translatedAudio": ("translated_audio", "voice_with_background_audio"),
+        "all": ("zipped",),
+    }
 
 
 @dataclass(frozen=True)
-class SeparationDownloadLinks:
+class SeparationDownloadLinks(_DownloadLinks):
     """`/download` answer of an audio-separation project: `voiceAudioDownloadLink` holds the
     per-speaker ARCHIVE here (target originalVoiceSpeakers), unlike in the translation model."""
 
@@ -201,13 +211,11 @@ class SeparationDownloadLinks:
     background_audio: str | None = None
     zipped: str | None = None
 
-    def link_for(self, target: str) -> str | None:
-        candidates = {
-            "originalVoiceSpeakers": [self.speakers_archive, self.zipped],
-            "originalVoiceAudio": [self.original_voice_audio],
-            "backgroundAudio": [self.background_audio],
-        }.get(target, [])
-        return next((link for link in candidates if link), None) or _only_link(self)
+    TARGET_LINK_FIELDS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "originalVoiceSpeakers": ("speakers_archive", "zipped"),
+        "originalVoiceAudio": ("original_voice_audio",),
+        "backgroundAudio": ("background_audio",),
+    }
 
 
 def _only_link(links) -> str | None:
