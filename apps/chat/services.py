@@ -63,21 +63,6 @@ class ChatRetryLater(ApiError):
     """Gemini is busy or down even after the client's retries; the phone may ask again later."""
 
 
-class ChatRateLimited(ChatRetryLater):
-    status_code = 429
-    code = ErrorCode.RATE_LIMITED
-
-
-class ChatModelUnavailable(ChatRetryLater):
-    status_code = 503
-    code = ErrorCode.ASSISTANT_UNAVAILABLE
-
-
-class ChatModelError(ApiError):
-    status_code = 502
-    code = ErrorCode.ASSISTANT_ERROR
-
-
 def model_answer_parse(response) -> ModelAnswer:
     candidates = getattr(response, "candidates", None) or []
     content = candidates[0].content if candidates else None
@@ -107,17 +92,23 @@ def _ask_model(contents) -> ModelAnswer:
         response = generate_content(contents=contents, config=chat_config(), purpose=GEMINI_PURPOSE)
     except GeminiRateLimited as error:
         logger.warning("chat: gemini rate limited: %s", error)
-        raise ChatRateLimited(
-            ErrorCode.RATE_LIMITED, "The assistant is busy right now; please try again in a few seconds."
+        raise ChatRetryLater(
+            ErrorCode.RATE_LIMITED,
+            "The assistant is busy right now; please try again in a few seconds.",
+            status_code=429,
         ) from error
     except GeminiUnavailable as error:
         logger.warning("chat: gemini unavailable: %s", error)
-        raise ChatModelUnavailable(
-            detail="The assistant is temporarily unavailable; please try again in a moment."
+        raise ChatRetryLater(
+            ErrorCode.ASSISTANT_UNAVAILABLE,
+            "The assistant is temporarily unavailable; please try again in a moment.",
+            status_code=503,
         ) from error
     except GeminiError as error:
         logger.error("chat: gemini error: %s", error)
-        raise ChatModelError(detail="The assistant could not answer; please try again.") from error
+        raise ApiError(
+            ErrorCode.ASSISTANT_ERROR, "The assistant could not answer; please try again.", status_code=502
+        ) from error
     return model_answer_parse(response)
 
 
