@@ -16,6 +16,7 @@ and the Gemini simulator answers with what it returns. Steps:
 import re
 from dataclasses import dataclass, field
 
+from apps.chat.context import ProjectContext
 from apps.chat.tools import COSTLY_TOOLS, MAX_STEPS
 from apps.chat.understanding import answers, intents
 from apps.chat.understanding.languages import language_name, split_languages
@@ -112,15 +113,11 @@ class Missing(Exception):
         self.en, self.ko = en, ko
 
 
-@dataclass
-class Project:
-    payload: dict
+class Project(ProjectContext):
+    """The context as the planner reads it: items in timeline order."""
 
     def items(self, key: str) -> list[dict]:
-        return sorted(
-            [item for item in self.payload.get(key) or [] if isinstance(item, dict)],
-            key=lambda item: (item.get("startMs") or 0, item.get("index") or 0),
-        )
+        return sorted(self._items(key), key=lambda item: (item.get("startMs") or 0, item.get("index") or 0))
 
     @property
     def segments(self) -> list[dict]:
@@ -136,19 +133,12 @@ class Project:
 
     @property
     def stems(self) -> list[dict]:
-        return [item for item in self.payload.get("separationStems") or [] if isinstance(item, dict)]
-
-    @property
-    def duration(self) -> int:
-        value = self.payload.get("videoDurationMs") or 0
-        return value if value > 0 else max((item.get("endMs") or 0 for item in self.segments), default=0)
+        return self._items("separationStems")
 
     @property
     def pending(self) -> tuple[int, int] | None:
-        start, end = self.payload.get("pendingRangeStartMs"), self.payload.get("pendingRangeEndMs")
-        if self.payload.get("isRangeSelecting") and start is not None and end is not None and start < end:
-            return int(start), int(end)
-        return None
+        selected = self.pending_range
+        return (int(selected.start_ms), int(selected.end_ms)) if selected else None
 
     @property
     def playhead(self) -> int:
@@ -422,7 +412,7 @@ def _segment_spans(
                 wanted = _relative_if_needed(wanted, segment, explicit)
             spans.append((segment, (max(base[0], wanted[0]), min(base[1], wanted[1]))))
         return spans
-    base = (0, project.duration)
+    base = (0, project.timeline_end_ms)
     if keep_means_delete_rest and facts.keep is not None:
         wanted = (min(base[1], facts.keep), base[1])
     else:
@@ -441,8 +431,8 @@ def _segment_spans(
             spans.append((segment, (start, end)))
     if not spans:
         raise Missing(
-            f"That time is outside the video (it is {project.duration / 1000:g} s long).",
-            f"영상 길이({project.duration / 1000:g}초)를 벗어난 시간이에요.",
+            f"That time is outside the video (it is {project.timeline_end_ms / 1000:g} s long).",
+            f"영상 길이({project.timeline_end_ms / 1000:g}초)를 벗어난 시간이에요.",
         )
     return spans
 
@@ -793,13 +783,13 @@ def _build_bgm_place(c: Clause, project: Project, previous: dict | None) -> tupl
     if facts.ranges:
         target_range = facts.ranges[0]
     elif facts.from_ms is not None and _TO_END.search(text):
-        target_range = (facts.from_ms, project.duration)
+        target_range = (facts.from_ms, project.timeline_end_ms)
     elif (
         _WHOLE.search(text)
         and (intents.FIT.search(text) or facts.empty)
         or re.search(r"(?:whole|entire)\s+video|영상\s*(?:전체|내내|끝까지)", text)
     ):
-        target_range = (0, project.duration)
+        target_range = (0, project.timeline_end_ms)
     elif _DIRECTIVE.search(text):
         candidates = [
             (item.get("rangeStartMs"), item.get("rangeEndMs"))
@@ -843,7 +833,7 @@ def _build_bgm_place(c: Clause, project: Project, previous: dict | None) -> tupl
     elif _TO_START.search(text):
         new_start = 0
     elif _TO_END.search(text) and not facts.durations and facts.point is None:
-        new_start = max(0, project.duration - length)
+        new_start = max(0, project.timeline_end_ms - length)
     else:
         values = [
             v for v in (facts.point, facts.from_ms, facts.keep, facts.until_ms) if v is not None
