@@ -112,7 +112,7 @@ def volume_scale(text: str, current: float = 1.0) -> float | None:
         direction = _direction(text)
         relative = _RELATIVE.fits(before, after)
         if not relative and direction and not _ABSOLUTE_TO.search(before) and not _ABSOLUTE_TO.match(after):
-            relative = re.search(r"[가-힣]", text)  # "30% 줄여" reads as "by 30%" in Korean
+            relative = bool(re.search(r"[가-힣]", text))  # "30% 줄여" reads as "by 30%" in Korean
         if relative and direction:
             return _clamp(current * (1 + direction * value), VOLUME_MIN, VOLUME_MAX)
         return _clamp(value, VOLUME_MIN, VOLUME_MAX)
