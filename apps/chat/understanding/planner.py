@@ -141,6 +141,15 @@ class Project(ProjectContext):
         return (int(selected.start_ms), int(selected.end_ms)) if selected else None
 
     @property
+    def selected_segment(self) -> dict | None:
+        return self.selected_clip(self.segments, "selectedSegmentId")
+
+    def selected_clip(self, clips: list[dict], key: str = "selectedClipId") -> dict | None:
+        """The one of `clips` the phone's `key` field names."""
+        selected_id = self.payload.get(key)
+        return next((clip for clip in clips if clip.get("id") == selected_id), None)
+
+    @property
     def playhead(self) -> int:
         return int(self.payload.get("currentPlayheadMs") or 0)
 
@@ -315,8 +324,7 @@ def _segment_refs(text: str, project: Project, previous: dict | None) -> tuple[l
         found = item_at(segments, moment) if moment is not None else None
         if found:
             return [found], True
-    selected = project.payload.get("selectedSegmentId")
-    selected_item = next((item for item in segments if item.get("id") == selected), None)
+    selected_item = project.selected_segment
     if says_this(text) and selected_item:
         return [selected_item], True
     if previous is not None and previous in segments:
@@ -394,7 +402,7 @@ def _segment_spans(
         facts.keep, facts.until_ms = facts.until_ms, None
     named, explicit = _segment_refs(text, project, previous)
     relative = facts.head is not None or facts.tail is not None or facts.half or facts.keep is not None
-    selected_segment = next((s for s in segments if s.get("id") == project.payload.get("selectedSegmentId")), None)
+    selected_segment = project.selected_segment
     if not named and relative and not facts.ranges and selected_segment is not None:
         named = [selected_segment]  # "the last 3 seconds" of the clip the user has selected
     if named:
@@ -417,11 +425,9 @@ def _segment_spans(
         wanted = (min(base[1], facts.keep), base[1])
     else:
         wanted = _global_range(facts, text, project, base)
-    selected = project.payload.get("selectedSegmentId")
-    selected_item = next((item for item in segments if item.get("id") == selected), None)
     if wanted is None:
-        if selected_item is not None:
-            return [(selected_item, None)]
+        if selected_segment is not None:
+            return [(selected_segment, None)]
         return [(segment, None) for segment in segments]
     spans = []
     for segment in segments:
@@ -460,8 +466,7 @@ def _bgm_clip(text: str, project: Project, previous: dict | None) -> dict:
     named = item_named(clips, text)
     if named:
         return named
-    selected = project.payload.get("selectedClipId")
-    selected_item = next((clip for clip in clips if clip.get("id") == selected), None)
+    selected_item = project.selected_clip(clips)
     if selected_item is not None:
         return selected_item
     if previous is not None and previous in clips:
@@ -755,8 +760,7 @@ def _build_subtitle_text(
         if moment is not None:
             clip = item_at(clips, moment)
     if clip is None:
-        selected = project.payload.get("selectedClipId")
-        clip = next((item for item in clips if item.get("id") == selected), None)
+        clip = project.selected_clip(clips)
     if clip is None and len(found) == 1 and not re.search(r"\bto\b|로|으로|라고", c.text):
         clip = subtitle_quoted(clips, found)
     if clip is None and len(clips) == 1:
