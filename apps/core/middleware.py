@@ -28,11 +28,11 @@ def _body_length_unknown(request: HttpRequest) -> bool:
 
 
 _PLAIN_ERRORS = {
-    404: "not_found",
-    405: "method_not_allowed",
-    411: "length_required",
-    413: "request_too_large",
-    500: "internal_error",
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    411: ErrorCode.LENGTH_REQUIRED,
+    413: ErrorCode.REQUEST_TOO_LARGE,
+    500: ErrorCode.INTERNAL_ERROR,
 }
 
 

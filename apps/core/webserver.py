@@ -22,18 +22,24 @@ from waitress.channel import HTTPChannel
 from waitress.utilities import Error as WaitressError
 
 from apps.core.access_log import redact_query
+from apps.core.error_codes import ErrorCode
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
 
 access_logger = logging.getLogger("vibi.access")
 
-_SERVER_ERROR_CODES = {400: "bad_request", 413: "request_too_large", 414: "uri_too_long", 431: "headers_too_large"}
+_SERVER_ERROR_CODES = {
+    400: ErrorCode.BAD_REQUEST,
+    413: ErrorCode.REQUEST_TOO_LARGE,
+    414: ErrorCode.URI_TOO_LONG,
+    431: ErrorCode.HEADERS_TOO_LARGE,
+}
 
 
 def _error_shape_response(self: WaitressError, ident: str | None = None) -> tuple[str, list[tuple[str, str]], bytes]:
     """waitress's own refusals (malformed request, headers or body too large) as `{"error", "detail"}`."""
-    code = _SERVER_ERROR_CODES.get(self.code, "bad_request" if self.code < 500 else "internal_error")
+    code = _SERVER_ERROR_CODES.get(self.code, ErrorCode.BAD_REQUEST if self.code < 500 else ErrorCode.INTERNAL_ERROR)
     body = json.dumps({"error": code, "detail": f"{self.reason}: {self.body}"}).encode()
     headers = [("Content-Type", "application/json"), ("Connection", "close")]
     return f"{self.code} {self.reason}", headers, body
