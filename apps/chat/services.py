@@ -143,10 +143,14 @@ def _ask_model(contents) -> ModelAnswer:
 
 
 def _declaration_check(answer: ModelAnswer) -> tuple[list[Step], list[Rejection]]:
-    steps, rejections = [], []
+    steps: list[Step] = []
+    rejections: list[Rejection] = []
     for name, args in answer.calls:
         checked = step_validate_declaration(name=name, args=args)
-        (steps if isinstance(checked, Step) else rejections).append(checked)
+        if isinstance(checked, Step):
+            steps.append(checked)
+        else:
+            rejections.append(checked)
     return steps, rejections
 
 

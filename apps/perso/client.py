@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import requests
@@ -317,8 +317,8 @@ def _error_fields(response: requests.Response) -> tuple[str, str]:
         return "", (response.text or "")[:300]
     if not isinstance(body, dict):
         return "", str(body)[:300]
-    nested = body.get("error") if isinstance(body.get("error"), dict) else {}
-    result = body.get("result") if isinstance(body.get("result"), dict) else {}
+    nested = body["error"] if isinstance(body.get("error"), dict) else {}
+    result = body["result"] if isinstance(body.get("result"), dict) else {}
     code = _first_code(body, nested, result)
     message = (
         body.get("message")
@@ -448,7 +448,7 @@ class PersoClient:
                     time.sleep(self._backoff_sec(attempt, None))
                 continue
             finally:
-                if hasattr(data, "close"):
+                if data is not None and hasattr(data, "close"):
                     data.close()
             status = response.status_code
             if 200 <= status < 300 or status in ok_statuses:
@@ -760,13 +760,13 @@ class PersoClient:
         return self._submit(f"{VT_PREFIX}/projects/spaces/{self.space_seq}/translate", payload)
 
     def submit_stt(self, *, media_seq: int, is_video: bool, title: str | None = None) -> int:
-        payload = {"mediaSeq": media_seq, "isVideoProject": is_video}
+        payload: dict[str, Any] = {"mediaSeq": media_seq, "isVideoProject": is_video}
         if title:
             payload["title"] = title
         return self._submit(f"{VT_PREFIX}/projects/spaces/{self.space_seq}/stt", payload)[0]
 
     def submit_audio_separation(self, *, media_seq: int, is_video: bool, title: str | None = None) -> int:
-        payload = {"mediaSeq": media_seq, "isVideoProject": is_video}
+        payload: dict[str, Any] = {"mediaSeq": media_seq, "isVideoProject": is_video}
         if title:
             payload["title"] = title
         return self._submit(f"{VT_PREFIX}/projects/spaces/{self.space_seq}/audio-separation", payload)[0]
@@ -786,7 +786,7 @@ class PersoClient:
         body = unwrap_envelope(self._api("GET", f"{VT_PREFIX}/projects/{project_seq}/spaces/{self.space_seq}"))
         if not isinstance(body, dict):
             raise PersoProtocolError(200, "", "project answer is not an object")
-        path_info = body.get("downloadPathInfo") if isinstance(body.get("downloadPathInfo"), dict) else {}
+        path_info = body["downloadPathInfo"] if isinstance(body.get("downloadPathInfo"), dict) else {}
         return PersoProject(
             seq=int(body.get("seq") or project_seq),
             progress=int(body.get("progress") or 0),

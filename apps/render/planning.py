@@ -13,6 +13,7 @@ of the sum of the segments, and each segment's audio is cut/padded to exactly it
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import ffmpeg
 from ffmpeg.streams.audio import AudioStream
@@ -179,6 +180,7 @@ def render_plan(
             },
         )
     else:
+        assert video is not None  # set on every path that is not audio-only
         profile = QUALITY_PROFILES[config.quality]
         output = ffmpeg.output(
             video,
@@ -391,7 +393,7 @@ def _placed_clip(
     speed: float = 1.0,
 ) -> AudioStream:
     """atrim → asetpts → atempo → adelay → volume (startMs is a position on the output timeline)."""
-    trim = {"start": seconds_arg(trim_start_ms)} if trim_start_ms else {}
+    trim: dict[str, Any] = {"start": seconds_arg(trim_start_ms)} if trim_start_ms else {}
     if trim_end_ms:
         trim["end"] = seconds_arg(trim_end_ms)
     if trim:
@@ -478,7 +480,8 @@ def _mix_audio(
     mixed = ffmpeg.filters.amix(
         base, *layers, inputs=len(layers) + 1, duration="first", dropout_transition="0", normalize=False
     )
-    return mixed.alimiter(**{key: str(value) for key, value in LIMITER.items()}, level=False)
+    limiter_options: dict[str, Any] = {key: str(value) for key, value in LIMITER.items()}
+    return mixed.alimiter(**limiter_options, level=False)
 
 
 def _require_audio(clip: PlanInput, key: str) -> None:

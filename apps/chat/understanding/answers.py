@@ -330,13 +330,13 @@ def state_answer(text: str, language: str, context: dict) -> str | None:
         if not music:
             return "배경음악이 아직 없어요." if ko else "There is no background music in the project yet."
         levels = ", ".join(
-            f"{(item.get('volumeScale') if item.get('volumeScale') is not None else 1) * 100:g}%" for item in music
+            f"{(item['volumeScale'] if item.get('volumeScale') is not None else 1) * 100:g}%" for item in music
         )
         return f"배경음악 볼륨: {levels}." if ko else f"Music volume: {levels}."
     if re.search(r"how\s+many\s+(?:clips|segments)|클립\s*(?:이|은)?\s*몇", text):
         return f"클립이 {len(segments)}개 있어요." if ko else f"There are {len(segments)} clip(s)."
     if re.search(r"how\s+many\s+subtitles|자막\s*(?:이|은)?\s*몇", text):
-        codes = sorted({item.get("languageCode") for item in subtitles if item.get("languageCode")})
+        codes = sorted({item["languageCode"] for item in subtitles if item.get("languageCode")})
         return (
             f"자막이 {len(subtitles)}개 있어요 ({', '.join(codes) or '-'})."
             if ko

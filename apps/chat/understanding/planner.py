@@ -15,6 +15,7 @@ and the Gemini simulator answers with what it returns. Steps:
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from apps.chat.context import ProjectContext
 from apps.chat.tools import COSTLY_TOOLS, MAX_STEPS
@@ -312,7 +313,7 @@ def _segment_refs(text: str, project: Project, previous: dict | None) -> tuple[l
                 f"The project has {len(segments)} clip(s); which one do you mean?",
                 f"프로젝트에 클립이 {len(segments)}개 있어요. 어느 클립을 말씀하시는 건가요?",
             )
-        return list({item["id"]: item for item in chosen}.values()), True
+        return list({item["id"]: item for item in chosen if item is not None}.values()), True
     named = item_named(segments, text)
     if named:
         return [named], True
@@ -406,7 +407,7 @@ def _segment_spans(
     if not named and relative and not facts.ranges and selected_segment is not None:
         named = [selected_segment]  # "the last 3 seconds" of the clip the user has selected
     if named:
-        spans = []
+        spans: list[tuple[dict, tuple[int, int] | None]] = []
         for segment in named:
             base = (segment.get("startMs") or 0, segment.get("endMs") or 0)
             if keep_means_delete_rest and facts.keep is not None:
@@ -668,7 +669,7 @@ def _build_subtitles(
             targets, earlier_source = _earlier_languages(history)
             source = source or earlier_source
         codes = targets or [project.project_language or language]
-        args = {"targetLanguageCodes": codes}
+        args: dict[str, Any] = {"targetLanguageCodes": codes}
         srt = re.search(r"(\d+\s*\n\s*\d{1,2}:\d{2}:\d{2}[,.]\d{3}\s*-->.*)", c.original, re.DOTALL)
         if srt:
             args["srt"] = srt.group(1).strip()
@@ -831,7 +832,7 @@ def _build_bgm_place(c: Clause, project: Project, previous: dict | None) -> tupl
     elif facts.shift is not None:
         new_start = (clip.get("startMs") or 0) + facts.shift
     elif segment_refs and not facts.durations and facts.point is None:
-        new_start = pick(project.segments, segment_refs[0].index).get("startMs") or 0
+        new_start = (pick(project.segments, segment_refs[0].index) or {}).get("startMs") or 0  # picked above
     elif _PLAYHEAD.search(text):
         new_start = project.playhead
     elif _TO_START.search(text):
@@ -845,8 +846,8 @@ def _build_bgm_place(c: Clause, project: Project, previous: dict | None) -> tupl
         if not values and project.pending and says_pending_range(text):
             values = [project.pending[0]]
         refs = [o for o in ordinals(text) if o.kind == "segment"]
-        if not values and refs and pick(project.segments, refs[0].index):
-            values = [pick(project.segments, refs[0].index).get("startMs") or 0]
+        if not values and refs and (first_segment := pick(project.segments, refs[0].index)):
+            values = [first_segment.get("startMs") or 0]
         bare = re.search(r"(?:\b(?:to|at)\s+|^|\s)(\d+(?:\.\d+)?)(?:\s*(?:으로|로|에)|\s*$)", strip_times(text))
         if not values and bare:
             values = [round(float(bare.group(1)) * 1000)]  # "move the song to 0": seconds
@@ -968,12 +969,12 @@ def understand_request(text: str, project: Project, language: str, history: list
                 last = results.pop()
                 results.append(Understood(last.family, clause(f"{last.clause.original}{separator}{piece}"), []))
                 continue
-        following = pieces[index + 1] if index + 1 < len(pieces) else None
-        if family is None and following is not None and _names_target(current.text) and not prefix:
-            next_family = family_of(normalize(following[1]), following[1], project)
-            if next_family in ("volume", "volume_off", "speed") and re.match(r"\s*(?:이랑|랑|and|&|,)", following[0]):
+        next_piece = pieces[index + 1] if index + 1 < len(pieces) else None
+        if family is None and next_piece is not None and _names_target(current.text) and not prefix:
+            next_family = family_of(normalize(next_piece[1]), next_piece[1], project)
+            if next_family in ("volume", "volume_off", "speed") and re.match(r"\s*(?:이랑|랑|and|&|,)", next_piece[0]):
                 # "음악이랑 목소리 꺼줘", "the music and the voice off": the listed item shares the verb
-                results.append(Understood(next_family, clause(original, borrowed=normalize(following[1])), []))
+                results.append(Understood(next_family, clause(original, borrowed=normalize(next_piece[1])), []))
                 continue
         if family is None:
             prefix = original
