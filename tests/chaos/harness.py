@@ -29,6 +29,8 @@ from pathlib import Path
 
 import requests
 
+from tests.support.waiting import wait_until
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 BIN = Path(sys.executable).parent
 QUEUE_CONCURRENCY = {"upload": 2, "perso": 2, "gemini": 2, "render": 1, "default": 1}
@@ -53,17 +55,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def wait_for(predicate, *, timeout: float, what: str, every: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(every)
 
 
 def now_utc() -> datetime:
@@ -144,7 +135,7 @@ class PrivatePostgres:
 
     def start(self) -> None:
         self.child.start()
-        wait_for(self.ready, timeout=60, what="postgres to accept connections")
+        wait_until(self.ready, timeout=60, what="postgres to accept connections")
 
     def create_database(self) -> None:
         subprocess.run(
@@ -188,7 +179,7 @@ class PrivateRedis:
 
     def start(self) -> None:
         self.child.start()
-        wait_for(self.ping, timeout=30, what="redis to answer PING")
+        wait_until(self.ping, timeout=30, what="redis to answer PING")
 
     def restart(self) -> None:
         """SIGKILL and start again, empty: every queued message is lost."""
@@ -320,7 +311,7 @@ class ChaosRun:
         self.children["beat"] = Child("beat", beat, env, self.logs)
         for child in self.children.values():
             child.start()
-        wait_for(self._web_ready, timeout=120, what="the web server")
+        wait_until(self._web_ready, timeout=120, what="the web server")
 
     def _web_ready(self) -> bool:
         try:
@@ -538,7 +529,7 @@ class ChaosRun:
             # None READY yet: a separation now, and its mix as soon as it is READY.
             separation = self.submit_one(self.next_index(), "separation", user, sessions[user])
             try:
-                wait_for(
+                wait_until(
                     lambda: self.submit_mix(sessions, separation), timeout=120, what="a separation to mix", every=1
                 )
             except TimeoutError:
@@ -592,13 +583,13 @@ class ChaosRun:
             return fresh[0] if fresh else None
 
         try:
-            hit = wait_for(reached, timeout=timeout, what=moment, every=0.05)
+            hit = wait_until(reached, timeout=timeout, what=moment, every=0.05)
         except TimeoutError:
             try:
                 armed.unlink()
                 return False
             except FileNotFoundError:  # reached just now
-                hit = wait_for(reached, timeout=5, what=moment, every=0.05)
+                hit = wait_until(reached, timeout=5, what=moment, every=0.05)
         _, pid, job_pk, _ = hit.name.split(".", 3)
         with self.children_lock:
             worker = self.worker_of(int(pid))
@@ -686,7 +677,7 @@ class ChaosRun:
             thread.start()
         try:
             self.chaos_loop(sessions)
-            wait_for(self.all_settled, timeout=self.deadline_sec, what="every job to end", every=1)
+            wait_until(self.all_settled, timeout=self.deadline_sec, what="every job to end", every=1)
             settled = True
         except TimeoutError:
             settled = False

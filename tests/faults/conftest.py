@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -20,21 +19,11 @@ from django.conf import settings
 
 from apps.jobs.models import Job, JobEvent, JobStatus
 from tests.conftest import make_speech
+from tests.support.waiting import wait_until
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 CELERY = str(Path(sys.executable).parent / "celery")
 TERMINAL = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
-
-
-def wait_until(predicate: Callable[[], object], *, timeout: float, what: str, every: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(every)
 
 
 def free_loopback_port() -> int:
@@ -51,6 +40,13 @@ def child_database_url() -> str:
     return (
         f"postgres://{user}{password}@{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}/{database['NAME']}"
     )
+
+
+def wait_for_job_success(job: Job, *, timeout: float, what: str) -> None:
+    """Waits for `job` to end, then refreshes it and asserts it succeeded."""
+    wait_until(lambda: Job.objects.filter(pk=job.pk, status__in=TERMINAL).exists(), timeout=timeout, what=what)
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED, (job.status, job.error_code, job.error_detail)
 
 
 def timeline(job: Job) -> list[str]:
