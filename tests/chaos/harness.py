@@ -15,7 +15,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from pathlib import Path
 
 import requests
 
+from tests.support.network import free_loopback_port, redis_answers_ping
 from tests.support.waiting import wait_until
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -49,12 +49,6 @@ MOMENT_KINDS = {
 SPEECH = ["Hello and welcome to the show.", "Today we talk about rivers.", "Thank you for watching."]
 AUDIENCE = "vibi-embedded.apps.googleusercontent.com"
 MAX_IN_FLIGHT = 16
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def now_utc() -> datetime:
@@ -105,7 +99,7 @@ class PrivatePostgres:
 
     def __init__(self, folder: Path, log_dir: Path):
         self.folder = folder
-        self.port = free_port()
+        self.port = free_loopback_port()
         bins = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
         if not bins:
             raise RuntimeError("no PostgreSQL binaries under /usr/lib/postgresql/*/bin")
@@ -158,7 +152,7 @@ class PrivatePostgres:
 class PrivateRedis:
     def __init__(self, folder: Path, log_dir: Path):
         folder.mkdir(parents=True)
-        self.port = free_port()
+        self.port = free_loopback_port()
         argv = [
             "redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
             "--dir", str(folder), "--daemonize", "no",
@@ -169,17 +163,9 @@ class PrivateRedis:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def ping(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as connection:
-                connection.sendall(b"PING\r\n")
-                return connection.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-
     def start(self) -> None:
         self.child.start()
-        wait_until(self.ping, timeout=30, what="redis to answer PING")
+        wait_until(lambda: redis_answers_ping(self.port), timeout=30, what="redis to answer PING")
 
     def restart(self) -> None:
         """SIGKILL and start again, empty: every queued message is lost."""
@@ -242,7 +228,7 @@ class ChaosRun:
             folder.mkdir(parents=True)
         self.postgres = PrivatePostgres(workdir / "pg", self.logs)
         self.redis = PrivateRedis(workdir / "redis", self.logs)
-        self.web_port = free_port()
+        self.web_port = free_loopback_port()
         self.children: dict[str, Child] = {}
         self.kills: list[Kill] = []
         self.misses: Counter = Counter()
