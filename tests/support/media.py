@@ -13,6 +13,17 @@ def lavfi_media(target: Path, *sources: str, options: tuple[str, ...] = (), ffmp
     return target
 
 
+def lavfi_clip(target: Path, *, size: str, rate: int, seconds: float, ffmpeg: str = "ffmpeg") -> Path:
+    """A video of ffmpeg's test pattern with a 440 Hz tone."""
+    return lavfi_media(
+        target,
+        f"testsrc=size={size}:rate={rate}:duration={seconds}",
+        f"sine=frequency=440:duration={seconds}",
+        options=("-shortest", "-pix_fmt", "yuv420p"),
+        ffmpeg=ffmpeg,
+    )
+
+
 ASS_HEADER = """[Script Info]
 ScriptType: v4.00+
 PlayResX: {width}
