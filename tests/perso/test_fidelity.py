@@ -5,7 +5,7 @@ import pytest
 import requests
 
 from apps.core.errors import JobFailure
-from apps.jobs.models import ExternalCall, JobStatus
+from apps.jobs.models import JobStatus
 from apps.jobs.services import job_claim, job_create
 from apps.perso.client import PersoClient
 from apps.perso.errors import PersoDownloadError, PersoNotFound, PersoSubmitUncertain
@@ -16,12 +16,9 @@ from apps.perso.services import (
     perso_submit_project,
 )
 from tests.conftest import TEST_POLL_FLOOR_SEC
+from tests.perso.conftest import perso_calls
 
 pytestmark = pytest.mark.django_db
-
-
-def _calls(endpoint_part: str) -> list[ExternalCall]:
-    return [call for call in ExternalCall.objects.filter(service="perso") if endpoint_part in call.endpoint]
 
 
 def _ready_client() -> PersoClient:
@@ -41,7 +38,7 @@ def test_a_gateway_error_after_an_accepted_submit_leaves_exactly_one_project(per
     counters = perso_sim.counters()
     assert (counters["submits"], counters["projectsCreated"], counters["projectsLive"]) == (1, 1, 1)
     assert client.projects_titled("sep-job-1-abc") == [project_seq]
-    assert [call.status_code for call in _calls("/audio-separation")] == [status]
+    assert [call.status_code for call in perso_calls("/audio-separation")] == [status]
 
 
 def test_a_timeout_after_an_accepted_submit_leaves_exactly_one_project(perso_sim, media_seq_factory, settings):
@@ -55,7 +52,7 @@ def test_a_timeout_after_an_accepted_submit_leaves_exactly_one_project(perso_sim
 
     counters = perso_sim.counters()
     assert (counters["submits"], counters["projectsCreated"], counters["projectsLive"]) == (1, 1, 1)
-    assert [call.error_code for call in _calls("/stt")] == ["timeout"]
+    assert [call.error_code for call in perso_calls("/stt")] == ["timeout"]
     assert client.projects_titled("sub-job-3-abc") == [project_seq]
 
 
@@ -68,7 +65,7 @@ def test_a_gateway_error_that_created_nothing_is_resent_once(perso_sim, media_se
 
     counters = perso_sim.counters()
     assert (counters["submits"], counters["projectsCreated"]) == (1, 1)
-    assert [call.status_code for call in _calls("/stt")] == [502, 201]
+    assert [call.status_code for call in perso_calls("/stt")] == [502, 201]
     assert client.projects_titled("sub-job-2-abc") == [project_seq]
 
 
@@ -161,7 +158,7 @@ def test_downloads_follow_redirects_to_allowed_hosts_only(perso_sim, media_seq_f
     archive = perso_download_target(project_seq=project_seq, target="originalVoiceSpeakers", dest=tmp_path / "b.tar")
 
     assert archive.stat().st_size > 1000
-    assert _calls("storage:")[-1].status_code == 200
+    assert perso_calls("storage:")[-1].status_code == 200
 
 
 def test_a_redirect_to_a_host_outside_the_list_is_a_permanent_error(perso_sim, tmp_path, settings):
@@ -186,8 +183,8 @@ def test_background_falls_back_to_the_documented_target_when_the_undocumented_pa
     background = perso_download_background(project_seq=project_seq, dest=tmp_path / "background.wav")
 
     assert background.stat().st_size > 1000
-    assert [call.status_code for call in _calls("storage:")] == [404, 200]
-    downloads = [call.endpoint for call in _calls("/download") if call.endpoint.endswith("/download")]
+    assert [call.status_code for call in perso_calls("storage:")] == [404, 200]
+    downloads = [call.endpoint for call in perso_calls("/download") if call.endpoint.endswith("/download")]
     assert len(downloads) == 1  # the documented target=backgroundAudio
     assert "target=" not in downloads[0]  # (the query is not logged)
     assert requests.get(f"{perso_sim.base_url}/sim/perso/_counters", timeout=5).status_code == 200
