@@ -14,6 +14,7 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from apps.accounts.services import access_token_issue
+from tests.gemini.sim import gemini_sim_control
 
 # Several test runs may share this machine's Postgres and Redis (developers in parallel, CI):
 # each run gets its own test database, its own Redis key prefix and its own data folder.
@@ -215,6 +216,16 @@ def perso_sim(simulators, settings, tmp_path) -> PersoSim:
     settings.PERSO_STORAGE_READY_WAIT_SEC = 0
     settings.LANGUAGES_CACHE_SEC = 0
     return PersoSim(base_url=simulators)
+
+
+@pytest.fixture
+def gemini_sim(simulators, settings):
+    """The Gemini simulator, reset, with retry backoff shortened so failures retry fast."""
+    settings.GEMINI_BACKOFF_BASE_MS = 10
+    settings.GEMINI_BACKOFF_MAX_MS = 50
+    gemini_sim_control(simulators, reset=True)
+    yield simulators
+    gemini_sim_control(simulators, reset=True)
 
 
 SPEECH_SENTENCES = ["Hello and welcome to the show.", "Today we talk about rivers.", "Thank you for watching."]

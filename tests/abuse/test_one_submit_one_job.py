@@ -3,7 +3,6 @@ job for every paid kind and for render, and at most one Perso project by the sim
 a reused Idempotency-Key with a different request is 422."""
 
 import os
-import subprocess
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -16,6 +15,7 @@ from apps.jobs.models import Job, JobKind
 from tests.abuse.conftest import bearer_for
 from tests.conftest import make_speech
 from tests.faults.conftest import wait_until
+from tests.support.media import lavfi_clip
 from workers import queues
 
 TAPS = 20
@@ -43,13 +43,7 @@ def speech(tmp_path, ffmpeg_tools) -> Path:
 
 @pytest.fixture
 def video(tmp_path, ffmpeg_tools) -> Path:
-    target = tmp_path / "clip.mp4"
-    subprocess.run(
-        [ffmpeg_tools[0], "-y", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=15:duration=2",
-         "-f", "lavfi", "-i", "sine=frequency=440:duration=2", "-shortest", "-pix_fmt", "yuv420p", str(target)],
-        check=True, timeout=60,
-    )  # fmt: skip
-    return target
+    return lavfi_clip(tmp_path / "clip.mp4", size="160x120", rate=15, seconds=2, ffmpeg=ffmpeg_tools[0])
 
 
 def _submit(server, user, kind: str, source: Path, *, idempotency_key: str | None = None) -> requests.Response:

@@ -14,6 +14,7 @@ from apps.jobs.models import Job, JobKind
 from apps.subtitles.services import RESULT_ORIGINAL_KEY
 from tests.abuse.conftest import bearer_for
 from tests.faults.conftest import wait_until
+from tests.support.media import lavfi_clip
 from workers import queues
 
 SEGMENTS = 250
@@ -21,13 +22,7 @@ SEGMENTS = 250
 
 @pytest.fixture
 def clip(tmp_path, ffmpeg_tools) -> Path:
-    target = tmp_path / "clip.mp4"
-    subprocess.run(
-        [ffmpeg_tools[0], "-y", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=10:duration=1",
-         "-f", "lavfi", "-i", "sine=frequency=440:duration=1", "-shortest", "-pix_fmt", "yuv420p", str(target)],
-        check=True, timeout=60,
-    )  # fmt: skip
-    return target
+    return lavfi_clip(tmp_path / "clip.mp4", size="64x48", rate=10, seconds=1, ffmpeg=ffmpeg_tools[0])
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,6 +27,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
+
+from tests.support.network import free_loopback_port, redis_answers_ping
+from tests.support.waiting import wait_until
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 BIN = Path(sys.executable).parent
@@ -47,23 +49,6 @@ MOMENT_KINDS = {
 SPEECH = ["Hello and welcome to the show.", "Today we talk about rivers.", "Thank you for watching."]
 AUDIENCE = "vibi-embedded.apps.googleusercontent.com"
 MAX_IN_FLIGHT = 16
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for(predicate, *, timeout: float, what: str, every: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(every)
 
 
 def now_utc() -> datetime:
@@ -114,7 +99,7 @@ class PrivatePostgres:
 
     def __init__(self, folder: Path, log_dir: Path):
         self.folder = folder
-        self.port = free_port()
+        self.port = free_loopback_port()
         bins = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
         if not bins:
             raise RuntimeError("no PostgreSQL binaries under /usr/lib/postgresql/*/bin")
@@ -144,7 +129,7 @@ class PrivatePostgres:
 
     def start(self) -> None:
         self.child.start()
-        wait_for(self.ready, timeout=60, what="postgres to accept connections")
+        wait_until(self.ready, timeout=60, what="postgres to accept connections")
 
     def create_database(self) -> None:
         subprocess.run(
@@ -167,7 +152,7 @@ class PrivatePostgres:
 class PrivateRedis:
     def __init__(self, folder: Path, log_dir: Path):
         folder.mkdir(parents=True)
-        self.port = free_port()
+        self.port = free_loopback_port()
         argv = [
             "redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
             "--dir", str(folder), "--daemonize", "no",
@@ -178,17 +163,9 @@ class PrivateRedis:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def ping(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as connection:
-                connection.sendall(b"PING\r\n")
-                return connection.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-
     def start(self) -> None:
         self.child.start()
-        wait_for(self.ping, timeout=30, what="redis to answer PING")
+        wait_until(lambda: redis_answers_ping(self.port), timeout=30, what="redis to answer PING")
 
     def restart(self) -> None:
         """SIGKILL and start again, empty: every queued message is lost."""
@@ -251,7 +228,7 @@ class ChaosRun:
             folder.mkdir(parents=True)
         self.postgres = PrivatePostgres(workdir / "pg", self.logs)
         self.redis = PrivateRedis(workdir / "redis", self.logs)
-        self.web_port = free_port()
+        self.web_port = free_loopback_port()
         self.children: dict[str, Child] = {}
         self.kills: list[Kill] = []
         self.misses: Counter = Counter()
@@ -320,7 +297,7 @@ class ChaosRun:
         self.children["beat"] = Child("beat", beat, env, self.logs)
         for child in self.children.values():
             child.start()
-        wait_for(self._web_ready, timeout=120, what="the web server")
+        wait_until(self._web_ready, timeout=120, what="the web server")
 
     def _web_ready(self) -> bool:
         try:
@@ -538,7 +515,7 @@ class ChaosRun:
             # None READY yet: a separation now, and its mix as soon as it is READY.
             separation = self.submit_one(self.next_index(), "separation", user, sessions[user])
             try:
-                wait_for(
+                wait_until(
                     lambda: self.submit_mix(sessions, separation), timeout=120, what="a separation to mix", every=1
                 )
             except TimeoutError:
@@ -592,13 +569,13 @@ class ChaosRun:
             return fresh[0] if fresh else None
 
         try:
-            hit = wait_for(reached, timeout=timeout, what=moment, every=0.05)
+            hit = wait_until(reached, timeout=timeout, what=moment, every=0.05)
         except TimeoutError:
             try:
                 armed.unlink()
                 return False
             except FileNotFoundError:  # reached just now
-                hit = wait_for(reached, timeout=5, what=moment, every=0.05)
+                hit = wait_until(reached, timeout=5, what=moment, every=0.05)
         _, pid, job_pk, _ = hit.name.split(".", 3)
         with self.children_lock:
             worker = self.worker_of(int(pid))
@@ -686,7 +663,7 @@ class ChaosRun:
             thread.start()
         try:
             self.chaos_loop(sessions)
-            wait_for(self.all_settled, timeout=self.deadline_sec, what="every job to end", every=1)
+            wait_until(self.all_settled, timeout=self.deadline_sec, what="every job to end", every=1)
             settled = True
         except TimeoutError:
             settled = False

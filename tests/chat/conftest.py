@@ -1,7 +1,6 @@
 import copy
 
 import pytest
-import requests
 
 PROJECT = {
     "segments": [
@@ -26,21 +25,13 @@ PROJECT = {
 }
 
 
-def gemini_control(base_url: str, **body) -> dict:
-    response = requests.post(f"{base_url}/sim/gemini/_control", json=body, timeout=10)
-    response.raise_for_status()
-    return response.json()
-
-
 @pytest.fixture
-def chat_sim(simulators, settings):
-    """The Gemini simulator over HTTP, reset, with the client's retry backoff made short."""
+def chat_sim(gemini_sim, settings):
+    """The Gemini simulator over HTTP, reset, with the client's retry backoff made shorter still."""
     settings.GEMINI_BACKOFF_BASE_MS = 1
     settings.GEMINI_BACKOFF_MAX_MS = 5
     settings.GEMINI_MAX_ATTEMPTS = 2
-    gemini_control(simulators, reset=True)
-    yield simulators
-    gemini_control(simulators, reset=True)
+    return gemini_sim
 
 
 @pytest.fixture

@@ -6,25 +6,26 @@ import pytest
 
 from apps.chat.prompt import SYSTEM_INSTRUCTION
 from apps.jobs.models import ExternalCall
-from tests.chat.conftest import gemini_control
+from tests.gemini.sim import gemini_sim_control
 
 pytestmark = pytest.mark.django_db
 
 
-def _proposal(response) -> dict:
+def _answer(response, kind: str):
+    """The answer of a 200 chat response of `kind` ("proposal" or "text"), which has no other field."""
     assert response.status_code == 200, response.content
     body = response.json()
-    assert body["kind"] == "proposal", body
-    assert set(body) == {"kind", "proposal"}
-    return body["proposal"]
+    assert body["kind"] == kind, body
+    assert set(body) == {"kind", kind}
+    return body[kind]
+
+
+def _proposal(response) -> dict:
+    return _answer(response, "proposal")
 
 
 def _text(response) -> str:
-    assert response.status_code == 200, response.content
-    body = response.json()
-    assert body["kind"] == "text", body
-    assert set(body) == {"kind", "text"}
-    return body["text"]
+    return _answer(response, "text")
 
 
 def test_text_answer(ask):
@@ -203,7 +204,7 @@ def test_empty_model_answer_becomes_a_text(ask):
 
 
 def test_gemini_429_becomes_429_with_retry_after(ask, chat_sim):
-    gemini_control(chat_sim, fail_next=[429, 429])
+    gemini_sim_control(chat_sim, fail_next=[429, 429])
     response = ask("sim:text")
     assert response.status_code == 429
     assert response.json()["error"] == "rate_limited"
@@ -212,9 +213,9 @@ def test_gemini_429_becomes_429_with_retry_after(ask, chat_sim):
 
 
 def test_gemini_500_is_retried_then_becomes_503_with_a_retry_hint(ask, chat_sim):
-    gemini_control(chat_sim, fail_next=[500])
+    gemini_sim_control(chat_sim, fail_next=[500])
     assert _text(ask("sim:text")) == "What would you like to change?"
-    gemini_control(chat_sim, fail_next=[500, 503])
+    gemini_sim_control(chat_sim, fail_next=[500, 503])
     response = ask("sim:text")
     assert response.status_code == 503
     assert response.json()["error"] == "assistant_unavailable"

@@ -8,9 +8,10 @@ from rest_framework.test import APIClient
 
 from apps.core.signing import sign_token
 from apps.core.storage import job_file_key, storage_save_stream
-from apps.jobs.models import Job, JobKind, JobStatus
+from apps.jobs.models import Job, JobKind
 from apps.jobs.services import new_public_id
 from tests.subtitles.conftest import body_bytes, finished_render, submit
+from tests.support.jobs import finished_job
 
 pytestmark = pytest.mark.django_db
 
@@ -80,14 +81,8 @@ def ready_dub(alice) -> Job:
     public_id = new_public_id(JobKind.AUTODUB)
     audio = storage_save_stream(key=job_file_key(public_id, "dubbed.mp3"), stream=BytesIO(b"ID3" + b"\x00" * 5000))
     video = storage_save_stream(key=job_file_key(public_id, "dubbed.mp4"), stream=BytesIO(b"\x00" * 8000))
-    return Job.objects.create(
-        public_id=public_id,
-        kind=JobKind.AUTODUB,
-        owner=alice,
-        status=JobStatus.SUCCEEDED,
-        progress=100,
-        result={"dubbedAudioKey": audio, "dubbedVideoKey": video, "dubbedAudioOrigin": "extracted"},
-    )
+    result = {"dubbedAudioKey": audio, "dubbedVideoKey": video, "dubbedAudioOrigin": "extracted"}
+    return finished_job(alice, JobKind.AUTODUB, public_id=public_id, result=result)
 
 
 def test_ready_status_and_downloads(alice_client, ready_dub):

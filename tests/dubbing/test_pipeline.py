@@ -6,7 +6,14 @@ from rest_framework.test import APIClient
 
 from apps.jobs.models import Job, JobStatus
 from apps.jobs.services import job_retry
-from tests.subtitles.conftest import body_bytes, ffprobe_json, media_duration_ms, submit, wait_for_job
+from tests.subtitles.conftest import (
+    accepted_job_id,
+    body_bytes,
+    ffprobe_json,
+    media_duration_ms,
+    submit,
+    wait_for_job,
+)
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -38,9 +45,7 @@ def test_video_autodub_gives_a_playable_mp4_and_mp3_as_long_as_the_source(
             "editedRenderJobId": None,
         },
     )
-    assert response.status_code == 202, response.content
-    job_id = response.json()["jobId"]
-    assert job_id.startswith("dub-")
+    job_id = accepted_job_id(response, "dub-")
 
     body = wait_for_job(alice_client, f"/api/v2/autodub/{job_id}")
 

@@ -6,12 +6,10 @@ fixture's finalizer, also when the test fails."""
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -20,27 +18,12 @@ from django.conf import settings
 
 from apps.jobs.models import Job, JobEvent, JobStatus
 from tests.conftest import make_speech
+from tests.support.network import free_loopback_port, redis_answers_ping
+from tests.support.waiting import wait_until
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 CELERY = str(Path(sys.executable).parent / "celery")
 TERMINAL = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
-
-
-def wait_until(predicate: Callable[[], object], *, timeout: float, what: str, every: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(every)
-
-
-def free_loopback_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def child_database_url() -> str:
@@ -51,6 +34,13 @@ def child_database_url() -> str:
     return (
         f"postgres://{user}{password}@{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}/{database['NAME']}"
     )
+
+
+def wait_for_job_success(job: Job, *, timeout: float, what: str) -> None:
+    """Waits for `job` to end, then refreshes it and asserts it succeeded."""
+    wait_until(lambda: Job.objects.filter(pk=job.pk, status__in=TERMINAL).exists(), timeout=timeout, what=what)
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED, (job.status, job.error_code, job.error_detail)
 
 
 def timeline(job: Job) -> list[str]:
@@ -220,15 +210,7 @@ class RedisServer:
             "--dir", str(self.folder), "--daemonize", "no", "--protected-mode", "yes",
         ]  # fmt: skip
         self.processes.start("redis", argv, dict(os.environ))
-        wait_until(self.ping, timeout=10, what="redis-server to answer PING", every=0.05)
-
-    def ping(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as connection:
-                connection.sendall(b"PING\r\n")
-                return connection.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
+        wait_until(lambda: redis_answers_ping(self.port), timeout=10, what="redis-server to answer PING", every=0.05)
 
     def keys(self) -> int:
         completed = subprocess.run(

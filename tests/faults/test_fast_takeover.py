@@ -11,7 +11,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from apps.jobs.models import Job, JobEvent, JobStatus
-from tests.faults.conftest import timeline, wait_until
+from tests.faults.conftest import timeline, wait_for_job_success, wait_until
 from tests.render.helpers import submit
 
 pytestmark = pytest.mark.worker
@@ -72,13 +72,7 @@ def test_a_stage_held_longer_than_its_lease_keeps_it(alice_client, workers, chao
     assert job.lease_expires_at > timezone.now()
     assert JobEvent.Kind.REDISPATCH not in timeline(job)
 
-    wait_until(
-        lambda: Job.objects.filter(pk=job.pk, status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED]).exists(),
-        timeout=180,
-        what="the held render to finish",
-    )
-    job.refresh_from_db()
-    assert job.status == JobStatus.SUCCEEDED, (job.error_code, job.error_detail)
+    wait_for_job_success(job, timeout=180, what="the held render to finish")
     assert job.attempts == 1 and JobEvent.Kind.REDISPATCH not in timeline(job)
 
 
@@ -111,13 +105,7 @@ def test_a_render_worker_killed_mid_render_is_taken_over_within_a_minute(
     print(f"kill -> takeover: {takeover_sec:.1f}s")
     assert takeover_sec < TAKEOVER_BOUND_SEC, takeover_sec
 
-    wait_until(
-        lambda: Job.objects.filter(pk=job.pk, status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED]).exists(),
-        timeout=180,
-        what="the taken-over render to finish",
-    )
-    job.refresh_from_db()
-    assert job.status == JobStatus.SUCCEEDED, (job.error_code, job.error_detail)
+    wait_for_job_success(job, timeout=180, what="the taken-over render to finish")
     events = timeline(job)
     assert events.count(JobEvent.Kind.SUCCEEDED) == 1 and events.count(JobEvent.Kind.REDISPATCH) == 1
     assert "lease expired" in JobEvent.objects.get(job=job, kind=JobEvent.Kind.REDISPATCH).message

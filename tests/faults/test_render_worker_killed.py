@@ -11,8 +11,8 @@ from django.conf import settings
 from apps.jobs.models import Job, JobEvent, JobStatus
 from apps.jobs.services import jobs_reconcile
 from apps.media.ffmpeg import FfmpegError, NotMedia, probe
-from tests.faults.conftest import timeline, wait_until
-from tests.render.helpers import submit
+from tests.faults.conftest import timeline, wait_for_job_success, wait_until
+from tests.render.helpers import ffmpeg_processes_of, submit
 
 pytestmark = pytest.mark.worker
 
@@ -29,22 +29,6 @@ def _render_config() -> dict:
         "frame": {"width": 640, "height": 360, "backgroundColorHex": "#000000"},
         "quality": "high",
     }
-
-
-def ffmpeg_processes_of(job_id: str) -> list[int]:
-    """ffmpeg processes working for this job (its id is in their input and output paths)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            command = (entry / "cmdline").read_bytes()
-            state = (entry / "stat").read_text().split(") ", 1)[1][:1]
-        except (OSError, IndexError):
-            continue
-        if job_id.encode() in command and b"ffmpeg" in command.split(b"\0", 1)[0] and state != "Z":
-            pids.append(int(entry.name))
-    return pids
 
 
 def _scratch_outputs(job_id: str) -> list[Path]:
@@ -105,13 +89,7 @@ def test_render_worker_killed_mid_render_completes_once(
     # The reconciler (beat's reconcile_jobs_task; called here directly) re-sends the stage once the
     # dead worker's lease has expired.
     wait_until(lambda: jobs_reconcile(), timeout=LEASE_SEC + 60, what="the reconciler to re-send the render")
-    wait_until(
-        lambda: Job.objects.filter(pk=job.pk, status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED]).exists(),
-        timeout=120,
-        what="the re-sent render to finish",
-    )
-    job.refresh_from_db()
-    assert job.status == JobStatus.SUCCEEDED, (job.error_code, job.error_detail)
+    wait_for_job_success(job, timeout=120, what="the re-sent render to finish")
 
     events = timeline(job)
     assert events.count(JobEvent.Kind.SUCCEEDED) == 1

@@ -16,6 +16,7 @@ from tests.conftest import make_speech
 from tests.faults.conftest import child_database_url, wait_until
 from tests.production.platform import QUEUES, Platform
 from tests.production.test_production_shape import SENTENCES, Phone, _lavfi
+from tests.support.media import ass_script
 
 IMAGE = os.environ.get("VIBI_IMAGE_TEST", "")
 pytestmark = [
@@ -26,22 +27,12 @@ pytestmark = [
 PODMAN = os.environ.get("VIBI_PODMAN", "podman").split()
 PODMAN_RUN = [*PODMAN, "run", "--network", "host", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096"]
 
-ASS = """[Script Info]
-ScriptType: v4.00+
-PlayResX: 320
-PlayResY: 120
-
-[V4+ Styles]
-Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, \
-Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, \
-MarginV, Encoding
-Style: Default,Sans,56,&H00FFFFFF,&H00FFFFFF,&H00000000,&H00000000,0,0,0,0,100,100,0,0,1,0,0,5,0,0,0,1
-
-[Events]
-Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text
-Dialogue: 0,0:00:00.00,0:00:01.00,Default,,0,0,0,,가나다
-Dialogue: 0,0:00:01.00,0:00:02.00,Default,,0,0,0,,日本語
-"""
+ASS = ass_script(
+    width=320,
+    height=120,
+    style="Sans,56,&H00FFFFFF,&H00FFFFFF,&H00000000,&H00000000,0,0,0,0,100,100,0,0,1,0,0,5,0,0,0,1",
+    dialogues=["0,0:00:00.00,0:00:01.00,Default,,0,0,0,,가나다", "0,0:00:01.00,0:00:02.00,Default,,0,0,0,,日本語"],
+)
 
 
 class Containers:

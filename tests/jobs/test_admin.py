@@ -3,7 +3,6 @@
 import pytest
 from django.urls import reverse
 
-from apps.jobs import stages
 from apps.jobs.models import Job, JobKind, JobStatus
 from apps.jobs.services import external_call_record, job_claim, job_create, job_fail
 
@@ -11,16 +10,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def staff_client(client, django_user_model):
-    staff = django_user_model.objects.create_superuser("ops", "ops@example.com", "pw")
-    client.force_login(staff)
-    return client
-
-
-@pytest.fixture
-def failed_job(alice, monkeypatch):
-    monkeypatch.setitem(stages.STAGE_TASKS, (JobKind.SEPARATION, "upload"), "workers.upload.test_upload")
-    monkeypatch.setattr("apps.jobs.services._send_stage_task", lambda *args: None)
+def failed_job(alice, no_broker):
     job, _ = job_create(kind=JobKind.SEPARATION, owner=alice, spec={"mediaType": "AUDIO"}, first_stage="upload")
     running = job_claim(job_id=job.pk, dispatch_seq=job.dispatch_seq)
     external_call_record(

@@ -9,7 +9,6 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.jobs import stages
 from apps.jobs.models import Job, JobEvent, JobKind, JobStatus
 from apps.jobs.services import (
     external_call_record,
@@ -21,19 +20,7 @@ from apps.jobs.services import (
     job_wait_upstream,
 )
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def no_broker(monkeypatch):
-    monkeypatch.setitem(stages.STAGE_TASKS, (JobKind.SEPARATION, "upload"), "workers.upload.test_upload")
-    monkeypatch.setattr("apps.jobs.services._send_stage_task", lambda *args: None)
-
-
-@pytest.fixture
-def staff_client(client, django_user_model):
-    client.force_login(django_user_model.objects.create_superuser("ops", "ops@example.com", "pw"))
-    return client
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
 
 
 @pytest.fixture

@@ -3,6 +3,13 @@ tests/conftest.py; `media_seq_factory` uploads the speech and returns a fresh me
 
 import pytest
 
+from apps.jobs.models import ExternalCall
+
+
+def perso_calls(endpoint_part: str) -> list[ExternalCall]:
+    """The recorded calls to Perso whose endpoint contains `endpoint_part`."""
+    return [call for call in ExternalCall.objects.filter(service="perso") if endpoint_part in call.endpoint]
+
 
 @pytest.fixture
 def media_seq_factory(perso_sim, speech_wav):

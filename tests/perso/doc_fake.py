@@ -98,6 +98,8 @@ class DocFake:
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.port = self.server.server_address[1]
+        self.api_base = f"http://127.0.0.1:{self.port}/api"
+        self.file_base = f"http://localhost:{self.port}/files"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @classmethod
@@ -109,14 +111,6 @@ class DocFake:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
-
-    @property
-    def api_base(self) -> str:
-        return f"http://127.0.0.1:{self.port}/api"
-
-    @property
-    def file_base(self) -> str:
-        return f"http://localhost:{self.port}/files"
 
     def live_projects(self) -> int:
         return sum(1 for project in self.state.projects.values() if not project["deleted"])

@@ -8,7 +8,6 @@ import pytest
 import requests
 
 from apps.core.errors import JobFailure
-from apps.jobs.models import ExternalCall
 from apps.perso.client import PersoClient
 from apps.perso.errors import PersoError, PersoNotFound, PersoSubmitUncertain
 from apps.perso.outputs import (
@@ -19,12 +18,9 @@ from apps.perso.outputs import (
 )
 from apps.perso.uploads import perso_upload_media
 from tests.conftest import SPEECH_SENTENCES, TEST_POLL_FLOOR_SEC
+from tests.perso.conftest import perso_calls
 
 pytestmark = pytest.mark.django_db
-
-
-def _calls(endpoint_part: str) -> list[ExternalCall]:
-    return [call for call in ExternalCall.objects.filter(service="perso") if endpoint_part in call.endpoint]
 
 
 def _wait_completed(client: PersoClient, project_seq: int, timeout: float = 15) -> None:
@@ -43,12 +39,14 @@ def test_upload_with_korean_file_name_registers_real_duration(perso_sim, speech_
     media_seq = perso_upload_media(local_path=speech_wav, file_name=name, media_type="audio")
 
     assert media_seq > 0
-    assert [call.status_code for call in _calls("/file/api/upload/sas-token")] == [200]
-    assert [call.status_code for call in _calls("blob:")] == [201]
-    assert [call.status_code for call in _calls("/file/api/upload/audio")] == [200]
-    assert [call.status_code for call in _calls("/media/validate")] == [200]
+    assert [call.status_code for call in perso_calls("/file/api/upload/sas-token")] == [200]
+    assert [call.status_code for call in perso_calls("blob:")] == [201]
+    assert [call.status_code for call in perso_calls("/file/api/upload/audio")] == [200]
+    assert [call.status_code for call in perso_calls("/media/validate")] == [200]
     registered = PersoClient().register_media(
-        media_type="audio", file_url=_calls("blob:")[0].endpoint.replace("blob:", perso_sim.base_url), file_name=name
+        media_type="audio",
+        file_url=perso_calls("blob:")[0].endpoint.replace("blob:", perso_sim.base_url),
+        file_name=name,
     )
     assert registered.original_name == "회의 녹음 (최종)"
     assert 7000 < registered.duration_ms < 10000
@@ -61,8 +59,8 @@ def test_expired_sas_gets_a_new_one_and_the_upload_succeeds(perso_sim, speech_wa
     media_seq = perso_upload_media(local_path=speech_wav, file_name="talk.wav", media_type="audio", validate=False)
 
     assert media_seq > 0
-    assert len(_calls("/file/api/upload/sas-token")) == 2
-    assert [call.status_code for call in _calls("blob:")] == [403, 201]
+    assert len(perso_calls("/file/api/upload/sas-token")) == 2
+    assert [call.status_code for call in perso_calls("blob:")] == [403, 201]
 
 
 def test_blob_put_with_the_api_key_is_refused(perso_sim, speech_wav):
@@ -82,7 +80,7 @@ def test_429_is_retried_after_retry_after_and_counted(perso_sim):
     languages = PersoClient().languages()
 
     assert {"en", "ko", "ja"} <= {language.code for language in languages}
-    assert [(call.status_code, call.attempt) for call in _calls("/languages")] == [(429, 1), (429, 2), (200, 3)]
+    assert [(call.status_code, call.attempt) for call in perso_calls("/languages")] == [(429, 1), (429, 2), (200, 3)]
 
 
 def test_transient_500_on_register_is_retried(perso_sim, speech_wav):
@@ -90,7 +88,7 @@ def test_transient_500_on_register_is_retried(perso_sim, speech_wav):
 
     perso_upload_media(local_path=speech_wav, file_name="talk.wav", media_type="audio", validate=False)
 
-    assert [(call.status_code, call.error_code) for call in _calls("/file/api/upload/audio")] == [
+    assert [(call.status_code, call.error_code) for call in perso_calls("/file/api/upload/audio")] == [
         (500, "F5001"),
         (500, "F5001"),
         (200, ""),
@@ -104,7 +102,7 @@ def test_persistent_500_gives_up_after_the_bounded_attempts(perso_sim, settings)
         PersoClient().languages()
 
     assert raised.value.status == 500
-    assert len(_calls("/languages")) == settings.PERSO_MAX_ATTEMPTS
+    assert len(perso_calls("/languages")) == settings.PERSO_MAX_ATTEMPTS
 
 
 def test_4xx_is_not_retried(perso_sim):
@@ -114,14 +112,14 @@ def test_4xx_is_not_retried(perso_sim):
         PersoClient().languages()
 
     assert (raised.value.status, raised.value.code) == (400, "F4003")
-    assert len(_calls("/languages")) == 1
+    assert len(perso_calls("/languages")) == 1
 
 
 def test_wrong_key_is_an_auth_error_not_retried(perso_sim):
     with pytest.raises(PersoError) as raised:
         PersoClient(api_key="wrong").languages()
     assert (raised.value.status, raised.value.code) == (401, "F4001")
-    assert len(_calls("/languages")) == 1
+    assert len(perso_calls("/languages")) == 1
 
 
 def test_submit_timeout_is_never_resent(perso_sim, settings, speech_wav):
@@ -134,7 +132,7 @@ def test_submit_timeout_is_never_resent(perso_sim, settings, speech_wav):
     with pytest.raises(PersoSubmitUncertain):
         PersoClient().submit_stt(media_seq=media_seq, is_video=False)
 
-    assert [call.error_code for call in _calls("/stt")] == ["timeout"]
+    assert [call.error_code for call in perso_calls("/stt")] == ["timeout"]
 
 
 def test_submit_5xx_is_resent(perso_sim, speech_wav):
@@ -146,7 +144,7 @@ def test_submit_5xx_is_resent(perso_sim, speech_wav):
     project_seq = client.submit_audio_separation(media_seq=media_seq, is_video=False)
 
     assert project_seq > 0
-    assert [call.status_code for call in _calls("/audio-separation")] == [500, 201]
+    assert [call.status_code for call in perso_calls("/audio-separation")] == [500, 201]
 
 
 def test_stt_script_is_read_across_cursor_pages(perso_sim, speech_wav):
@@ -160,18 +158,23 @@ def test_stt_script_is_read_across_cursor_pages(perso_sim, speech_wav):
     sentences = perso_stt_sentences(project_seq=project_seq)
 
     assert [sentence.text for sentence in sentences] == SPEECH_SENTENCES
-    assert len(_calls("/stt/script")) == 2
+    assert len(perso_calls("/stt/script")) == 2
     offsets = [sentence.offset_ms for sentence in sentences]
     assert offsets == sorted(offsets) and offsets[0] < 500
     assert all(800 < sentence.duration_ms < 4000 for sentence in sentences)
 
 
-def test_separation_outputs_download_from_the_storage_host_without_the_key(perso_sim, speech_wav, tmp_path):
-    media_seq = perso_upload_media(local_path=speech_wav, file_name="talk.wav", media_type="audio", validate=False)
+def _completed_separation(media_seq: int) -> tuple[PersoClient, int]:
+    """A separation project of `media_seq` that the simulator has completed: its client and projectSeq."""
     client = PersoClient()
     client.init_queue()
     project_seq = client.submit_audio_separation(media_seq=media_seq, is_video=False)
     _wait_completed(client, project_seq)
+    return client, project_seq
+
+
+def test_separation_outputs_download_from_the_storage_host_without_the_key(media_seq_factory, tmp_path):
+    _, project_seq = _completed_separation(media_seq_factory())
 
     archive = perso_download_speaker_archive(project_seq=project_seq, dest=tmp_path / "speakers.tar")
     background = perso_download_background(project_seq=project_seq, dest=tmp_path / "background.wav")
@@ -181,17 +184,13 @@ def test_separation_outputs_download_from_the_storage_host_without_the_key(perso
     with tarfile.open(archive) as bundle:
         assert sorted(bundle.getnames()) == ["OriginalVoiceSpeaker_1.wav", "OriginalVoiceSpeaker_2.wav"]
     assert background.stat().st_size > 1000 and voice.stat().st_size > 1000
-    storage_calls = _calls("storage:")
+    storage_calls = perso_calls("storage:")
     assert len(storage_calls) == 3
     assert all(call.endpoint.startswith("storage:/sim/perso-storage/perso-storage/") for call in storage_calls)
 
 
-def test_a_storage_404_is_recovered_with_a_fresh_link(perso_sim, speech_wav, tmp_path):
-    media_seq = perso_upload_media(local_path=speech_wav, file_name="talk.wav", media_type="audio", validate=False)
-    client = PersoClient()
-    client.init_queue()
-    project_seq = client.submit_audio_separation(media_seq=media_seq, is_video=False)
-    _wait_completed(client, project_seq)
+def test_a_storage_404_is_recovered_with_a_fresh_link(perso_sim, media_seq_factory, tmp_path):
+    client, project_seq = _completed_separation(media_seq_factory())
     links = client.separation_download_links(project_seq, "originalVoiceSpeakers")
     perso_sim.control(storage_404_next=1)
     with pytest.raises(PersoNotFound):
@@ -227,7 +226,7 @@ def test_too_short_media_fails_validation_fast(perso_sim, make_media):
     with pytest.raises(JobFailure) as raised:
         perso_upload_media(local_path=short, file_name="short.wav", media_type="audio")
     assert raised.value.code == "invalid_media"
-    assert _calls("blob:") == []
+    assert perso_calls("blob:") == []
 
 
 def test_translate_project_gives_a_dubbed_video_audio_and_script(perso_sim, speech_wav, tmp_path, ffmpeg_tools):

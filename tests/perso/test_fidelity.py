@@ -5,19 +5,16 @@ import pytest
 import requests
 
 from apps.core.errors import JobFailure
-from apps.jobs.models import ExternalCall, JobStatus
+from apps.jobs.models import JobStatus
 from apps.jobs.services import job_claim, job_create
 from apps.perso.client import PersoClient
 from apps.perso.errors import PersoDownloadError, PersoNotFound, PersoSubmitUncertain
 from apps.perso.outputs import perso_download_background, perso_download_target
 from apps.perso.submits import perso_queue_ensure, perso_submit_project
 from tests.conftest import TEST_POLL_FLOOR_SEC
+from tests.perso.conftest import perso_calls
 
 pytestmark = pytest.mark.django_db
-
-
-def _calls(endpoint_part: str) -> list[ExternalCall]:
-    return [call for call in ExternalCall.objects.filter(service="perso") if endpoint_part in call.endpoint]
 
 
 def _ready_client() -> PersoClient:
@@ -37,7 +34,7 @@ def test_a_gateway_error_after_an_accepted_submit_leaves_exactly_one_project(per
     counters = perso_sim.counters()
     assert (counters["submits"], counters["projectsCreated"], counters["projectsLive"]) == (1, 1, 1)
     assert client.projects_titled("sep-job-1-abc") == [project_seq]
-    assert [call.status_code for call in _calls("/audio-separation")] == [status]
+    assert [call.status_code for call in perso_calls("/audio-separation")] == [status]
 
 
 def test_a_timeout_after_an_accepted_submit_leaves_exactly_one_project(perso_sim, media_seq_factory, settings):
@@ -51,7 +48,7 @@ def test_a_timeout_after_an_accepted_submit_leaves_exactly_one_project(perso_sim
 
     counters = perso_sim.counters()
     assert (counters["submits"], counters["projectsCreated"], counters["projectsLive"]) == (1, 1, 1)
-    assert [call.error_code for call in _calls("/stt")] == ["timeout"]
+    assert [call.error_code for call in perso_calls("/stt")] == ["timeout"]
     assert client.projects_titled("sub-job-3-abc") == [project_seq]
 
 
@@ -64,7 +61,7 @@ def test_a_gateway_error_that_created_nothing_is_resent_once(perso_sim, media_se
 
     counters = perso_sim.counters()
     assert (counters["submits"], counters["projectsCreated"]) == (1, 1)
-    assert [call.status_code for call in _calls("/stt")] == [502, 201]
+    assert [call.status_code for call in perso_calls("/stt")] == [502, 201]
     assert client.projects_titled("sub-job-2-abc") == [project_seq]
 
 
@@ -157,7 +154,7 @@ def test_downloads_follow_redirects_to_allowed_hosts_only(perso_sim, media_seq_f
     archive = perso_download_target(project_seq=project_seq, target="originalVoiceSpeakers", dest=tmp_path / "b.tar")
 
     assert archive.stat().st_size > 1000
-    assert _calls("storage:")[-1].status_code == 200
+    assert perso_calls("storage:")[-1].status_code == 200
 
 
 def test_a_redirect_to_a_host_outside_the_list_is_a_permanent_error(perso_sim, tmp_path, settings):
@@ -182,8 +179,8 @@ def test_background_falls_back_to_the_documented_target_when_the_undocumented_pa
     background = perso_download_background(project_seq=project_seq, dest=tmp_path / "background.wav")
 
     assert background.stat().st_size > 1000
-    assert [call.status_code for call in _calls("storage:")] == [404, 200]
-    downloads = [call.endpoint for call in _calls("/download") if call.endpoint.endswith("/download")]
+    assert [call.status_code for call in perso_calls("storage:")] == [404, 200]
+    downloads = [call.endpoint for call in perso_calls("/download") if call.endpoint.endswith("/download")]
     assert len(downloads) == 1  # the documented target=backgroundAudio
     assert "target=" not in downloads[0]  # (the query is not logged)
     assert requests.get(f"{perso_sim.base_url}/sim/perso/_counters", timeout=5).status_code == 200

@@ -5,22 +5,9 @@ from pathlib import Path
 import pytest
 
 from tests.render.measure import run
+from tests.support.media import ass_script
 
-ASS_TEMPLATE = """[Script Info]
-ScriptType: v4.00+
-PlayResX: 160
-PlayResY: 120
-
-[V4+ Styles]
-Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, \
-Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, \
-MarginV, Encoding
-Style: Default,DejaVu Sans,40,&H00FFFFFF,&H00FFFFFF,&H00FFFFFF,&H00FFFFFF,1,0,0,0,100,100,0,0,3,4,0,5,0,0,0,1
-
-[Events]
-Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text
-Dialogue: 0,{start},{end},Default,,0,0,0,,WWWW
-"""
+SUBTITLE_STYLE = "DejaVu Sans,40,&H00FFFFFF,&H00FFFFFF,&H00FFFFFF,&H00FFFFFF,1,0,0,0,100,100,0,0,3,4,0,5,0,0,0,1"
 
 
 @pytest.fixture
@@ -83,7 +70,9 @@ def media(tmp_path, ffmpeg_tools):
         @staticmethod
         def ass(name: str = "subs.ass", *, start: str = "0:00:00.50", end: str = "0:00:01.50", folder_=None) -> Path:
             target = (folder_ or folder) / name
-            target.write_text(ASS_TEMPLATE.format(start=start, end=end), encoding="utf-8")
+            dialogue = f"0,{start},{end},Default,,0,0,0,,WWWW"
+            script = ass_script(width=160, height=120, style=SUBTITLE_STYLE, dialogues=[dialogue])
+            target.write_text(script, encoding="utf-8")
             return target
 
     return Media()

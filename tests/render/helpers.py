@@ -44,3 +44,19 @@ def download(client, job_id: str, target: Path) -> Path:
     assert response.status_code == 200, getattr(response, "data", response)
     target.write_bytes(b"".join(response.streaming_content))
     return target
+
+
+def ffmpeg_processes_of(job_id: str) -> list[int]:
+    """ffmpeg processes working for this job (its id is in their input and output paths)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes()
+            state = (entry / "stat").read_text().split(") ", 1)[1][:1]
+        except (OSError, IndexError):
+            continue
+        if job_id.encode() in command and b"ffmpeg" in command.split(b"\0", 1)[0] and state != "Z":
+            pids.append(int(entry.name))
+    return pids

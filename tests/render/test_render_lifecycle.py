@@ -15,7 +15,8 @@ from apps.core.errors import NotFound
 from apps.jobs.models import Job, JobStatus
 from apps.jobs.services import job_cancel, job_claim
 from apps.media.sources import render_output_source
-from tests.render.helpers import run_render, submit
+from tests.render.helpers import ffmpeg_processes_of, run_render, submit
+from tests.support.waiting import wait_until
 
 
 def _heavy_config(segment_count: int, size=(1280, 720)) -> dict:
@@ -30,20 +31,6 @@ def _heavy_config(segment_count: int, size=(1280, 720)) -> dict:
     }
 
 
-def _ffmpeg_processes_of(job_id: str) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            command = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if job_id.encode() in command and b"ffmpeg" in command:
-            pids.append(int(entry.name))
-    return pids
-
-
 def _run_in_thread(job_id: str) -> threading.Thread:
     def target():
         try:
@@ -56,28 +43,18 @@ def _run_in_thread(job_id: str) -> threading.Thread:
     return thread
 
 
-def _wait_for(predicate, *, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not reached in time")
-
-
 @pytest.mark.django_db(transaction=True)
 def test_cancel_kills_ffmpeg_and_removes_temp_files(alice_client, media, render_work_dir):
     clip = media.video(seconds=2)
     response = submit(alice_client, files={f"video_{i}": clip for i in range(10)}, config=_heavy_config(10))
     job_id = response.data["jobId"]
     thread = _run_in_thread(job_id)
-    pids = _wait_for(lambda: _ffmpeg_processes_of(job_id))
+    pids = wait_until(lambda: ffmpeg_processes_of(job_id), timeout=30, what="the render's ffmpeg", every=0.1)
 
     job_cancel(job=Job.objects.get(public_id=job_id))
     thread.join(timeout=30)
     assert not thread.is_alive()
-    assert not _ffmpeg_processes_of(job_id)
+    assert not ffmpeg_processes_of(job_id)
     assert all(not Path(f"/proc/{pid}").exists() or b"ffmpeg" not in Path(f"/proc/{pid}/cmdline").read_bytes()
                for pid in pids)  # fmt: skip
     job = Job.objects.get(public_id=job_id)
@@ -97,8 +74,11 @@ def test_render_waits_queued_for_a_free_slot(alice_client, media, render_work_di
     with open(slots / "slot-0.lock", "a+") as busy_slot:
         fcntl.flock(busy_slot, fcntl.LOCK_EX)  # another render holds the only slot of this host
         thread = _run_in_thread(job_id)
-        status = _wait_for(
-            lambda: (s := alice_client.get(f"/api/v2/render/{job_id}/status").json())["status"] == "PROCESSING" and s
+        status = wait_until(
+            lambda: (s := alice_client.get(f"/api/v2/render/{job_id}/status").json())["status"] == "PROCESSING" and s,
+            timeout=30,
+            what="the render to wait for a slot",
+            every=0.1,
         )
         assert status["progressReason"] == "queued" and status["progress"] == 0
         time.sleep(1.5)
@@ -118,7 +98,7 @@ def test_timeout_fails_the_job_with_the_stderr_tail_and_cleans_up(alice_client, 
     assert (job.status, job.error_code) == (JobStatus.FAILED, "render_timeout")
     assert job.error_detail.startswith("ffmpeg timed out after 0s\n")
     assert len(job.error_detail.splitlines()) > 10  # the stderr tail follows
-    assert not _ffmpeg_processes_of(job.public_id)
+    assert not ffmpeg_processes_of(job.public_id)
     assert list((render_work_dir / "jobs").iterdir()) == []
     status = alice_client.get(f"/api/v2/render/{job.public_id}/status").json()
     assert status["status"] == "FAILED" and status["error"].startswith("ffmpeg timed out")

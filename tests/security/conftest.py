@@ -2,7 +2,6 @@
 loopback HTTP server that records every request it receives (the SSRF canary)."""
 
 import http.server
-import subprocess
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
@@ -12,8 +11,10 @@ import pytest
 from django.utils import timezone
 
 from apps.core.storage import job_file_key, storage_save_file
-from apps.jobs.models import Job, JobKind, JobStatus
+from apps.jobs.models import Job, JobKind
 from apps.jobs.services import new_public_id
+from tests.support.jobs import finished_job
+from tests.support.media import lavfi_media
 
 SRT_TEXT = "1\n00:00:00,000 --> 00:00:01,000\nHello\n"
 
@@ -33,43 +34,28 @@ class FinishedJobs:
 @pytest.fixture(scope="session")
 def tiny_audio(tmp_path_factory, ffmpeg_tools) -> Path:
     target = tmp_path_factory.mktemp("security-media") / "tone.mp3"
-    subprocess.run(
-        [
-            ffmpeg_tools[0],
-            "-y",
-            "-loglevel",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:duration=1",
-            str(target),
-        ],
-        check=True,
-        timeout=60,
-    )
-    return target
+    return lavfi_media(target, "sine=frequency=440:duration=1", ffmpeg=ffmpeg_tools[0])
 
 
 @pytest.fixture
 def make_finished_jobs(tiny_audio, tmp_path):
-    def _job(owner, kind: str, *, result: dict, source_job: Job | None = None, spec: dict | None = None) -> Job:
-        return Job.objects.create(
-            public_id=result.pop("_public_id"),
-            kind=kind,
-            owner=owner,
-            status=JobStatus.SUCCEEDED,
-            stage="done",
-            progress=100,
-            spec=spec or {},
-            result=result,
-            source_job=source_job,
-            expires_at=timezone.now() + timedelta(days=8),
-            finished_at=timezone.now(),
-        )
-
     def _stored(public_id: str, name: str, local: Path = tiny_audio) -> str:
         return storage_save_file(key=job_file_key(public_id, name), local_path=local)
+
+    def _job(owner, kind: str, *, public_id: str | None = None, files=None, result=None, **fields) -> Job:
+        """`files`: result field -> name of a file stored under the job (a copy of tiny_audio)."""
+        public_id = public_id or new_public_id(kind)
+        stored = {field: _stored(public_id, name) for field, name in (files or {}).items()}
+        return finished_job(
+            owner,
+            kind,
+            public_id=public_id,
+            result={**stored, **(result or {})},
+            stage="done",
+            expires_at=timezone.now() + timedelta(days=8),
+            finished_at=timezone.now(),
+            **fields,
+        )
 
     def _stems(public_id: str) -> list[dict]:
         return [
@@ -80,57 +66,29 @@ def make_finished_jobs(tiny_audio, tmp_path):
     def _make(owner) -> FinishedJobs:
         srt = tmp_path / f"{owner.pk}.srt"
         srt.write_text(SRT_TEXT)
-        ids = {kind: new_public_id(kind) for kind in JobKind.values}
-        separation = _job(
-            owner,
-            JobKind.SEPARATION,
-            result={"_public_id": ids[JobKind.SEPARATION], "stems": _stems(ids["separation"])},
-        )
-        mixed_id = new_public_id(JobKind.SEPARATION)
-        mixed_separation = _job(owner, JobKind.SEPARATION, result={"_public_id": mixed_id, "stems": _stems(mixed_id)})
-        mix = _job(
-            owner,
-            JobKind.MIX,
-            result={"_public_id": ids[JobKind.MIX], "outputKey": _stored(ids[JobKind.MIX], "mix.mp3")},
-            source_job=mixed_separation,
-        )
+        separation_id, mixed_id = new_public_id(JobKind.SEPARATION), new_public_id(JobKind.SEPARATION)
+        subtitles_id = new_public_id(JobKind.SUBTITLES)
+        separation = _job(owner, JobKind.SEPARATION, public_id=separation_id, result={"stems": _stems(separation_id)})
+        mixed_separation = _job(owner, JobKind.SEPARATION, public_id=mixed_id, result={"stems": _stems(mixed_id)})
+        mix = _job(owner, JobKind.MIX, files={"outputKey": "mix.mp3"}, source_job=mixed_separation)
         subtitles = _job(
             owner,
             JobKind.SUBTITLES,
+            public_id=subtitles_id,
             spec={"targetLanguageCodes": ["en"]},
             result={
-                "_public_id": ids[JobKind.SUBTITLES],
-                "originalSrtKey": _stored(ids[JobKind.SUBTITLES], "original.srt", srt),
-                "translatedSrtKeys": {"en": _stored(ids[JobKind.SUBTITLES], "en.srt", srt)},
+                "originalSrtKey": _stored(subtitles_id, "original.srt", srt),
+                "translatedSrtKeys": {"en": _stored(subtitles_id, "en.srt", srt)},
             },
         )
-        autodub = _job(
-            owner,
-            JobKind.AUTODUB,
-            result={
-                "_public_id": ids[JobKind.AUTODUB],
-                "dubbedAudioKey": _stored(ids[JobKind.AUTODUB], "dubbed.mp3"),
-                "dubbedVideoKey": _stored(ids[JobKind.AUTODUB], "dubbed.mp4"),
-            },
-        )
+        autodub = _job(owner, JobKind.AUTODUB, files={"dubbedAudioKey": "dubbed.mp3", "dubbedVideoKey": "dubbed.mp4"})
         render = _job(
             owner,
             JobKind.RENDER,
-            result={
-                "_public_id": ids[JobKind.RENDER],
-                "output_key": _stored(ids[JobKind.RENDER], "output.mp4"),
-                "output_kind": "video",
-                "duration_ms": 1000,
-            },
+            files={"output_key": "output.mp4"},
+            result={"output_kind": "video", "duration_ms": 1000},
         )
-        return FinishedJobs(
-            separation=separation,
-            mixed_separation=mixed_separation,
-            mix=mix,
-            subtitles=subtitles,
-            autodub=autodub,
-            render=render,
-        )
+        return FinishedJobs(separation, mixed_separation, mix, subtitles, autodub, render)
 
     return _make
 

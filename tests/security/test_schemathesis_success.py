@@ -92,14 +92,19 @@ def test_every_operation_succeeds_for_a_signed_in_user_with_valid_input(
     )
 
     speech = speech_wav.read_bytes()
-    spec = {"mediaType": "AUDIO", "sourceLanguageCode": "en", "targetLanguageCodes": ["ko"]}
-    submitted = chain.call(
-        "subtitles_submit",
-        expect=202,
-        body={"file": speech, "spec": json.dumps(spec)},
-        media_type="multipart/form-data",
-    )
-    chain.call("subtitles_status", path_parameters={"job_id": submitted.json()["jobId"]})
+    for feature, spec in (
+        ("subtitles", {"mediaType": "AUDIO", "sourceLanguageCode": "en", "targetLanguageCodes": ["ko"]}),
+        ("autodub", {"mediaType": "AUDIO", "sourceLanguageCode": "en", "targetLanguageCode": "ko"}),
+        ("separation", {"mediaType": "AUDIO", "numberOfSpeakers": 1, "sourceLanguageCode": "auto"}),
+    ):
+        submitted = chain.call(
+            f"{feature}_submit",
+            expect=202,
+            body={"file": speech, "spec": json.dumps(spec)},
+            media_type="multipart/form-data",
+        )
+        chain.call(f"{feature}_status", path_parameters={"job_id": submitted.json()["jobId"]})
+
     srt = b"1\n00:00:01,000 --> 00:00:02,000\nHello\n"
     chain.call(
         "subtitles_regenerate",
@@ -107,21 +112,6 @@ def test_every_operation_succeeds_for_a_signed_in_user_with_valid_input(
         body={"file": srt, "spec": json.dumps({"sourceLanguageCode": "en", "targetLanguageCodes": ["ko"]})},
         media_type="multipart/form-data",
     )
-
-    spec = {"mediaType": "AUDIO", "sourceLanguageCode": "en", "targetLanguageCode": "ko"}
-    submitted = chain.call(
-        "autodub_submit", expect=202, body={"file": speech, "spec": json.dumps(spec)}, media_type="multipart/form-data"
-    )
-    chain.call("autodub_status", path_parameters={"job_id": submitted.json()["jobId"]})
-
-    spec = {"mediaType": "AUDIO", "numberOfSpeakers": 1, "sourceLanguageCode": "auto"}
-    submitted = chain.call(
-        "separation_submit",
-        expect=202,
-        body={"file": speech, "spec": json.dumps(spec)},
-        media_type="multipart/form-data",
-    )
-    chain.call("separation_status", path_parameters={"job_id": submitted.json()["jobId"]})
 
     # Render: an input uploaded once, a render of it, its status, the render run, its download.
     clip = make_media("clip.mp4", seconds=2, video=True).read_bytes()

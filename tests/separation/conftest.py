@@ -11,9 +11,11 @@ import pytest
 from django.utils import timezone
 
 from apps.core.storage import job_file_key, storage_save_file
-from apps.jobs.models import Job, JobKind, JobStatus
+from apps.jobs.models import Job, JobKind
 from apps.jobs.services import new_public_id
 from apps.media.stems import stem_label
+from tests.support.jobs import finished_job
+from tests.support.media import lavfi_media
 
 
 @pytest.fixture(autouse=True)
@@ -94,25 +96,6 @@ def two_speaker_audio(tmp_path, ffmpeg_tools) -> Path:
     return target
 
 
-def _lavfi_audio(target: Path, source: str, seconds: float) -> Path:
-    run(
-        [
-            "ffmpeg",
-            "-y",
-            "-loglevel",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            f"{source}:d={seconds}",
-            "-c:a",
-            "pcm_s16le",
-            str(target),
-        ]
-    )
-    return target
-
-
 @pytest.fixture
 def make_ready_separation(tmp_path, ffmpeg_tools):
     """A READY separation of `owner` whose stems are real WAV files in storage: speakers are tones at
@@ -127,21 +110,21 @@ def make_ready_separation(tmp_path, ffmpeg_tools):
             sources["background"] = "aevalsrc=0.1*sin(2*PI*1000*t):s=44100"
         stems = []
         for stem_id, source in sources.items():
-            local = _lavfi_audio(tmp_path / f"{public_id}-{stem_id}.wav", source, seconds)
+            local = lavfi_media(
+                tmp_path / f"{public_id}-{stem_id}.wav", f"{source}:d={seconds}", options=("-c:a", "pcm_s16le")
+            )
             key = storage_save_file(key=job_file_key(public_id, f"{stem_id}.wav"), local_path=local)
             stems.append(
                 {"stemId": stem_id, "label": stem_label(stem_id), "storageKey": key, "durationMs": int(seconds * 1000)}
             )
-        return Job.objects.create(
+        return finished_job(
+            owner,
+            JobKind.SEPARATION,
             public_id=public_id,
-            kind=JobKind.SEPARATION,
-            owner=owner,
-            status=JobStatus.SUCCEEDED,
+            result={"stems": stems},
             stage="stems",
-            progress=100,
             progress_reason="Completed",
             spec={"mediaType": "AUDIO"},
-            result={"stems": stems},
             expires_at=timezone.now() + timedelta(days=8),
             finished_at=timezone.now(),
         )

@@ -12,7 +12,7 @@ from django.utils import timezone
 from apps.jobs.models import ExternalCall, Job, JobStatus
 from apps.perso.polling import poll_due_jobs
 from tests.separation.conftest import duration_ms, run, volume_stats
-from tests.separation.test_stems_and_mix import body_of, expected_mix_mean_db, status_of, wait_for_mix
+from tests.separation.test_stems_and_mix import body_of, expected_mix_mean_db, status_of, submit_mix, wait_for_mix
 from tests.separation.test_submit import spec_json, submit
 
 pytestmark = pytest.mark.worker
@@ -103,11 +103,7 @@ def test_two_speakers_over_a_tone_separate_into_stems_that_mix_back(
 
     volumes = {"speaker_0": 1.0, "speaker_1": 0.7, "background": 1.5}
     expected_db = expected_mix_mean_db([(stem_files[stem_id], volume) for stem_id, volume in volumes.items()])
-    mix = alice_client.post(
-        f"/api/v2/separate/{job_id}/mix",
-        {"stems": [{"stemId": stem_id, "volume": volume} for stem_id, volume in volumes.items()]},
-        format="json",
-    )
+    mix = submit_mix(alice_client, job_id, volumes)
     assert mix.status_code == 202, mix.content
     mix_status = wait_for_mix(alice_client, mix.json()["mixJobId"])
     assert mix_status["status"] == "COMPLETED", mix_status

@@ -23,6 +23,12 @@ def status_of(client, job_id: str) -> dict:
     return response.json()
 
 
+def submit_mix(client, job_id: str, volumes: dict[str, float]):
+    """POSTs a mix of the separation's stems at `volumes` (stemId -> volume)."""
+    stems = [{"stemId": stem_id, "volume": volume} for stem_id, volume in volumes.items()]
+    return client.post(f"/api/v2/separate/{job_id}/mix", {"stems": stems}, format="json")
+
+
 def wait_for_mix(client, mix_job_id: str, *, timeout: float = 60.0) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -240,11 +246,7 @@ def test_mix_keeps_loudness_then_disposes_stems_and_a_second_mix_is_409(
     volumes = {"speaker_0": 1.0, "speaker_1": 0.5, "background": 2.0}
     expected_db = expected_mix_mean_db([(stem_files[stem_id], volume) for stem_id, volume in volumes.items()])
 
-    response = alice_client.post(
-        f"/api/v2/separate/{job.public_id}/mix",
-        {"stems": [{"stemId": stem_id, "volume": volume} for stem_id, volume in volumes.items()]},
-        format="json",
-    )
+    response = submit_mix(alice_client, job.public_id, volumes)
     assert response.status_code == 202, response.content
     mix_job_id = response.json()["mixJobId"]
     assert mix_job_id.startswith("mix-")

@@ -10,10 +10,10 @@ import pytest
 import requests
 
 from apps.core.storage import job_file_key, storage_save_file
-from apps.jobs.models import Job, JobKind, JobStatus
+from apps.jobs.models import Job, JobKind
 from apps.jobs.services import new_public_id
 from tests.conftest import SPEECH_SENTENCES
-from tests.gemini.sim import gemini_sim_control
+from tests.support.jobs import finished_job
 
 
 def run(command: list[str]) -> subprocess.CompletedProcess:
@@ -44,23 +44,14 @@ def speech_video(tmp_path, speech_wav) -> Path:
 
 
 @pytest.fixture
-def pipeline(celery_worker_all_queues, simulators, settings, tmp_path):
+def pipeline(celery_worker_all_queues, perso_sim, gemini_sim, settings):
     """Everything a job runs through: a real worker on every queue, both simulators (fast timings,
     reset), and quick client retries. Returns the live server's base URL."""
-    settings.PERSO_SIM_DATA_DIR = str(tmp_path / "sim-perso")
-    settings.PERSO_SIM_STEP_SEC = 0.2
-    settings.PERSO_RETRY_BASE_MS = 20
-    settings.PERSO_STORAGE_READY_WAIT_SEC = 0
-    settings.LANGUAGES_CACHE_SEC = 0
     # Production never polls Perso sooner than every 5 s (it rate-limits faster polling); the
     # simulator does not, and the tests drive the poller themselves (no beat runs here).
     settings.PERSO_POLL_FIRST_DELAY_SEC = 0
     settings.PERSO_POLL_MAX_INTERVAL_SEC = 0
-    settings.GEMINI_BACKOFF_BASE_MS = 10
-    settings.GEMINI_BACKOFF_MAX_MS = 50
-    gemini_sim_control(simulators, reset=True)
-    yield simulators
-    gemini_sim_control(simulators, reset=True)
+    return gemini_sim
 
 
 def perso_sim_control(base_url: str, **changes) -> dict:
@@ -102,6 +93,14 @@ def submit(api_client, path: str, *, spec: dict | str | None, file_path: Path | 
             handle.close()
 
 
+def accepted_job_id(response, prefix: str) -> str:
+    """The jobId of a submit answered 202, checked to start with its kind's `prefix`."""
+    assert response.status_code == 202, response.content
+    job_id = response.json()["jobId"]
+    assert job_id.startswith(prefix), job_id
+    return job_id
+
+
 def download(client, url: str, **headers):
     """GETs a path-only signed URL with no Bearer (as a media player does)."""
     return client.get(url, **headers)
@@ -115,12 +114,5 @@ def finished_render(*, owner, source: Path, output_kind: str) -> Job:
     """A succeeded render job row whose output is `source` (arranged directly: rendering is not under test here)."""
     public_id = new_public_id(JobKind.RENDER)
     key = storage_save_file(key=job_file_key(public_id, f"output{source.suffix}"), local_path=source)
-    return Job.objects.create(
-        public_id=public_id,
-        kind=JobKind.RENDER,
-        owner=owner,
-        status=JobStatus.SUCCEEDED,
-        stage="render",
-        progress=100,
-        result={"output_key": key, "output_kind": output_kind, "duration_ms": media_duration_ms(source)},
-    )
+    result = {"output_key": key, "output_kind": output_kind, "duration_ms": media_duration_ms(source)}
+    return finished_job(owner, JobKind.RENDER, public_id=public_id, stage="render", result=result)

@@ -8,9 +8,10 @@ from rest_framework.test import APIClient
 
 from apps.core.signing import sign_token
 from apps.core.storage import job_file_key, storage_save_stream
-from apps.jobs.models import Job, JobKind, JobStatus
+from apps.jobs.models import Job, JobKind
 from apps.jobs.services import new_public_id
 from tests.subtitles.conftest import body_bytes, finished_render, submit
+from tests.support.jobs import finished_job
 
 pytestmark = pytest.mark.django_db
 
@@ -173,14 +174,9 @@ def ready_job(alice) -> Job:
     korean = storage_save_stream(
         key=job_file_key(public_id, "t_ko.srt"), stream=_bytes_io("1\n00:00:01,000 --> 00:00:02,000\n안녕\n".encode())
     )
-    return Job.objects.create(
-        public_id=public_id,
-        kind=JobKind.SUBTITLES,
-        owner=alice,
-        status=JobStatus.SUCCEEDED,
-        progress=100,
-        spec={"targetLanguageCodes": ["ko"]},
-        result={"originalSrtKey": original, "translatedSrtKeys": {"ko": korean}, "sourceLanguage": "en"},
+    result = {"originalSrtKey": original, "translatedSrtKeys": {"ko": korean}, "sourceLanguage": "en"}
+    return finished_job(
+        alice, JobKind.SUBTITLES, public_id=public_id, spec={"targetLanguageCodes": ["ko"]}, result=result
     )
 
 
