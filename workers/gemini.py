@@ -1,6 +1,5 @@
 """Gemini worker (queue `gemini`): subtitle translation.
-
-Start: celery -A vibi worker -Q gemini -n gemini@%h --concurrency 2 --prefetch-multiplier 1
+Start: `vibi worker gemini` (pool and size: workers/pools.py).
 """
 
 from apps.subtitles.services import subtitles_translate

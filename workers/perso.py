@@ -1,22 +1,23 @@
-"""Perso worker (queue `perso`): the beat-driven poller and the download of finished projects.
-
-Start: celery -A vibi worker -Q perso -n perso@%h --concurrency 2
+"""Perso worker (queue `perso`): the poller (beat's ticks, and a tick at the moment the soonest
+poll is due) and the download of finished projects. Start: `vibi worker perso` (workers/pools.py).
 """
 
 from celery import shared_task
 
 from apps.dubbing.services import autodub_download, autodub_submit_translate
 from apps.jobs.models import Job
-from apps.perso.polling import poll_due_jobs
+from apps.perso.polling import perso_next_poll_at, poll_due_jobs
 from apps.perso.services import perso_job_projects_delete
 from apps.separation.services import separation_collect_stems
 from apps.subtitles.services import subtitles_build_original, subtitles_submit_stt
-from workers.base import job_stage_task
+from workers.base import job_stage_task, poll_tick_send_at
 
 
 @shared_task(name="workers.perso.poll_due_jobs_task", ignore_result=True)
 def poll_due_jobs_task() -> int:
-    return poll_due_jobs()
+    handled = poll_due_jobs()
+    poll_tick_send_at(perso_next_poll_at())
+    return handled
 
 
 @shared_task(name="workers.perso.delete_job_projects_task", ignore_result=True)

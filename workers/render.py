@@ -1,6 +1,5 @@
 """Render worker (queue `render`), run on render hosts: ffmpeg renders and stem mixes.
-
-Start: celery -A vibi worker -Q render -n render@%h --concurrency $(nproc) --prefetch-multiplier 1
+Start: `vibi worker render` (pool and size: workers/pools.py).
 """
 
 from apps.render.services import render_run

@@ -1,6 +1,5 @@
 """Upload worker (queue `upload`): moves source media to Perso (trim, SAS upload, register, submit).
-
-Start: celery -A vibi worker -Q upload -n upload@%h --concurrency 4
+Start: `vibi worker upload` (pool and size: workers/pools.py).
 """
 
 from apps.dubbing.services import autodub_upload
