@@ -87,6 +87,17 @@ def job_stage_task(*, soft_time_limit: int = 900, time_limit: int | None = None)
     return decorator
 
 
+def stage_task(name: str, service, *, soft_time_limit: int):
+    """The stage task `name` ("workers.<module>.<task>"): runs `service(job=job)` on the claimed job."""
+
+    def run(job: Job) -> None:
+        service(job=job)
+
+    run.__module__, run.__name__ = name.rsplit(".", 1)
+    run.__qualname__ = run.__name__
+    return job_stage_task(soft_time_limit=soft_time_limit)(run)
+
+
 # The stage lost its database connection (a restart or failover): not the job's fault, so it is not
 # failed; its lease runs out and the reconciler sends the stage again.
 STAGE_DATABASE_LOST = "database_lost"

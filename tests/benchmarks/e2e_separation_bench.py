@@ -192,6 +192,12 @@ def perso_calls_per_job(jobs) -> dict[str, float]:
     return figures
 
 
+def children_cpu_sec() -> float:
+    """CPU time of this process's ended children and everything they waited for (ffmpeg included)."""
+    times = os.times()
+    return times.children_user + times.children_system
+
+
 def run(job_count: int, workers_per_queue: int) -> dict:
     recreate_database(DATABASE)
     folder = Path(tempfile.mkdtemp(prefix="e2e-bench-"))
@@ -212,6 +218,7 @@ def run(job_count: int, workers_per_queue: int) -> dict:
     user, _ = User.objects.get_or_create(username="google:e2e", google_sub="e2e", email="e2e@x.test")
     token = access_token_issue(user=user).token
     audio = speech_file(folder)
+    cpu_before = children_cpu_sec()
     with simulators_server(environment, folder / "simulators") as simulators:
         environment |= {
             "SIMULATOR_BASE_URL": simulators,
@@ -236,6 +243,8 @@ def run(job_count: int, workers_per_queue: int) -> dict:
                     total = time.monotonic() - started
             finally:
                 stop_processes(processes)
+        cpu_platform = children_cpu_sec() - cpu_before  # web and workers have ended, the simulators not yet
+    cpu_simulators = children_cpu_sec() - cpu_before - cpu_platform
     jobs = Job.objects.filter(public_id__in=job_ids)
     polls_needed = math.ceil(PROCESSING_SEC / POLL_FLOOR_SEC)
     calls = perso_calls_per_job(jobs)
@@ -250,6 +259,8 @@ def run(job_count: int, workers_per_queue: int) -> dict:
         "calls": calls,
         "calls_allowed": least * 1.1,
         "rss_mb": {name: kb / 1024 for name, kb in rss.peak_kb.items()},
+        "cpu_platform": cpu_platform,
+        "cpu_simulators": cpu_simulators,
     }
 
 
@@ -268,6 +279,13 @@ def report(result: dict) -> None:
         f" polls {calls['polls']:.2f}, downloads {calls['downloads']:.2f}, other {calls['other']:.2f});"
         f" allowed {result['calls_allowed']:.2f} = (uploads + submits + {math.ceil(PROCESSING_SEC / POLL_FLOOR_SEC)}"
         " poll + downloads) × 1.1"
+    )
+    cpu_per_job = (result["cpu_platform"] + result["cpu_simulators"]) / result["jobs"]
+    cores = len(os.sched_getaffinity(0))
+    print(
+        f"  CPU per job: platform {result['cpu_platform'] / result['jobs']:.2f} s (web, workers, their ffmpeg),"
+        f" simulators {result['cpu_simulators'] / result['jobs']:.2f} s; on {cores} cores the CPU alone takes"
+        f" >= {cpu_per_job * result['jobs'] / cores:.0f} s (load average at the end {os.getloadavg()[0]:.1f})"
     )
     peaks = ", ".join(f"{name} {mb:.0f}" for name, mb in sorted(result["rss_mb"].items()))
     print(f"  peak RSS per worker process, MB: {peaks}")
