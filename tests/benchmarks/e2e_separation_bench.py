@@ -17,6 +17,7 @@ its upload, submit and download calls plus ceil(processing time / 5 s) polls, +1
 import argparse
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -40,11 +41,14 @@ IN_FLIGHT = 10
 QUEUES = ("upload", "perso", "render", "default")
 SUBMITTERS = 8
 POLL_FLOOR_SEC = 5
-# Perso calls of one separation job that are not polls, by what they are for (endpoints of the client).
-UPLOAD_CALLS = ("/file/api/upload/sas-token", "blob:", "/file/api/v1/media/validate", "/file/api/upload/audio")
-SUBMIT_CALLS = ("/audio-separation",)
-DOWNLOAD_CALLS = ("/download-info", "/download", "storage:")
-POLL_CALLS = ("/progress",)
+# The Perso calls of a separation job by what they are for (endpoints as the call log records them).
+CALL_PURPOSES = {
+    "upload": re.compile(r"/file/api/upload/sas-token|^blob:|/file/api/v1/media/validate|/file/api/upload/audio"),
+    "submit": re.compile(r"/audio-separation$"),
+    "poll": re.compile(r"/progress$"),
+    # download-info, the links, the files, and the project (it names the background's path)
+    "download": re.compile(r"/download-info$|/download$|^storage:|/projects/\d+/spaces/\d+$"),
+}
 
 
 def speech_file(folder: Path) -> Path:
@@ -169,26 +173,32 @@ def submit_jobs(base: str, token: str, audio: Path, job_count: int) -> list[str]
         return list(submitters.map(submit, range(job_count)))
 
 
+def _endpoint_kind(endpoint: str) -> str:
+    """The endpoint without ids: one kind per distinct call a job makes (each file its own)."""
+    kind = re.sub(r"/(?:sep|sub|dub)-[0-9a-f-]+", "/JOB", endpoint)
+    return re.sub(r"/[0-9a-f]{16,}|(?<=/)\d+(?=/|$)", "", kind)
+
+
+def _purpose(endpoint: str) -> str:
+    return next((name for name, pattern in CALL_PURPOSES.items() if pattern.search(endpoint)), "other")
+
+
 def perso_calls_per_job(jobs) -> dict[str, float]:
+    """Calls per job by purpose, and the least a job needs: each distinct upload, submit and download
+    call once, plus ceil(processing time / poll floor) polls."""
     from apps.jobs.models import ExternalCall
 
-    endpoints = list(ExternalCall.objects.filter(job__in=jobs, service="perso").values_list("endpoint", flat=True))
+    calls = list(ExternalCall.objects.filter(job__in=jobs, service="perso").values_list("job_id", "endpoint"))
     job_count = jobs.count()
-
-    def count(markers: tuple[str, ...]) -> int:
-        return sum(1 for endpoint in endpoints if any(marker in endpoint for marker in markers))
-
-    polls = count(POLL_CALLS)
-    downloads = count(DOWNLOAD_CALLS)
-    figures = {
-        "total": len(endpoints) / job_count,
-        "uploads": count(UPLOAD_CALLS) / job_count,
-        "submits": count(SUBMIT_CALLS) / job_count,
-        "polls": polls / job_count,
-        "downloads": downloads / job_count,
-    }
-    figures["other"] = figures["total"] - figures["uploads"] - figures["submits"] - polls / job_count
-    figures["other"] -= downloads / job_count
+    figures = {name: 0.0 for name in [*CALL_PURPOSES, "other"]}
+    needed_kinds = set()
+    for job_id, endpoint in calls:
+        purpose = _purpose(endpoint)
+        figures[purpose] += 1 / job_count
+        if purpose in ("upload", "submit", "download"):
+            needed_kinds.add((job_id, _endpoint_kind(endpoint)))
+    figures["total"] = len(calls) / job_count
+    figures["needed"] = len(needed_kinds) / job_count + math.ceil(PROCESSING_SEC / POLL_FLOOR_SEC)
     return figures
 
 
@@ -246,9 +256,7 @@ def run(job_count: int, workers_per_queue: int) -> dict:
         cpu_platform = children_cpu_sec() - cpu_before  # web and workers have ended, the simulators not yet
     cpu_simulators = children_cpu_sec() - cpu_before - cpu_platform
     jobs = Job.objects.filter(public_id__in=job_ids)
-    polls_needed = math.ceil(PROCESSING_SEC / POLL_FLOOR_SEC)
     calls = perso_calls_per_job(jobs)
-    least = calls["uploads"] + calls["submits"] + polls_needed + calls["downloads"]
     return {
         "jobs": job_count,
         "workers": workers_per_queue,
@@ -257,7 +265,7 @@ def run(job_count: int, workers_per_queue: int) -> dict:
         "floor": math.ceil(job_count / IN_FLIGHT) * PROCESSING_SEC,
         "succeeded": jobs.filter(status=JobStatus.SUCCEEDED).count(),
         "calls": calls,
-        "calls_allowed": least * 1.1,
+        "calls_allowed": calls["needed"] * 1.1,
         "rss_mb": {name: kb / 1024 for name, kb in rss.peak_kb.items()},
         "cpu_platform": cpu_platform,
         "cpu_simulators": cpu_simulators,
@@ -275,10 +283,10 @@ def report(result: dict) -> None:
     )
     print(f"  simulator's floor {result['floor']:.0f} s; wall / floor = {ratio:.2f} (goal <= 2.00)")
     print(
-        f"  Perso calls per job {calls['total']:.2f} (uploads {calls['uploads']:.2f}, submits {calls['submits']:.2f},"
-        f" polls {calls['polls']:.2f}, downloads {calls['downloads']:.2f}, other {calls['other']:.2f});"
-        f" allowed {result['calls_allowed']:.2f} = (uploads + submits + {math.ceil(PROCESSING_SEC / POLL_FLOOR_SEC)}"
-        " poll + downloads) × 1.1"
+        f"  Perso calls per job {calls['total']:.2f} (upload {calls['upload']:.2f}, submit {calls['submit']:.2f},"
+        f" poll {calls['poll']:.2f}, download {calls['download']:.2f}, other {calls['other']:.2f});"
+        f" allowed {result['calls_allowed']:.2f} = (its distinct upload, submit and download calls"
+        f" + {math.ceil(PROCESSING_SEC / POLL_FLOOR_SEC)} poll) × 1.1"
     )
     cpu_per_job = (result["cpu_platform"] + result["cpu_simulators"]) / result["jobs"]
     cores = len(os.sched_getaffinity(0))
