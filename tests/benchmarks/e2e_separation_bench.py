@@ -121,6 +121,16 @@ def _rss_kb(pid: int) -> int:
     return 0
 
 
+def _cpu_sec(pid: int) -> tuple[float, float]:
+    """(its own CPU, its ended children's CPU: ffmpeg, ffprobe) of a live process, in seconds."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0, 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks, (int(fields[13]) + int(fields[14])) / ticks
+
+
 def _children(pid: int) -> list[int]:
     try:
         return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
@@ -129,11 +139,13 @@ def _children(pid: int) -> list[int]:
 
 
 class RssSampler:
-    """Peak RSS of each worker process (a prefork worker: its main process plus its pool children)."""
+    """Peak RSS of each worker process (a prefork worker: its main process plus its pool children),
+    and the CPU each used, its own and its subprocesses' (last reading before the stop)."""
 
     def __init__(self, processes: dict[str, subprocess.Popen]):
         self.processes = {name: process for name, process in processes.items() if name != "beat"}
         self.peak_kb: dict[str, int] = dict.fromkeys(self.processes, 0)
+        self.cpu_sec: dict[str, tuple[float, float]] = dict.fromkeys(self.processes, (0.0, 0.0))
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -148,8 +160,14 @@ class RssSampler:
     def _run(self) -> None:
         while not self._stopped.wait(1.0):
             for name, process in self.processes.items():
-                total = _rss_kb(process.pid) + sum(_rss_kb(child) for child in _children(process.pid))
+                children = _children(process.pid)
+                total = _rss_kb(process.pid) + sum(_rss_kb(child) for child in children)
                 self.peak_kb[name] = max(self.peak_kb[name], total)
+                own, ended = _cpu_sec(process.pid)
+                for child in children:  # prefork pool processes (their ffmpeg counts once they end)
+                    child_own, child_ended = _cpu_sec(child)
+                    own, ended = own + child_own, ended + child_ended
+                self.cpu_sec[name] = (own, ended)
 
 
 def submit_jobs(base: str, token: str, audio: Path, job_count: int) -> list[str]:
@@ -268,6 +286,7 @@ def run(job_count: int, workers_per_queue: int) -> dict:
         "calls_allowed": calls["needed"] * 1.1,
         "rss_mb": {name: kb / 1024 for name, kb in rss.peak_kb.items()},
         "cpu_platform": cpu_platform,
+        "cpu_workers": dict(rss.cpu_sec),
         "cpu_simulators": cpu_simulators,
     }
 
@@ -295,6 +314,11 @@ def report(result: dict) -> None:
         f" simulators {result['cpu_simulators'] / result['jobs']:.2f} s; on {cores} cores the CPU alone takes"
         f" >= {cpu_per_job * result['jobs'] / cores:.0f} s (load average at the end {os.getloadavg()[0]:.1f})"
     )
+    workers_cpu = ", ".join(
+        f"{name} {own / result['jobs']:.2f} + {ended / result['jobs']:.2f}"
+        for name, (own, ended) in sorted(result["cpu_workers"].items())
+    )
+    print(f"  CPU per job by worker process, s (Python + its ffmpeg/ffprobe): {workers_cpu}")
     peaks = ", ".join(f"{name} {mb:.0f}" for name, mb in sorted(result["rss_mb"].items()))
     print(f"  peak RSS per worker process, MB: {peaks}")
 

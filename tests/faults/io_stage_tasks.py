@@ -2,6 +2,7 @@
 with `--include`): each waits on the network-less equivalent of an upstream, another job."""
 
 import os
+import tempfile
 import time
 
 from apps.core.error_codes import ErrorCode
@@ -24,7 +25,7 @@ def wait_for_the_other_job_task(job):
         if time.monotonic() > deadline:
             raise JobFailure(ErrorCode.INTERNAL_ERROR, "the other job never ran while this one waited")
         time.sleep(0.1)
-    job_succeed(job=job, result_updates={"pid": os.getpid()})
+    job_succeed(job=job, result_updates={"pid": os.getpid(), "scratch": tempfile.gettempdir()})
 
 
 @job_stage_task(soft_time_limit=2)

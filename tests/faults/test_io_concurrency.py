@@ -2,6 +2,8 @@
 with the stage machinery of workers/base.py intact: each stage claims its job, keeps its lease and
 succeeds once, and a stage over its soft time limit is stopped although no signal can reach a thread."""
 
+from pathlib import Path
+
 import pytest
 from celery import current_app
 
@@ -10,6 +12,7 @@ from apps.jobs.services import job_create
 from tests.faults import io_stage_tasks
 from tests.faults.conftest import TERMINAL, wait_until
 from workers import queues
+from workers.base import scratch_dir_name
 from workers.pools import worker_command
 
 pytestmark = pytest.mark.worker
@@ -51,8 +54,10 @@ def test_two_stages_of_one_queue_wait_at_the_same_time_in_one_worker_process(ali
         job.refresh_from_db()
         assert job.status == JobStatus.SUCCEEDED, (job.error_code, job.error_detail)
         assert job.attempts == 1
-        # Both waited in the worker's own process (its threads), not in pool children.
+        # Both waited in the worker's own process (its threads), not in pool children, and kept their
+        # temporary files in that process's own scratch folder (swept if the process dies).
         assert job.result["pid"] == worker.pid
+        assert Path(job.result["scratch"]).name == scratch_dir_name(worker.pid)
 
 
 def test_a_stage_in_a_pool_thread_is_stopped_at_its_soft_time_limit(alice, workers):
