@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 STAMP := $(VENV)/.requirements-installed
 
-.PHONY: run test setup ffmpeg lint bench lock hadolint image image-test secrets flower chaos
+.PHONY: run test setup ffmpeg lint bench bench-e2e bench-e2e-scale lock hadolint image image-test secrets flower chaos
 
 run: setup
 	$(VENV)/bin/python manage.py run_platform
@@ -45,6 +45,14 @@ lint: setup hadolint
 
 bench: setup
 	$(VENV)/bin/python tests/benchmarks/run_all.py
+
+# End to end: 100 separation jobs, one worker process per queue (docs/performance.md, "End to end").
+bench-e2e: setup
+	$(VENV)/bin/python tests/benchmarks/e2e_separation_bench.py --jobs 100 --workers 1
+
+# The scale table: 100 and 400 jobs × 1, 2 and 4 worker processes per queue (long: about an hour).
+bench-e2e-scale: setup
+	$(VENV)/bin/python tests/benchmarks/e2e_separation_bench.py --scale
 
 # --- Production shape (issue 13): image, image test, secrets -------------------------------------
 hadolint: setup

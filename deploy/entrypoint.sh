@@ -1,7 +1,7 @@
 #!/bin/sh
 # The image's entry point: `vibi <role> [args…]`.
 #   web                     gunicorn on $PORT (WEB_WORKERS × WEB_THREADS)
-#   worker <queue> [queue…] a Celery worker of those queues (WORKER_CONCURRENCY; render: one per CPU)
+#   worker <queue> [queue…] a Celery worker of those queues (pool and size: workers/pools.py)
 #   beat                    the Celery beat scheduler (one per deployment)
 #   migrate                 applies the database migrations, then exits
 #   createsuperuser [args]  Django's createsuperuser (interactive with -it, or --noinput + DJANGO_SUPERUSER_*)
@@ -25,13 +25,11 @@ case "$role" in
     [ $# -gt 0 ] || { echo "usage: vibi worker <queue> [queue…]" >&2; exit 2; }
     queues=$(echo "$*" | tr ' ' ',')
     node="$(echo "$queues" | tr ',' '-')@$(hostname)"
-    case " $* " in
-      *" render "*) concurrency="${WORKER_CONCURRENCY:-$(nproc)}" ;;
-      *) concurrency="${WORKER_CONCURRENCY:-2}" ;;
-    esac
+    # -Q, --pool (threads for I/O queues, prefork for render), --concurrency, --prefetch-multiplier
+    options=$(cd /app && python -m workers.pools "$@")
     echo "worker $node" > "$run_dir/role"
-    exec celery -A vibi worker -Q "$queues" -n "$node" --concurrency "$concurrency" \
-      --prefetch-multiplier 1 --loglevel "${LOG_LEVEL:-INFO}"
+    # shellcheck disable=SC2086  # $options is a list of words
+    exec celery -A vibi worker $options -n "$node" --loglevel "${LOG_LEVEL:-INFO}"
     ;;
   beat)
     echo beat > "$run_dir/role"

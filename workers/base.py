@@ -9,8 +9,14 @@ runs out and the reconciler re-sends the stage), anything else → FAILED `inter
 While the stage runs, a heartbeat thread renews its lease every JOB_LEASE_SEC/3 (fenced by the
 dispatch number it claimed), so a live stage never loses its lease however long it runs, and a dead
 worker's stage is re-sent by the reconciler soon after its last renewal expires.
+
+The I/O queues run their tasks in threads of one process (workers/pools.py): every stage has its own
+heartbeat thread, Django's database connections are per thread (Celery's Django fixup closes the
+task thread's connections before and after each task; the heartbeat closes its own), and, since a
+threads pool cannot interrupt a task, the heartbeat raises the soft time limit in the stage's thread.
 """
 
+import ctypes
 import functools
 import logging
 import os
@@ -19,13 +25,17 @@ import socket
 import tempfile
 import threading
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from celery import shared_task
+from celery import current_app, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
-from celery.signals import worker_process_init
+from celery.signals import worker_init, worker_process_init
 from django.conf import settings
+from django.core.cache import cache
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
+from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from apps.core.errors import ApiError, JobFailure, TransientFailure
 from apps.jobs.models import Job, JobStatus
@@ -59,7 +69,11 @@ def job_stage_task(*, soft_time_limit: int = 900, time_limit: int | None = None)
             claimed_dispatch_seq = job.dispatch_seq  # a stage that hands on moves `job` to the next number
             with job_log_context(job):
                 log_context_bind(attempt=job.attempts)
-                renewer = LeaseRenewer(job_pk=job.pk, dispatch_seq=claimed_dispatch_seq)
+                renewer = LeaseRenewer(
+                    job_pk=job.pk,
+                    dispatch_seq=claimed_dispatch_seq,
+                    stage_time_limit_sec=None if _pool_enforces_time_limits() else soft_time_limit,
+                )
                 renewer.start()
                 try:
                     outcome = _run_stage(fn, job, soft_time_limit)
@@ -73,9 +87,26 @@ def job_stage_task(*, soft_time_limit: int = 900, time_limit: int | None = None)
     return decorator
 
 
+def stage_task(name: str, service, *, soft_time_limit: int):
+    """The stage task `name` ("workers.<module>.<task>"): runs `service(job=job)` on the claimed job."""
+
+    def run(job: Job) -> None:
+        service(job=job)
+
+    run.__module__, run.__name__ = name.rsplit(".", 1)
+    run.__qualname__ = run.__name__
+    return job_stage_task(soft_time_limit=soft_time_limit)(run)
+
+
 # The stage lost its database connection (a restart or failover): not the job's fault, so it is not
 # failed; its lease runs out and the reconciler sends the stage again.
 STAGE_DATABASE_LOST = "database_lost"
+
+
+def _pool_enforces_time_limits() -> bool:
+    """A prefork child runs its task in its main thread and gets SIGALRM at the soft limit; a task in
+    a pool thread (threads pool) gets nothing unless the heartbeat raises it."""
+    return threading.current_thread() is threading.main_thread()
 
 
 def _run_stage(fn, job: Job, soft_time_limit: int) -> str:
@@ -116,13 +147,25 @@ def _run_stage(fn, job: Job, soft_time_limit: int) -> str:
 class LeaseRenewer:
     """Renews the lease of one claimed stage from a thread of the worker process until stopped or
     until the job moves on (renewal refused: taken over, cancelled, handed on). A database outage is
-    ridden out: the next renewal reconnects; the lease only lapses if the outage outlasts it."""
+    ridden out: the next renewal reconnects; the lease only lapses if the outage outlasts it.
+    With `stage_time_limit_sec`, raises SoftTimeLimitExceeded once in the thread that started it when
+    the stage runs longer (at its next Python instruction: a blocking call ends first, by its timeout)."""
 
-    def __init__(self, *, job_pk: int, dispatch_seq: int, every_sec: float | None = None):
+    def __init__(
+        self,
+        *,
+        job_pk: int,
+        dispatch_seq: int,
+        every_sec: float | None = None,
+        stage_time_limit_sec: float | None = None,
+    ):
         self.job_pk = job_pk
         self.dispatch_seq = dispatch_seq
         self.every_sec = every_sec if every_sec is not None else max(1.0, settings.JOB_LEASE_SEC / 3)
+        self._stage_thread_id = threading.get_ident()
+        self._time_limit_at = time.monotonic() + stage_time_limit_sec if stage_time_limit_sec else None
         self._stopped = threading.Event()
+        self._stopping = threading.Lock()
         self._thread = threading.Thread(target=self._run, name=f"lease-{job_pk}-{dispatch_seq}", daemon=True)
 
     def start(self) -> None:
@@ -130,12 +173,21 @@ class LeaseRenewer:
 
     def stop(self) -> None:
         # A renewal in flight ends by itself (its UPDATE matches nothing once the stage handed on).
-        self._stopped.set()
+        with self._stopping:
+            self._stopped.set()
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
+        next_renewal_at = time.monotonic() + self.every_sec
         try:
-            while not self._stopped.wait(self.every_sec):
+            while not self._stopped.wait(self._seconds_to_next_event(next_renewal_at)):
+                now = time.monotonic()
+                if self._time_limit_at is not None and now >= self._time_limit_at:
+                    self._time_limit_at = None
+                    self._interrupt_stage()
+                if now < next_renewal_at:
+                    continue
+                next_renewal_at = now + self.every_sec
                 try:
                     if not job_lease_renew(job_pk=self.job_pk, dispatch_seq=self.dispatch_seq):
                         logger.info("lease of job %s dispatch %s not renewed: moved on", self.job_pk, self.dispatch_seq)
@@ -145,6 +197,21 @@ class LeaseRenewer:
                     connection.close()
         finally:
             connection.close()  # this thread's own connection
+
+    def _seconds_to_next_event(self, next_renewal_at: float) -> float:
+        next_event_at = min(next_renewal_at, self._time_limit_at or next_renewal_at)
+        return max(0.0, next_event_at - time.monotonic())
+
+    def _interrupt_stage(self) -> None:
+        with self._stopping:
+            if self._stopped.is_set():
+                return
+            logger.warning(
+                "job %s dispatch %s: stage over its time limit, interrupting", self.job_pk, self.dispatch_seq
+            )
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                ctypes.c_ulong(self._stage_thread_id), ctypes.py_object(SoftTimeLimitExceeded)
+            )
 
 
 def _handle_transient(job: Job, exc: TransientFailure, log_fields: str) -> None:
@@ -168,10 +235,34 @@ def _check_stage_handed_on(job: Job, task_name: str, *, claimed_dispatch_seq: in
     """A stage must end by advancing, waiting, succeeding or failing the job; flag one that did not.
     Compared with the number this stage claimed: once it handed on, the next stage may already be
     running (PROCESSING under the next number) on another worker, and that one is not ours to fail."""
-    current = Job.objects.filter(pk=job.pk).values_list("status", "dispatch_seq").first()
+    current = Job.objects.filter(pk=job.pk).values_list("status", "dispatch_seq", "next_poll_at").first()
     if current and current[0] == JobStatus.PROCESSING and current[1] == claimed_dispatch_seq:
         logger.error("stage %s left job %s processing; failing it", task_name, job.public_id)
         _fail_quietly(job, "internal_error", f"Stage {job.stage} did not complete")
+    elif current and current[0] == JobStatus.WAITING:
+        poll_tick_send_at(current[2])
+
+
+# --- poll ticks at the moment a poll is due -------------------------------------------------------
+
+POLL_TICK_TASK = "workers.perso.poll_due_jobs_task"
+
+
+def poll_tick_send_at(due_at: datetime | None) -> None:
+    """Sends one poll tick for the moment `due_at` (an ETA message), so a job is polled when its poll
+    is due instead of up to POLL_TICK_SEC later; beat's ticks stay as the safety net. Only for a moment
+    within one beat interval (the tick before it sends it), and once per tenth of a second (the shared
+    cache), so ticks do not multiply."""
+    if due_at is None or current_app.conf.task_always_eager:
+        return
+    now = timezone.now()
+    tick = timedelta(seconds=settings.POLL_TICK_SEC)
+    if due_at - now > tick or not cache.add(f"poll-tick-at:{round(due_at.timestamp() * 10)}", True, timeout=60):
+        return
+    try:
+        current_app.send_task(POLL_TICK_TASK, eta=max(due_at, now), expires=max(due_at, now) + tick)
+    except KombuOperationalError as exc:
+        logger.warning("poll tick for %s not sent (broker unavailable), beat's tick polls: %s", due_at, exc)
 
 
 # --- scratch space of a worker process -------------------------------------------------------------
@@ -204,6 +295,15 @@ def scratch_sweep_dead(root: Path) -> list[Path]:
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
     return removed
+
+
+@worker_init.connect
+def use_private_scratch_in_a_threads_worker(sender=None, **_) -> None:
+    """A threads (or solo) worker runs its tasks in the main process, which gets no
+    worker_process_init: it takes its scratch folder at start."""
+    pool = getattr(sender, "pool_cls", "")
+    if "prefork" not in (pool if isinstance(pool, str) else pool.__module__):
+        use_private_scratch()
 
 
 @worker_process_init.connect

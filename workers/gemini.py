@@ -1,12 +1,8 @@
 """Gemini worker (queue `gemini`): subtitle translation.
-
-Start: celery -A vibi worker -Q gemini -n gemini@%h --concurrency 2 --prefetch-multiplier 1
+Start: `vibi worker gemini` (pool and size: workers/pools.py).
 """
 
 from apps.subtitles.services import subtitles_translate
-from workers.base import job_stage_task
+from workers.base import stage_task
 
-
-@job_stage_task(soft_time_limit=1200)
-def subtitles_translate_task(job):
-    subtitles_translate(job=job)
+subtitles_translate_task = stage_task(f"{__name__}.subtitles_translate_task", subtitles_translate, soft_time_limit=1200)

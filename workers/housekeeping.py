@@ -1,6 +1,5 @@
 """Housekeeping worker (queue `default`): the reconciler and the retention sweeps.
-
-Start: celery -A vibi worker -Q default -n default@%h --concurrency 1
+Start: `vibi worker default` (pool and size: workers/pools.py).
 """
 
 import logging

@@ -3,6 +3,8 @@
 Each tick claims the due WAITING jobs (row locks with SKIP LOCKED, pushed forward before the locks
 are released, so two pollers never take the same job), polls each once, and writes the next poll
 time back on the row. Everything the poller needs is on the row, so a restarted poller resumes.
+A poll that ends a project frees one of our in-flight slots: the oldest queued job is made due at
+once and taken in the same tick, instead of waiting out its queue backoff.
 """
 
 import logging
@@ -14,7 +16,7 @@ from django.utils import timezone
 
 from apps.core.chaos import chaos_point
 from apps.core.errors import JobFailure, TransientFailure
-from apps.jobs.models import Job
+from apps.jobs.models import Job, JobStatus
 from apps.jobs.services import (
     JobLost,
     job_advance,
@@ -36,20 +38,45 @@ POLL_BACKOFF_FACTOR = 1.5
 def poll_due_jobs(*, limit: int = 50) -> int:
     """Polls every due job once; returns how many Perso jobs it handled."""
     handled = 0
-    for job in jobs_due_for_poll_claim(limit=limit):
-        if job.upstream.get("provider") != "perso":
-            logger.warning("job %s waits on an upstream the Perso poller does not handle", job.public_id)
-            continue
-        with job_log_context(job):
-            try:
-                perso_poll_job(job=job)
-            except JobLost:
-                logger.info("job %s moved on while being polled", job.public_id)
-            except Exception:
-                # One job's surprise must not stop the tick; it is polled again after the claim lease.
-                logger.exception("polling job %s failed unexpectedly", job.public_id)
-        handled += 1
-    return handled
+    while True:
+        freed_slots = 0
+        due = jobs_due_for_poll_claim(limit=limit)
+        for job in due:
+            if job.upstream.get("provider") != "perso":
+                logger.warning("job %s waits on an upstream the Perso poller does not handle", job.public_id)
+                continue
+            with job_log_context(job):
+                try:
+                    freed_slots += perso_poll_job(job=job)
+                except JobLost:
+                    logger.info("job %s moved on while being polled", job.public_id)
+                except Exception:
+                    # One job's surprise must not stop the tick; it is polled again after the claim lease.
+                    logger.exception("polling job %s failed unexpectedly", job.public_id)
+            handled += 1
+        if len(due) < limit and not (freed_slots and perso_queued_jobs_wake(count=freed_slots)):
+            return handled
+
+
+def perso_queued_jobs_wake(*, count: int) -> int:
+    """Makes the `count` oldest queued jobs due now (their submit is tried on the next claim)."""
+    now = timezone.now()
+    oldest = (
+        Job.objects.filter(status=JobStatus.WAITING, upstream__persoState=STATE_QUEUED, next_poll_at__gt=now)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:count]
+    )
+    return Job.objects.filter(pk__in=list(oldest), status=JobStatus.WAITING).update(next_poll_at=now)
+
+
+def perso_next_poll_at() -> datetime | None:
+    """When the soonest waiting job is due (None: none waits)."""
+    return (
+        Job.objects.filter(status=JobStatus.WAITING, next_poll_at__isnull=False)
+        .order_by("next_poll_at")
+        .values_list("next_poll_at", flat=True)
+        .first()
+    )
 
 
 def next_poll_delay_sec(*, unchanged_polls: int) -> float:
@@ -72,33 +99,34 @@ def _schedule_after_error(job: Job, *, errors: int, delay_sec: float) -> None:
         job_schedule_poll(job=job, next_poll_at=timezone.now() + timedelta(seconds=delay_sec))
 
 
-def perso_poll_job(*, job: Job) -> None:
-    """One poll of one waiting job: resubmit if queued, else read progress and move the job on."""
+def perso_poll_job(*, job: Job) -> bool:
+    """One poll of one waiting job: resubmit if queued, else read progress and move the job on.
+    True when the job's projects stopped holding an in-flight slot (completed, failed, timed out)."""
     now = timezone.now()
     upstream = job.upstream
     if job.poll_deadline_at and now >= job.poll_deadline_at:
         minutes = max(1, round((job.poll_deadline_at - job.created_at).total_seconds() / 60))
         _fail(job, "perso_timeout", f"Perso did not finish within {minutes} minutes", abandoned=True)
-        return
+        return True
     state = upstream.get("persoState")
     if state == STATE_QUEUED:
         _resubmit(job)
-        return
+        return False
     if state == STATE_SUBMITTING:
         # A worker died in the middle of a submit: adopt the project it may have made, else resubmit.
         _resubmit(job, interrupted=True)
-        return
+        return False
     project_seqs = upstream.get("persoProjectSeqs") or [upstream.get("persoProjectSeq")]
     if not project_seqs or project_seqs[0] is None:
         _fail(job, "perso_state_lost", "The Perso project of this job is unknown")
-        return
+        return True
     # The documented floor, across workers: never poll sooner than PERSO_POLL_MIN_INTERVAL_SEC after
     # the last poll of this job's projects (recorded on the row before each poll).
     floor = timedelta(seconds=settings.PERSO_POLL_MIN_INTERVAL_SEC)
     last_poll_at = upstream.get("persoLastPollAt")
     if last_poll_at and now < datetime.fromisoformat(last_poll_at) + floor:
         job_schedule_poll(job=job, next_poll_at=datetime.fromisoformat(last_poll_at) + floor)
-        return
+        return False
     job_update_upstream(job=job, upstream={"persoLastPollAt": now.isoformat()})
     try:
         answer = perso_projects_progress(project_seqs=[int(seq) for seq in project_seqs])
@@ -112,23 +140,23 @@ def perso_poll_job(*, job: Job) -> None:
             delay = poll_error_backoff_sec(errors=errors)
         logger.warning("poll of job %s rate-limited; next poll in %.0fs", job.public_id, delay)
         _schedule_after_error(job, errors=errors, delay_sec=delay)
-        return
+        return False
     except PersoError as exc:
         if exc.status is not None and 400 <= exc.status < 500:
             upstream_code = exc.code or str(exc.status)
             _fail(job, f"perso_{upstream_code}"[:64], f"Perso refused the poll: {exc.status} {upstream_code}")
-            return
+            return True
         errors = int(upstream.get("persoPollErrors", 0)) + 1
         delay = poll_error_backoff_sec(errors=errors)
         logger.warning("poll of job %s failed (%s); next poll in %.0fs", job.public_id, exc, delay)
         _schedule_after_error(job, errors=errors, delay_sec=delay)
-        return
+        return False
     chaos_point("perso_poll")
     span = upstream.get("progressSpan") or [10, 80]
     if answer.is_failed:
         reason = answer.progress_reason if answer.progress_reason not in ("", "Failed") else "Failed"
         _fail(job, "perso_failed", f"Perso reported failure: {reason}")
-        return
+        return True
     if answer.is_completed:
         with transaction.atomic():
             job_update_upstream(
@@ -140,7 +168,7 @@ def perso_poll_job(*, job: Job) -> None:
                 },
             )
             job_advance(job=job, stage=upstream["onCompleteStage"], progress=int(span[1]), progress_reason="Finalizing")
-        return
+        return True
     last_progress = upstream.get("persoLastProgress")
     moved = last_progress is None or answer.progress != last_progress
     unchanged = 0 if moved else int(upstream.get("persoUnchangedPolls", 0)) + 1
@@ -151,6 +179,7 @@ def perso_poll_job(*, job: Job) -> None:
         progress=perso_progress_to_job_progress(perso_progress=answer.progress, progress_span=span),
         progress_reason=answer.progress_reason or None,
     )
+    return False
 
 
 def _schedule(

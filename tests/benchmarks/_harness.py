@@ -34,6 +34,11 @@ def bench_environment(name: str) -> dict[str, str]:
 def recreate_database(name: str) -> None:
     import psycopg
 
+    if "django" in sys.modules and sys.modules["django"].apps.apps.ready:  # a second run in one process
+        from django.db import connections
+
+        connections.close_all()
+
     with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         connection.execute(f'CREATE DATABASE "{name}"')
@@ -51,22 +56,30 @@ def setup_django(environment: dict[str, str]) -> None:
 
 
 @contextmanager
-def gunicorn_server(environment: dict[str, str], *, workers: int = 2):
+def gunicorn_server(environment: dict[str, str], *, workers: int = 2, threads: int = 1):
+    port = free_port()
+    command = [str(VENV_BIN / "gunicorn"), "vibi.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
+    command += ["--threads", str(threads), "--log-level", "warning"]
+    with _serving(subprocess.Popen(command, cwd=ROOT, env=environment), port) as base:
+        yield base
+
+
+@contextmanager
+def simulators_server(environment: dict[str, str], data_dir: Path):
+    """The simulators (Perso, Gemini, Google) on their own gunicorn, as `make run` and the production
+    shape run them: the upstream's work does not take threads of the web server under test."""
+    from apps.simulators import server
+
     port = free_port()
     process = subprocess.Popen(
-        [
-            str(VENV_BIN / "gunicorn"),
-            "vibi.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=environment,
+        server.command(f"127.0.0.1:{port}"), cwd=ROOT, env=server.environment(data_dir, base=environment)
     )
+    with _serving(process, port) as base:
+        yield base
+
+
+@contextmanager
+def _serving(process: subprocess.Popen, port: int):
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):

@@ -28,20 +28,20 @@ SEGMENTS = [  # (source seconds, trim start ms, trim end ms, speed)
     (32, 1000, 31000, 1.5),
     (22, 0, 20000, 1.0),
 ]
-ASS = """[Script Info]
-ScriptType: v4.00+
-PlayResX: 1280
-PlayResY: 720
-
-[V4+ Styles]
-Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, \
-Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, \
-MarginV, Encoding
-Style: Default,DejaVu Sans,48,&H00FFFFFF,&H000000FF,&H00000000,&H00000000,0,0,0,0,100,100,0,0,1,3,0,2,20,20,40,1
-
-[Events]
-Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text
-"""
+# The ASS header: one default style (white 48 px DejaVu Sans, outlined, bottom centre), then events.
+_STYLE = {
+    "Name": "Default", "Fontname": "DejaVu Sans", "Fontsize": "48", "PrimaryColour": "&H00FFFFFF",
+    "SecondaryColour": "&H000000FF", "OutlineColour": "&H00000000", "BackColour": "&H00000000", "Bold": "0",
+    "Italic": "0", "Underline": "0", "StrikeOut": "0", "ScaleX": "100", "ScaleY": "100", "Spacing": "0",
+    "Angle": "0", "BorderStyle": "1", "Outline": "3", "Shadow": "0", "Alignment": "2", "MarginL": "20",
+    "MarginR": "20", "MarginV": "40", "Encoding": "1",
+}  # fmt: skip
+_EVENT_FIELDS = "Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text"
+ASS = (
+    f"[Script Info]\nScriptType: v4.00+\nPlayResX: {WIDTH}\nPlayResY: {HEIGHT}\n\n"
+    f"[V4+ Styles]\nFormat: {', '.join(_STYLE)}\nStyle: {','.join(_STYLE.values())}\n\n"
+    f"[Events]\nFormat: {_EVENT_FIELDS}\n"
+)
 
 
 def ffmpeg(*arguments: str) -> None:

@@ -15,6 +15,7 @@ import psycopg
 import requests
 
 from tests.faults.conftest import free_loopback_port, wait_until
+from workers.pools import worker_command
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 BIN = Path(sys.executable).parent
@@ -174,10 +175,12 @@ class Platform:
         wait_until(lambda: _answers(f"{self.web_url}/healthz"), timeout=90, what="web")
 
     def start_worker(self, queue: str, host_name: str | None = None) -> Host:
+        # The image's worker command (workers/pools.py: threads for the I/O queues, prefork for render).
         argv = [
-            sys.executable, "-m", "celery", "-A", "vibi", "worker", "-Q", queue, "-n", f"{queue}-{uuid.uuid4().hex[:6]}@%h",
-            "--concurrency", "1", "--prefetch-multiplier", "1", "--without-mingle", "--without-gossip", "-l", "INFO",
-        ]  # fmt: skip
+            *worker_command([queue], node=f"{queue}-{uuid.uuid4().hex[:6]}@%h"),
+            "--without-mingle",
+            "--without-gossip",
+        ]
         return self.start(host_name or f"worker-{queue}", argv, self.env())
 
     def start_beat(self) -> None:

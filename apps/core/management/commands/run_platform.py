@@ -1,8 +1,8 @@
 """`manage.py run_platform`: the whole platform on one machine — web, one worker per queue, beat.
 
 Migrates, makes sure an admin user exists (its password is printed), then supervises the
-processes until Ctrl-C. The worker command lines are the same ones docs/operations.md gives for
-running each worker type on its own hosts.
+processes until Ctrl-C. The worker command lines come from workers/pools.py, as for the image's
+`vibi worker <queue>` (threads for the I/O queues, prefork for render; sizes from WORKER_*_CONCURRENCY).
 """
 
 import os
@@ -18,29 +18,7 @@ from django.core.management import BaseCommand, CommandParser, call_command
 
 from apps.simulators import server as simulators_server
 from workers import queues
-
-WORKER_CONCURRENCY = {queues.UPLOAD: 2, queues.PERSO: 2, queues.GEMINI: 2, queues.RENDER: 1, queues.DEFAULT: 1}
-
-
-def worker_command(queue: str, concurrency: int) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "vibi",
-        "worker",
-        "-Q",
-        queue,
-        "-n",
-        f"{queue}@%h",
-        "--concurrency",
-        str(concurrency),
-        "--prefetch-multiplier",
-        "1",
-        "--loglevel",
-        "INFO",
-    ]
+from workers.pools import beat_command, worker_command
 
 
 def web_command(*, host: str, port: int) -> list[str]:
@@ -62,19 +40,8 @@ class Command(BaseCommand):
         admin_password = self._ensure_admin()
         web = web_command(host=host, port=port)
         commands = {"web": web}
-        commands |= {f"worker-{queue}": worker_command(queue, count) for queue, count in WORKER_CONCURRENCY.items()}
-        commands["beat"] = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "vibi",
-            "beat",
-            "--loglevel",
-            "INFO",
-            "--schedule",
-            str(settings.DATA_DIR / "celerybeat-schedule"),
-        ]
+        commands |= {f"worker-{queue}": worker_command([queue], node=f"{queue}@%h") for queue in queues.ALL}
+        commands["beat"] = beat_command(schedule_file=str(settings.DATA_DIR / "celerybeat-schedule"))
         environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
         # --- The simulators in their own process (issue 13) ---------------------------------------
         # Own port, own threads, own data folder: an upstream call of web (chat → Gemini, sign-in →
