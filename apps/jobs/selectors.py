@@ -33,14 +33,17 @@ def job_status_snapshot(*, owner_id: int, public_id: str, kind: str) -> JobStatu
     `public_id` index in plain SQL costs a fraction of the ORM's query compilation, and on Postgres
     it is a prepared statement, planned once per connection (see docs/performance.md)."""
     parameters = [public_id, owner_id, kind]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # Django's cursor binds parameters client-side, which cannot prepare: a server-binding
-            # cursor on the same connection (same adapters, same transaction) can.
-            with connection.wrap_database_errors, psycopg.Cursor(cursor.cursor.connection) as prepared:
-                prepared.execute(_STATUS_SNAPSHOT_SQL, parameters, prepare=True)
-                row = prepared.fetchone()
-        else:
+    if connection.vendor == "postgresql":
+        # Django's cursors bind parameters client-side, which cannot prepare: a server-binding cursor
+        # on the same connection (same adapters and transaction), after the checks Django's would run.
+        connection.close_if_health_check_failed()
+        connection.ensure_connection()
+        connection.validate_no_broken_transaction()
+        with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+            cursor.execute(_STATUS_SNAPSHOT_SQL, parameters, prepare=True)
+            row = cursor.fetchone()
+    else:
+        with connection.cursor() as cursor:
             cursor.execute(_STATUS_SNAPSHOT_SQL, parameters)
             row = cursor.fetchone()
     if row:

@@ -1,6 +1,8 @@
 """API throughput: a job status endpoint with 10,000 jobs in Postgres vs. the framework floor.
 
 Run: .venv/bin/python tests/benchmarks/api_bench.py [rounds]  (needs Postgres, Redis and wrk here)
+     .venv/bin/python tests/benchmarks/api_bench.py --profile  (no server: CPU per request in one
+     process and where a status request spends it, by layer; steadier than wrk on a busy machine)
 Goal (issue 20): status ≥ 0.7 × `/healthz` requests/s, status p99 < 20 ms, same concurrency.
 
 Both endpoints get what a phone sends (Bearer JWT, Accept, gzip, an OkHttp user agent); the status is
@@ -9,8 +11,12 @@ alternate in rounds of 5 s, so a load change on a shared machine hits both alike
 round and the median are printed.
 """
 
+import cProfile
+import io
+import pstats
 import statistics
 import sys
+import time
 from pathlib import Path
 
 import requests
@@ -69,12 +75,113 @@ def status_answers(url: str, headers: dict[str, str], job_id: str) -> None:
         raise SystemExit(f"status of the seeded job answered {response.status_code} {response.text}")
 
 
+# Where a status request spends its CPU: (label, [(file suffix, function)...]) summed cumulatively.
+PROFILE_LAYERS = [
+    ("URL resolution", [("django/core/handlers/base.py", "resolve_request")]),
+    (
+        "django-prometheus before/after",
+        [("django_prometheus/middleware.py", name) for name in ("process_request", "process_view", "process_response")],
+    ),
+    ("access log line (format, redact, write)", [("logging/__init__.py", "info")]),
+    ("DRF request wrapping", [("rest_framework/views.py", "initialize_request")]),
+    ("Bearer authentication (JWT, user)", [("rest_framework/views.py", "perform_authentication")]),
+    ("content negotiation", [("rest_framework/views.py", "perform_content_negotiation")]),
+    (
+        "permissions + throttles",
+        [("rest_framework/views.py", name) for name in ("check_permissions", "check_throttles")],
+    ),
+    ("database health check (SELECT 1)", [("django/db/backends/base/base.py", "close_if_health_check_failed")]),
+    ("status query (incl. health check)", [("apps/jobs/selectors.py", "job_status_snapshot")]),
+    ("view (incl. status query)", [("apps/render/api.py", "get")]),
+    ("JSON rendering", [("rest_framework/response.py", "rendered_content")]),
+]
+
+
+def _wsgi_caller():
+    import logging
+    import os
+
+    from django.core.handlers.wsgi import WSGIHandler
+
+    for handler in logging.getLogger().handlers:  # lines are still formatted and redacted, not shown
+        handler.stream = open(os.devnull, "w")
+    application = WSGIHandler()
+
+    def call(path: str, headers: dict[str, str]) -> None:
+        environ = {
+            "REQUEST_METHOD": "GET",
+            "PATH_INFO": path,
+            "QUERY_STRING": "",
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "8000",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1",
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(b""),
+            "wsgi.errors": sys.stderr,
+            "HTTP_HOST": "127.0.0.1:8000",
+            **{f"HTTP_{name.upper().replace('-', '_')}": value for name, value in headers.items()},
+        }
+        statuses = []
+        body = application(environ, lambda status, _headers: statuses.append(status))
+        b"".join(body)
+        body.close()
+        if not statuses[0].startswith("200"):
+            raise SystemExit(f"{path} answered {statuses[0]}")
+
+    return call
+
+
+def profile(job_id: str, token: str, rounds: int = 20, batch: int = 200) -> None:
+    """CPU per request (process time, best batch of each endpoint, alternating) and, for status,
+    the share of each layer under cProfile."""
+    call = _wsgi_caller()
+    headers = phone_headers(token)
+    paths = {"floor": "/healthz", "status": f"/api/v2/render/{job_id}/status"}
+    for _ in range(200):
+        for path in paths.values():
+            call(path, headers)
+    best = dict.fromkeys(paths, float("inf"))
+    for _ in range(rounds):
+        for name, path in paths.items():
+            started = time.process_time()
+            for _ in range(batch):
+                call(path, headers)
+            best[name] = min(best[name], (time.process_time() - started) / batch * 1e6)
+    print("CPU per request in one process (no server, no network; best of alternating batches):")
+    print(
+        f"  /healthz {best['floor']:.0f} µs, status {best['status']:.0f} µs, floor / status = {best['floor'] / best['status']:.2f}"
+    )
+    profiler = cProfile.Profile(time.process_time)
+    profiler.enable()
+    for _ in range(rounds * batch // 2):
+        call(paths["status"], headers)
+    profiler.disable()
+    stats = pstats.Stats(profiler).stats
+    total = sum(
+        entry[3]
+        for (filename, _, name), entry in stats.items()
+        if name == "__call__" and filename.endswith("django/core/handlers/wsgi.py")
+    )
+    print("Status request under cProfile (cumulative share of the WSGI handler's CPU; nested rows overlap):")
+    for label, functions in PROFILE_LAYERS:
+        spent = sum(
+            entry[3]
+            for (filename, _, name), entry in stats.items()
+            if any(filename.endswith(suffix) and name == function for suffix, function in functions)
+        )
+        print(f"  {label:<42}{spent / total * 100:>6.1f} %")
+
+
 def main() -> None:
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 3
     recreate_database(DATABASE)
     environment = bench_environment(DATABASE)
     setup_django(environment)
     job_id, token = seed()
+    if "--profile" in sys.argv:
+        profile(job_id, token)
+        return
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 3
     headers = phone_headers(token)
     figures: dict[str, list[dict]] = {"floor": [], "status": []}
     with gunicorn_server(environment) as base:
