@@ -32,7 +32,7 @@ def job_status_snapshot(*, owner_id: int, public_id: str, kind: str) -> JobStatu
     Polls are the platform's hottest path (every phone polls every 2–10 s); one lookup by the unique
     `public_id` index in plain SQL costs a fraction of the ORM's query compilation, and on Postgres
     it is a prepared statement, planned once per connection (see docs/performance.md)."""
-    parameters = [public_id, owner_id, kind]
+    parameters: list[str | int] = [public_id, owner_id, kind]
     if connection.vendor == "postgresql":
         # Django's cursors bind parameters client-side, which cannot prepare: a server-binding cursor
         # on the same connection (same adapters and transaction), after the checks Django's would run.
