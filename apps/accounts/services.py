@@ -1,5 +1,6 @@
 """Sign-in: verify a Google ID token, upsert the user, issue the platform's own HS256 JWT."""
 
+import copy
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -145,8 +146,8 @@ def access_token_user(*, token: str) -> User:
 # Tokens whose signature and claims were verified: a phone polls with the same token every few
 # seconds, and the HMAC check is the largest cost of a poll after the query. Expiry is re-checked.
 _verified_tokens: dict[str, tuple[int, str]] = {}
-_USER_CACHE_SEC = 30.0
-_user_cache: dict[str, tuple[float, dict]] = {}
+# Subject → (valid until, monotonic; the user as read from the database).
+_user_cache: dict[str, tuple[float, User]] = {}
 
 
 def user_cache_clear() -> None:
@@ -155,12 +156,14 @@ def user_cache_clear() -> None:
 
 
 def _active_user_by_subject(sub: str) -> User | None:
-    """The token's user, from a per-process cache for a few seconds: status polls are the hottest
-    path and the user row rarely changes (a deactivation takes effect within _USER_CACHE_SEC)."""
+    """The token's active user, from a per-process cache for AUTH_USER_CACHE_SEC: status polls are the
+    hottest path and the user row rarely changes. A user deactivated or deleted meanwhile is refused
+    by each web process within AUTH_USER_CACHE_SEC (0: on the next request). Each request gets its
+    own copy of the cached user, so nothing a request sets on it reaches another request."""
     now = time.monotonic()
     cached = _user_cache.get(sub)
     if cached and cached[0] > now:
-        return User(**cached[1])
+        return copy.copy(cached[1])
     lookup = {"pk": sub.removeprefix("user:")} if sub.startswith("user:") else {"google_sub": sub}
     try:
         fields = (
@@ -175,10 +178,14 @@ def _active_user_by_subject(sub: str) -> User | None:
         return None
     user_fields: dict[str, Any] = dict(fields)
     user_fields["id"] = user_fields.pop("pk")
-    if len(_user_cache) > 10_000:
-        _user_cache.clear()
-    _user_cache[sub] = (now + _USER_CACHE_SEC, user_fields)
-    return User(**user_fields)
+    user = User(**user_fields)
+    user._state.adding = False
+    user._state.db = "default"
+    if settings.AUTH_USER_CACHE_SEC > 0:
+        if len(_user_cache) > 10_000:
+            _user_cache.clear()
+        _user_cache[sub] = (now + settings.AUTH_USER_CACHE_SEC, user)
+    return copy.copy(user)
 
 
 def sign_in_with_google(*, id_token: str) -> tuple[User, AccessToken]:

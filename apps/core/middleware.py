@@ -1,11 +1,14 @@
-"""Keeps HTML error pages off `/api/`: Django-level 404/405/413/500 there answer in the error shape."""
+"""Keeps HTML error pages off `/api/`: Django-level 404/405/413/500 there answer in the error shape;
+spares busy connections Django's per-request database health check."""
 
 import logging
+import time
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, connections
 from django.http import HttpRequest, HttpResponseBase, JsonResponse
 
 from apps.core.error_codes import ErrorCode
@@ -80,3 +83,33 @@ class ApiErrorShapeMiddleware:
             return response
         logger.exception("unhandled error on %s", request.path)
         return JsonResponse(error_body(ErrorCode.INTERNAL_ERROR), status=500)
+
+
+class DatabaseHealthCheckIntervalMiddleware:
+    """With CONN_HEALTH_CHECKS, Django sends `SELECT 1` before the first query of every request that
+    reuses a connection: a second round trip on every status poll. A connection that passed a check
+    less than DATABASE_HEALTH_CHECK_INTERVAL_SEC ago is trusted for this request instead; one that
+    breaks inside that window fails its query like one that breaks right after a check (a 503 with
+    Retry-After, and the connection is dropped). Must come before any middleware that queries."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        interval = settings.DATABASE_HEALTH_CHECK_INTERVAL_SEC
+        now = time.monotonic()
+        unchecked: list[Any] = []
+        database: Any  # health_check_enabled / health_check_done are set by Django's backends, not in the stubs
+        for database in connections.all(initialized_only=True):
+            if database.connection is None or not database.health_check_enabled or database.health_check_done:
+                continue
+            if now - getattr(database, "vibi_health_checked_at", float("-inf")) < interval:
+                database.health_check_done = True
+            else:
+                unchecked.append(database)
+        response = self.get_response(request)
+        for database in unchecked:
+            # Checked during this request (or reconnected, which is as good): trusted from `now` on.
+            if database.connection is not None and database.health_check_done and not database.errors_occurred:
+                database.vibi_health_checked_at = now
+        return response

@@ -4,6 +4,7 @@ import base64
 import hashlib
 import hmac
 import time
+from functools import lru_cache
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -22,17 +23,19 @@ class TokenInvalid(Forbidden):
     code = ErrorCode.INVALID_TOKEN
 
 
-def _secret() -> bytes:
-    secret = settings.SIGNING_SECRET
+@lru_cache(maxsize=4)
+def _keyed_hmac(secret: str) -> hmac.HMAC:
+    """HMAC-SHA256 with the key already absorbed, built once per secret: each signature copies it
+    (status answers sign a URL per file on every poll)."""
     if len(secret) < MIN_SECRET_LENGTH:
         raise ValueError(f"SEPARATION_SIGNING_SECRET must be at least {MIN_SECRET_LENGTH} characters")
-    return secret.encode()
+    return hmac.new(secret.encode(), digestmod=hashlib.sha256)
 
 
 def _signature(job_id: str, resource_id: str, expires_at: int) -> str:
-    message = f"{job_id}:{resource_id}:{expires_at}".encode()
-    digest = hmac.new(_secret(), message, hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    mac = _keyed_hmac(settings.SIGNING_SECRET).copy()
+    mac.update(f"{job_id}:{resource_id}:{expires_at}".encode())
+    return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()
 
 
 def sign_token(*, job_id: str, resource_id: str, expires_at: int) -> str:

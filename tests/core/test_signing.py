@@ -1,3 +1,7 @@
+import base64
+import hashlib
+import hmac
+
 import pytest
 
 from apps.core.signing import TokenInvalid, TokenMissing, sign_token, signed_path, token_expiry, verify_token
@@ -66,3 +70,21 @@ def test_signed_path_is_path_only_with_token_query():
         "/api/v2/subtitles/sub-1/srt", job_id="sub-1", resource_id="original", expires_at=NOW, lang="original"
     )
     assert url.startswith("/api/v2/subtitles/sub-1/srt?lang=original&token=")
+
+
+def test_signature_is_the_documented_hmac_and_follows_a_changed_secret(settings):
+    settings.SIGNING_SECRET = "a" * 40
+    token = sign_token(job_id="sep-1", resource_id="speaker_0", expires_at=NOW + 60)
+    expected = hmac.new(b"a" * 40, f"sep-1:speaker_0:{NOW + 60}".encode(), hashlib.sha256).digest()
+    assert token == f"{NOW + 60}.{base64.urlsafe_b64encode(expected).rstrip(b'=').decode()}"
+    assert sign_token(job_id="sep-1", resource_id="speaker_0", expires_at=NOW + 60) == token  # the cached key
+
+    settings.SIGNING_SECRET = "b" * 40
+    with pytest.raises(TokenInvalid):
+        verify_token(token=token, job_id="sep-1", resource_id="speaker_0", now=NOW)
+
+
+def test_a_short_signing_secret_is_refused(settings):
+    settings.SIGNING_SECRET = "short"
+    with pytest.raises(ValueError, match="at least"):
+        sign_token(job_id="sep-1", resource_id="speaker_0", expires_at=NOW + 60)

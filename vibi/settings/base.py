@@ -81,6 +81,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "apps.core.middleware.DatabaseHealthCheckIntervalMiddleware",
     "apps.observability.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -143,6 +144,9 @@ def _database_from_url(url: str) -> dict:
 
 
 DATABASES = {"default": _database_from_url(env_str("DATABASE_URL", f"sqlite://{DATA_DIR / 'vibi.sqlite3'}"))}
+# A reused connection is checked (`SELECT 1`) at most this often instead of before every request's
+# first query (apps/core/middleware.DatabaseHealthCheckIntervalMiddleware); 0 checks every request.
+DATABASE_HEALTH_CHECK_INTERVAL_SEC = env_int("DATABASE_HEALTH_CHECK_INTERVAL_SEC", 1, minimum=0, maximum=60)
 
 # Throttle counters and token caches must be shared by every web process and host: Redis in production.
 CACHE_URL = env_str("CACHE_URL", "")
@@ -239,6 +243,9 @@ AUTH_JWT_SECRET = _embedded_secret("AUTH_JWT_SECRET")
 AUTH_JWT_ISSUER = env_str("AUTH_JWT_ISSUER", "vibi-bff")
 AUTH_JWT_AUDIENCE = env_str("AUTH_JWT_AUDIENCE", "vibi-mobile")
 AUTH_JWT_EXPIRY_SECONDS = env_int("AUTH_JWT_EXPIRY_SECONDS", 7 * 24 * 3600, minimum=60, maximum=30 * 24 * 3600)
+# A Bearer's user is read from the database at most this often per web process (status polls); a
+# deactivated or deleted user is refused by every process within this many seconds. 0: every request.
+AUTH_USER_CACHE_SEC = env_int("AUTH_USER_CACHE_SEC", 30, minimum=0, maximum=300)
 
 # --- Signed download URLs -------------------------------------------------------------------------
 SIGNING_SECRET = _embedded_secret("SEPARATION_SIGNING_SECRET")
