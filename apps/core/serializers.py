@@ -2,10 +2,10 @@
 
 A `RequestSerializer` checks its fields one by one in declared order and stops at the first refusal,
 which leaves as a 400 in the project's error shape: the refusal's code when it is a registered
-`ErrorCode`, else the code the field maps DRF's own refusal to (`coded`), else the
-serializer's `error_code` with DRF's message. Unknown keys are ignored. A `ContractField` decides itself what an absent
-key or an explicit null means (`parse` sees both as None), so the phone's nulls never meet DRF's
-`required`/`null` refusals; its DRF base class is what the schema shows.
+`ErrorCode`, else the serializer's `error_code` with DRF's message. Unknown keys are ignored. A
+`ContractField` decides itself what an absent key or an explicit null means (`parse` sees both as
+None), so the phone's nulls never meet DRF's `required`/`null` refusals; its DRF base class and
+arguments are what the schema shows.
 """
 
 from collections.abc import Mapping
@@ -18,18 +18,18 @@ from apps.core.errors import BadRequest
 from apps.core.json_input import JsonInputError, json_loads_strict
 
 REGISTERED_CODES = frozenset(code.value for code in ErrorCode)
-MAX_JSON_FORM_ITEM_BYTES = 64 * 1024
+NON_FIELD = serializers.api_settings.NON_FIELD_ERRORS_KEY
 
 
 def refusal(code: ErrorCode, message: str) -> serializers.ValidationError:
     return serializers.ValidationError(message, code=code)
 
 
-def coded(field: serializers.Field, code: ErrorCode, *drf_codes: str, detail: str | None = None):
-    """`field`, whose DRF refusals named in `drf_codes` (`required`, `null`, `min_length`...) answer
-    `code` with `detail` instead of the serializer's code with DRF's message."""
-    field.contract_refusals = dict.fromkeys(drf_codes, (code, detail))  # type: ignore[attr-defined]
-    return field
+def json_integer(value) -> bool:
+    """A JSON number with no fraction (not a boolean, not a numeric string)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return isinstance(value, int) or value.is_integer()
 
 
 class ContractField(serializers.Field):
@@ -73,48 +73,57 @@ class OptionalIntegerField(ContractField, serializers.IntegerField):
         return int(value)
 
 
-def json_integer(value) -> bool:
-    """A JSON number with no fraction (not a boolean, not a numeric string)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return False
-    return isinstance(value, int) or value.is_integer()
+# Comments, not docstrings, on the base classes: drf-spectacular shows a serializer's docstring, inherited
+# ones included, as the description of its component.
 
 
 class RequestSerializer(serializers.Serializer):
+    # Fields in declared order, first refusal wins. `after_<field>(attrs)` runs once that field is in
+    # `attrs`, for a check across the fields read so far; `validate(attrs)` runs after the last one.
+    # With `error_paths`, a refusal inside a nested object says where (`segments[1].trimStartMs ...`).
+
     error_code: ErrorCode = ErrorCode.VALIDATION_ERROR
+    error_paths = False
+
+    def not_an_object(self, data) -> serializers.ValidationError:
+        message = self.error_messages["invalid"].format(datatype=type(data).__name__)
+        return serializers.ValidationError({NON_FIELD: [message]})
 
     def to_internal_value(self, data):
         if not isinstance(data, Mapping):
-            message = self.error_messages["invalid"].format(datatype=type(data).__name__)
-            raise serializers.ValidationError({"non_field_errors": [message]})
-        validated: dict = {}
+            raise self.not_an_object(data)
+        attrs: dict = {}
         for field in self._writable_fields:
-            field_validator = getattr(self, f"validate_{field.field_name}", None)
+            name = field.field_name
             try:
                 value = field.run_validation(field.get_value(data))
-                if field_validator is not None:
-                    value = field_validator(value)
+                if hasattr(self, f"validate_{name}"):
+                    value = getattr(self, f"validate_{name}")(value)
             except serializers.ValidationError as exc:
-                raise serializers.ValidationError({field.field_name: exc.detail}) from exc
+                raise serializers.ValidationError({name: exc.detail}) from exc
             except SkipField:
                 continue
-            self.set_value(validated, field.source_attrs, value)
-        return validated
+            self.set_value(attrs, field.source_attrs, value)
+            if hasattr(self, f"after_{name}"):
+                getattr(self, f"after_{name}")(attrs)
+        return attrs
+
+    def refuse(self, code: ErrorCode, message: str):
+        """A refusal of the object as a whole (a check across its fields)."""
+        raise serializers.ValidationError({NON_FIELD: [message]}, code=code)
 
     def error_of(self, errors) -> BadRequest:
-        """The one refusal `errors` holds (to_internal_value stops at the first) as a BadRequest."""
-        field_name, detail = next(iter(errors.items()))
-        first = _first_detail(detail)
+        """The first refusal `errors` holds (to_internal_value stops at the first) as a BadRequest."""
+        path, first = _first_detail(errors)
         code = str(getattr(first, "code", ""))
         if code in REGISTERED_CODES:
-            return BadRequest(code, str(first))
+            return BadRequest(code, _located(path, str(first)) if self.error_paths else str(first))
+        field_name, detail = next(iter(errors.items()))
         field = self.fields.get(field_name)
-        if code in getattr(field, "contract_refusals", {}):
-            return BadRequest(*field.contract_refusals[code])
         return BadRequest(self.error_code, _flat(detail) if field is None else f"{field_name}: {_flat(detail)}")
 
     @classmethod
-    def validated(cls, data, **context) -> dict:
+    def validated(cls, data, **context):
         serializer = cls(data=data, context=context)
         if not serializer.is_valid():
             raise serializer.error_of(serializer.errors)
@@ -122,43 +131,72 @@ class RequestSerializer(serializers.Serializer):
 
 
 class JsonFormItemSerializer(RequestSerializer):
-    """A JSON object sent as a multipart form item (`spec`; a small file part is accepted too)."""
+    # A JSON object sent as a multipart form item (`spec`; a small file part is accepted too).
 
     form_item_name = "spec"
+    form_item_max_bytes = 64 * 1024
     required_code: ErrorCode = ErrorCode.SPEC_REQUIRED
     error_code: ErrorCode = ErrorCode.INVALID_SPEC
+    invalid_json_code: ErrorCode = ErrorCode.INVALID_SPEC
 
     @classmethod
-    def from_request(cls, request, **context) -> dict:
-        name = cls.form_item_name
-        return cls.from_form_item(request.data.get(name) or request.FILES.get(name), **context)
+    def from_request(cls, request, **context):
+        return cls.validated(cls.form_item_object(cls.form_item_of(request)), **context)
 
     @classmethod
-    def from_form_item(cls, raw, **context) -> dict:
+    def form_item_of(cls, request):
+        return request.data.get(cls.form_item_name) or request.FILES.get(cls.form_item_name)
+
+    @classmethod
+    def form_item_absent(cls, raw) -> bool:
+        return raw is None or raw == ""
+
+    @classmethod
+    def form_item_object(cls, raw) -> dict:
+        """The form item (text, bytes or a file part) as a JSON object, refused with the item's codes."""
         name = cls.form_item_name
-        if raw is None or raw == "":
+        if cls.form_item_absent(raw):
             raise BadRequest(cls.required_code, f"{name} is required")
         if hasattr(raw, "read"):
-            raw = raw.read(MAX_JSON_FORM_ITEM_BYTES + 1)
+            raw = raw.read(cls.form_item_max_bytes + 1)
         if isinstance(raw, bytes):
             raw = raw.decode("utf-8", errors="replace")
-        if len(raw) > MAX_JSON_FORM_ITEM_BYTES:
+        if len(raw) > cls.form_item_max_bytes:
             raise BadRequest(cls.error_code, f"{name} is too large")
         try:
             payload = json_loads_strict(raw)
         except JsonInputError as exc:
-            raise BadRequest(cls.error_code, f"{name} is not valid JSON: {exc}") from exc
+            raise BadRequest(cls.invalid_json_code, f"{name} is not valid JSON: {exc}") from exc
         if not isinstance(payload, dict):
             raise BadRequest(cls.error_code, f"{name} must be a JSON object")
-        return cls.validated(payload, **context)
+        return payload
 
 
-def _first_detail(detail):
+def _first_detail(detail, path=()):
+    """(keys leading to it, the first ErrorDetail) of a DRF error structure."""
     while isinstance(detail, dict | list):
         if not detail:
-            return ""
-        detail = next(iter(detail.values())) if isinstance(detail, dict) else detail[0]
-    return detail
+            return path, ""
+        if isinstance(detail, dict):
+            key = next(iter(detail))
+            path, detail = (*path, key), detail[key]
+        else:
+            detail = detail[0]
+    return path, detail
+
+
+def _located(path: tuple, message: str) -> str:
+    """`message` prefixed with where it happened: a field's message names the field itself, an object's
+    (non-field) message does not."""
+    *parents, last = path or (NON_FIELD,)
+    where = ""
+    for key in parents:
+        where += f"[{key}]" if isinstance(key, int) else (f".{key}" if where else key)
+    if last == NON_FIELD or isinstance(last, int):
+        if isinstance(last, int):
+            where += f"[{last}]"
+        return f"{where}: {message}" if where else message
+    return f"{where}.{message}" if where else message
 
 
 def _flat(detail) -> str:
