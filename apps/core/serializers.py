@@ -105,12 +105,21 @@ class RequestSerializer(serializers.Serializer):
                 continue
             self.set_value(attrs, field.source_attrs, value)
             if hasattr(self, f"after_{name}"):
-                getattr(self, f"after_{name}")(attrs)
+                try:
+                    getattr(self, f"after_{name}")(attrs)
+                except serializers.ValidationError as exc:
+                    if isinstance(exc.detail, dict):
+                        raise
+                    raise serializers.ValidationError({NON_FIELD: exc.detail}) from exc
         return attrs
 
     def refuse(self, code: ErrorCode, message: str):
         """A refusal of the object as a whole (a check across its fields)."""
         raise serializers.ValidationError({NON_FIELD: [message]}, code=code)
+
+    def refuse_field(self, field_name: str, code: ErrorCode, message: str):
+        """A refusal of one field found by a check across fields."""
+        raise serializers.ValidationError({field_name: [message]}, code=code)
 
     def error_of(self, errors) -> BadRequest:
         """The first refusal `errors` holds (to_internal_value stops at the first) as a BadRequest."""
@@ -126,7 +135,8 @@ class RequestSerializer(serializers.Serializer):
     def validated(cls, data, **context):
         serializer = cls(data=data, context=context)
         if not serializer.is_valid():
-            raise serializer.error_of(serializer.errors)
+            errors = serializer._errors  # a list when the object itself was refused
+            raise serializer.error_of(errors if isinstance(errors, dict) else {NON_FIELD: errors})
         return serializer.validated_data
 
 

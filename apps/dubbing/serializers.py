@@ -12,10 +12,14 @@ class AutoDubSpecSerializer(JsonFormItemSerializer):
 
     mediaType = MediaTypeField()
     sourceLanguageCode = SourceLanguageField()
-    targetLanguageCode = TargetLanguageField(help_text="Must differ from the source language")
-    numberOfSpeakers = NumberOfSpeakersField(default_count=1)
+    targetLanguageCode = TargetLanguageField(code_checked_later=True, help_text="Must differ from the source language")
     ttsModel = OptionalStringField(help_text="ELEVEN_V2 (natural) or ELEVEN_V3 (emotional); default natural")
+    numberOfSpeakers = NumberOfSpeakersField(default_count=1)
     editedRenderJobId = OptionalStringField(help_text="A completed render of the caller; wins over `file`")
+
+    def after_ttsModel(self, attrs):
+        # The contract answers a ttsModel that is not a string before a malformed target code.
+        attrs["targetLanguageCode"] = self.fields["targetLanguageCode"].code_check(attrs["targetLanguageCode"])
 
     def validate(self, attrs):
         perso_languages_check(source=attrs["sourceLanguageCode"], targets=[attrs["targetLanguageCode"]])

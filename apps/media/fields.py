@@ -78,9 +78,11 @@ class OptionalSourceLanguageField(ContractField, serializers.CharField):
 
 
 class TargetLanguageField(ContractField, serializers.RegexField):
-    """One language code; required (blank or null refused)."""
+    """One language code; required (blank or null refused). With `code_checked_later`, the serializer
+    calls `code_check` itself, where its contract puts that refusal among the others."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, *, code_checked_later: bool = False, **kwargs):
+        self.code_checked_later = code_checked_later
         super().__init__(LANGUAGE_CODE_PATTERN, **kwargs)
 
     def parse(self, value):
@@ -88,7 +90,10 @@ class TargetLanguageField(ContractField, serializers.RegexField):
             self.refuse(ErrorCode.INVALID_SPEC, f"{self.field_name} must be a string or null (got {value!r})")
         if not value or not value.strip():
             self.refuse(ErrorCode.TARGET_LANGUAGE_REQUIRED, f"{self.field_name} is required")
-        return language_code_check(self, value.strip())
+        return value.strip() if self.code_checked_later else self.code_check(value.strip())
+
+    def code_check(self, code: str) -> str:
+        return language_code_check(self, code)
 
 
 class TargetLanguagesField(ContractField, serializers.ListField):

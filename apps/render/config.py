@@ -253,16 +253,10 @@ class SizePercentField(ConfigNumberField):
 
 
 class PositionPercentField(ConfigNumberField):
-    """-1000..1000 (% of the frame); required."""
+    """-1000..1000 (% of the frame, checked by the object once both are read); required."""
 
     def __init__(self, **kwargs):
         super().__init__(required=True, min_value=-1000, max_value=1000, **kwargs)
-
-    def checked(self, value):
-        value = super().checked(value)
-        if not -1000 <= value <= 1000:
-            self.refuse(ErrorCode.INVALID_PERCENT, f"{self.field_name} must be between -1000 and 1000 (got {value})")
-        return value
 
 
 class ConfigBooleanField(_ConfigField, serializers.BooleanField):
@@ -312,6 +306,9 @@ class ObjectsField(ContractField, serializers.ListField):
             return ()
         if not isinstance(value, list):
             self.refuse(ErrorCode.INVALID_CONFIG, f"{self.field_name}: expected a list")
+        for index, item in enumerate(value):  # every item an object before any item is read
+            if not isinstance(item, Mapping):
+                self.refuse(ErrorCode.INVALID_CONFIG, f"{self.field_name}[{index}]: expected an object")
         return tuple(serializers.ListField.run_validation(self, value))
 
 
@@ -374,7 +371,7 @@ class SegmentSerializer(_ConfigObject):
         if attrs["type"] == "VIDEO" and end_ms and end_ms <= start_ms:
             self.refuse(ErrorCode.INVALID_TRIM_RANGE, f"trimEndMs ({end_ms}) must be after trimStartMs ({start_ms})")
         if attrs["type"] == "IMAGE" and not attrs["durationMs"]:
-            self.refuse(ErrorCode.INVALID_DURATION, "durationMs must be > 0 for an IMAGE segment")
+            self.refuse_field("durationMs", ErrorCode.INVALID_DURATION, "durationMs must be > 0 for an IMAGE segment")
 
     def validate(self, attrs):
         return Segment(
@@ -427,6 +424,13 @@ class ImageClipSerializer(_ConfigObject):
         start_ms, end_ms = attrs["startMs"], attrs["endMs"]
         if end_ms <= start_ms:
             self.refuse(ErrorCode.INVALID_CLIP_RANGE, f"endMs ({end_ms}) must be after startMs ({start_ms})")
+
+    def after_yPct(self, attrs):
+        for name in ("xPct", "yPct"):
+            if not -1000 <= attrs[name] <= 1000:
+                self.refuse_field(
+                    name, ErrorCode.INVALID_PERCENT, f"{name} must be between -1000 and 1000 (got {attrs[name]})"
+                )
 
     def after_heightPct(self, attrs):
         if attrs["widthPct"] is None or attrs["heightPct"] is None:

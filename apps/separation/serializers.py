@@ -15,7 +15,6 @@ from apps.core.serializers import (
     OptionalIntegerField,
     OptionalStringField,
     RequestSerializer,
-    refusal,
 )
 from apps.media.fields import MediaTypeField, NumberOfSpeakersField, OptionalSourceLanguageField
 from apps.perso.services import perso_languages_check
@@ -30,9 +29,9 @@ class SeparationSpecSerializer(JsonFormItemSerializer):
     mediaType = MediaTypeField()
     numberOfSpeakers = NumberOfSpeakersField(default_count=None, help_text="A hint; Perso detects when null")
     sourceLanguageCode = OptionalSourceLanguageField()
+    editedRenderJobId = OptionalStringField(help_text="A completed render of the caller; wins over `file`")
     trimStartMs = OptionalIntegerField(help_text="Both trim bounds or neither")
     trimEndMs = OptionalIntegerField()
-    editedRenderJobId = OptionalStringField(help_text="A completed render of the caller; wins over `file`")
 
     def validate_sourceLanguageCode(self, value):
         perso_languages_check(source=value)
@@ -75,13 +74,13 @@ class StemVolumeSerializer(RequestSerializer):
 
     def run_validation(self, data=empty):
         if not isinstance(data, Mapping):
-            raise refusal(ErrorCode.INVALID_STEMS, "each stem needs a string stemId")
+            self.refuse(ErrorCode.INVALID_STEMS, "each stem needs a string stemId")
         return super().run_validation(data)
 
     def validate(self, attrs):
         volume = attrs["volume"]
         if isinstance(volume, bool) or not isinstance(volume, int | float) or not math.isfinite(volume):
-            raise refusal(ErrorCode.INVALID_VOLUME, f"volume of {attrs['stemId']} must be a finite number")
+            self.refuse(ErrorCode.INVALID_VOLUME, f"volume of {attrs['stemId']} must be a finite number")
         return {**attrs, "volume": float(volume)}
 
 
@@ -100,7 +99,7 @@ class StemMixSubmitInputSerializer(RequestSerializer):
 
     def run_validation(self, data=empty):
         if not isinstance(data, Mapping):
-            raise refusal(ErrorCode.NO_STEMS, NO_STEMS_MESSAGE)
+            self.refuse(ErrorCode.NO_STEMS, NO_STEMS_MESSAGE)
         return super().run_validation(data)
 
 
