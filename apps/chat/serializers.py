@@ -62,7 +62,7 @@ class BgmClipSerializer(serializers.Serializer):
 
 class StemSerializer(serializers.Serializer):
     stemId = serializers.CharField()
-    label = _text()
+    label = _text()  # type: ignore[assignment]  # the phone's key; shadows Field.label
     volume = _scale()
     selected = serializers.BooleanField(required=False, allow_null=True)
 

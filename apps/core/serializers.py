@@ -12,13 +12,14 @@ from collections.abc import Mapping
 
 from rest_framework import serializers
 from rest_framework.fields import SkipField, empty
+from rest_framework.settings import api_settings
 
 from apps.core.error_codes import ErrorCode
 from apps.core.errors import BadRequest
 from apps.core.json_input import JsonInputError, json_loads_strict
 
 REGISTERED_CODES = frozenset(code.value for code in ErrorCode)
-NON_FIELD = serializers.api_settings.NON_FIELD_ERRORS_KEY
+NON_FIELD = api_settings.NON_FIELD_ERRORS_KEY
 
 
 def refusal(code: ErrorCode, message: str) -> serializers.ValidationError:
