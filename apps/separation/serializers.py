@@ -58,7 +58,7 @@ class StemIdField(ContractField, serializers.CharField):
 
 
 class VolumeField(ContractField, serializers.FloatField):
-    """0..2 in the schema; any finite number is taken, null or absent is 1.0 (checked with its stemId)."""
+    """Null or absent is 1.0; a finite number is checked with its stemId, its range by stem_mix_submit."""
 
     def __init__(self):
         super().__init__(required=False, allow_null=True, default=1.0, min_value=0, max_value=2)
