@@ -38,9 +38,10 @@ ffmpeg:
 		&& (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg espeak-ng >/dev/null) \
 		|| echo "ffmpeg not installed system-wide: using the imageio-ffmpeg static build"; }
 
+# ruff (check --fix, format), mypy and import-linter: the hooks of .pre-commit-config.yaml, run the way a
+# commit runs them, over every file.
 lint: setup hadolint
-	$(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix . && $(VENV)/bin/lint-imports --no-cache \
-		&& $(VENV)/bin/mypy
+	$(VENV)/bin/pre-commit run --all-files
 
 bench: setup
 	$(VENV)/bin/python tests/benchmarks/run_all.py

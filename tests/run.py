@@ -1,4 +1,4 @@
-"""The README's test command (`make test`): lint (ruff, import-linter), then pytest on the real services.
+"""The README's test command (`make test`): lint (ruff, import-linter, mypy), then pytest on the real services.
 
 Postgres at 127.0.0.1:5432 is used when reachable (SQLite otherwise, and it says so); Redis at
 127.0.0.1:6379 carries the Celery messages of the worker tests. Exit code 5 (no tests ran) fails.
@@ -42,10 +42,11 @@ def main() -> int:
         ["ruff", "format", "--check", "--quiet", "."],
         ["ruff", "check", "--quiet", "."],
         ["lint-imports", "--no-cache"],  # the layers contract in pyproject.toml
+        ["mypy"],  # [tool.mypy] in pyproject.toml; its cache is .mypy_cache (git-ignored)
     )
     for lint in lints:
-        # import-linter has no quiet mode: its report is shown only when a contract is broken.
-        quiet = lint[0] == "lint-imports"
+        # import-linter and mypy have no quiet mode: their report is shown only when they fail.
+        quiet = lint[0] in ("lint-imports", "mypy")
         completed = subprocess.run([str(VENV_BIN / lint[0]), *lint[1:]], cwd=ROOT, capture_output=quiet, text=True)
         if completed.returncode != 0:
             if quiet:

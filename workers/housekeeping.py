@@ -11,7 +11,7 @@ from django.conf import settings
 from apps.core.storage import storage_delete_stale
 from apps.jobs.ops import ops_records_delete_old
 from apps.jobs.services import jobs_expired_delete, jobs_reconcile
-from apps.perso.services import perso_abandoned_projects_delete
+from apps.perso.project_cleanup import perso_abandoned_projects_delete
 from apps.render.services import render_inputs_expired_delete
 
 logger = logging.getLogger("workers")

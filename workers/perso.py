@@ -8,8 +8,8 @@ from celery import shared_task
 from apps.dubbing.services import autodub_download, autodub_submit_translate
 from apps.jobs.models import Job
 from apps.perso.polling import poll_due_jobs
-from apps.perso.services import perso_job_projects_delete
-from apps.separation.services import separation_collect_stems
+from apps.perso.project_cleanup import perso_job_projects_delete
+from apps.separation.perso_stages import separation_collect_stems
 from apps.subtitles.services import subtitles_build_original, subtitles_submit_stt
 from workers.base import job_stage_task
 

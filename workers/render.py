@@ -4,7 +4,7 @@ Start: celery -A vibi worker -Q render -n render@%h --concurrency $(nproc) --pre
 """
 
 from apps.render.services import render_run
-from apps.separation.services import stem_mix_run
+from apps.separation.mix import stem_mix_run
 from workers.base import job_stage_task
 
 # --- stem mix (separation) ------------------------------------------------------------------------

@@ -4,7 +4,7 @@ Start: celery -A vibi worker -Q upload -n upload@%h --concurrency 4
 """
 
 from apps.dubbing.services import autodub_upload
-from apps.separation.services import separation_prepare
+from apps.separation.perso_stages import separation_prepare
 from apps.subtitles.services import subtitles_upload
 from workers.base import job_stage_task
 

@@ -2,6 +2,7 @@
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import google.auth.exceptions
 import jwt
@@ -172,11 +173,12 @@ def _active_user_by_subject(sub: str) -> User | None:
     if fields is None:
         _user_cache.pop(sub, None)
         return None
-    fields["id"] = fields.pop("pk")
+    user_fields: dict[str, Any] = dict(fields)
+    user_fields["id"] = user_fields.pop("pk")
     if len(_user_cache) > 10_000:
         _user_cache.clear()
-    _user_cache[sub] = (now + _USER_CACHE_SEC, fields)
-    return User(**fields)
+    _user_cache[sub] = (now + _USER_CACHE_SEC, user_fields)
+    return User(**user_fields)
 
 
 def sign_in_with_google(*, id_token: str) -> tuple[User, AccessToken]:

@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 
 STANDARD_STEM_IDS = ("background", "voice_all")
 SPEAKER_STEM_PREFIX = "speaker_"
+# Where the items an id argument refers to (tools.IdKind) are in the payload; stems are looked up apart.
+_ID_KEYS = {"segment": "segments", "subtitle_clip": "subtitleClips", "bgm_clip": "bgmClips"}
 
 
 @dataclass(frozen=True)
@@ -25,26 +27,20 @@ class ProjectContext:
     payload: dict = field(default_factory=dict)  # the validated request object, camelCase
 
     def _items(self, key: str) -> list[dict]:
-        return self.payload.get(key) or []
+        return [item for item in self.payload.get(key) or [] if isinstance(item, dict)]
 
     def ids(self, key: str) -> set[str]:
         return {item["id"] for item in self._items(key) if item.get("id") is not None}
 
     @property
-    def segment_ids(self) -> set[str]:
-        return self.ids("segments")
-
-    @property
-    def subtitle_clip_ids(self) -> set[str]:
-        return self.ids("subtitleClips")
-
-    @property
-    def bgm_clip_ids(self) -> set[str]:
-        return self.ids("bgmClips")
-
-    @property
     def stem_ids(self) -> set[str]:
         return {item["stemId"] for item in self._items("separationStems") if item.get("stemId")}
+
+    def has_id(self, kind: str, value: str) -> bool:
+        """Whether an id argument of this kind (tools.IdKind) names something in the project."""
+        if kind == "stem":
+            return value in self.stem_ids or is_standard_stem_id(value)
+        return value in self.ids(_ID_KEYS[kind])
 
     def item(self, key: str, item_id: str) -> dict | None:
         return next((item for item in self._items(key) if item.get("id") == item_id), None)

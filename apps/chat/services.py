@@ -63,21 +63,6 @@ class ChatRetryLater(ApiError):
     """Gemini is busy or down even after the client's retries; the phone may ask again later."""
 
 
-class ChatRateLimited(ChatRetryLater):
-    status_code = 429
-    code = ErrorCode.RATE_LIMITED
-
-
-class ChatModelUnavailable(ChatRetryLater):
-    status_code = 503
-    code = ErrorCode.ASSISTANT_UNAVAILABLE
-
-
-class ChatModelError(ApiError):
-    status_code = 502
-    code = ErrorCode.ASSISTANT_ERROR
-
-
 def model_answer_parse(response) -> ModelAnswer:
     candidates = getattr(response, "candidates", None) or []
     content = candidates[0].content if candidates else None
@@ -102,30 +87,70 @@ def model_answer_parse(response) -> ModelAnswer:
     )
 
 
+@dataclass(frozen=True)
+class _ModelFailure:
+    """How a Gemini failure reaches the phone, and how the log names it."""
+
+    upstream: type[GeminiError]
+    log_level: int
+    log_name: str
+    raised: type[ApiError]
+    status_code: int
+    code: str
+    detail: str
+
+
+# The first row whose upstream error matches wins: GeminiError, the base of the others, comes last.
+_MODEL_FAILURES = (
+    _ModelFailure(
+        GeminiRateLimited,
+        logging.WARNING,
+        "rate limited",
+        ChatRetryLater,
+        429,
+        ErrorCode.RATE_LIMITED,
+        "The assistant is busy right now; please try again in a few seconds.",
+    ),
+    _ModelFailure(
+        GeminiUnavailable,
+        logging.WARNING,
+        "unavailable",
+        ChatRetryLater,
+        503,
+        ErrorCode.ASSISTANT_UNAVAILABLE,
+        "The assistant is temporarily unavailable; please try again in a moment.",
+    ),
+    _ModelFailure(
+        GeminiError,
+        logging.ERROR,
+        "error",
+        ApiError,
+        502,
+        ErrorCode.ASSISTANT_ERROR,
+        "The assistant could not answer; please try again.",
+    ),
+)
+
+
 def _ask_model(contents) -> ModelAnswer:
     try:
         response = generate_content(contents=contents, config=chat_config(), purpose=GEMINI_PURPOSE)
-    except GeminiRateLimited as error:
-        logger.warning("chat: gemini rate limited: %s", error)
-        raise ChatRateLimited(
-            ErrorCode.RATE_LIMITED, "The assistant is busy right now; please try again in a few seconds."
-        ) from error
-    except GeminiUnavailable as error:
-        logger.warning("chat: gemini unavailable: %s", error)
-        raise ChatModelUnavailable(
-            detail="The assistant is temporarily unavailable; please try again in a moment."
-        ) from error
     except GeminiError as error:
-        logger.error("chat: gemini error: %s", error)
-        raise ChatModelError(detail="The assistant could not answer; please try again.") from error
+        failure = next(row for row in _MODEL_FAILURES if isinstance(error, row.upstream))
+        logger.log(failure.log_level, "chat: gemini %s: %s", failure.log_name, error)
+        raise failure.raised(failure.code, failure.detail, status_code=failure.status_code) from error
     return model_answer_parse(response)
 
 
 def _declaration_check(answer: ModelAnswer) -> tuple[list[Step], list[Rejection]]:
-    steps, rejections = [], []
+    steps: list[Step] = []
+    rejections: list[Rejection] = []
     for name, args in answer.calls:
         checked = step_validate_declaration(name=name, args=args)
-        (steps if isinstance(checked, Step) else rejections).append(checked)
+        if isinstance(checked, Step):
+            steps.append(checked)
+        else:
+            rejections.append(checked)
     return steps, rejections
 
 

@@ -128,8 +128,9 @@ def _literal_value(node: ast.AST, *, depth: int):
         return node.value
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
         operand = node.operand
-        if isinstance(operand, ast.Constant) and type(operand.value) in (int, float):
-            return -operand.value if isinstance(node.op, ast.USub) else operand.value
+        number = operand.value if isinstance(operand, ast.Constant) else None
+        if isinstance(number, int | float) and not isinstance(number, bool):
+            return -number if isinstance(node.op, ast.USub) else number
     if isinstance(node, ast.List | ast.Tuple):
         return [_literal_value(item, depth=depth + 1) for item in node.elts]
     if isinstance(node, ast.Name) and node.id in _JSON_WORDS:
@@ -202,7 +203,10 @@ def _yaml_rationale(lines: list[str]) -> str | None:
 
 
 def _split_top_level(body: str) -> list[str]:
-    parts, current, depth, quote = [], [], 0, None
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
+    quote: str | None = None
     for char in body:
         if quote:
             current.append(char)

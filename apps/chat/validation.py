@@ -8,7 +8,7 @@ or times outside the timeline is dropped.
 import math
 from dataclasses import dataclass
 
-from apps.chat.context import ProjectContext, TimeRange, is_standard_stem_id
+from apps.chat.context import ProjectContext, TimeRange
 from apps.chat.tools import STRUCTURAL_TOOLS, TOOLS_BY_NAME, ToolParam
 
 
@@ -102,7 +102,7 @@ def step_validate_against_context(*, step: Step, context: ProjectContext) -> Rej
         value = step.args.get(param.name)
         if value is None:
             continue
-        if param.refers_to and not _id_exists(param.refers_to, value, context):
+        if param.refers_to and not context.has_id(param.refers_to, value):
             return Rejection(step.name, step.args, f"{param.name} {value!r} is not in the project")
         if param.is_time and not 0 <= value <= context.timeline_end_ms:
             return Rejection(
@@ -113,16 +113,6 @@ def step_validate_against_context(*, step: Step, context: ProjectContext) -> Rej
         if start is not None and end is not None and start >= end:
             return Rejection(step.name, step.args, f"{start_name} must be before {end_name}")
     return None
-
-
-def _id_exists(kind: str, value: str, context: ProjectContext) -> bool:
-    if kind == "segment":
-        return value in context.segment_ids
-    if kind == "subtitle_clip":
-        return value in context.subtitle_clip_ids
-    if kind == "bgm_clip":
-        return value in context.bgm_clip_ids
-    return value in context.stem_ids or is_standard_stem_id(value)
 
 
 def separation_requested_range(*, step: Step, context: ProjectContext) -> TimeRange:

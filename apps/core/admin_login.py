@@ -3,12 +3,14 @@ attempts within ADMIN_LOGIN_WINDOW_SEC, either key is refused with 429 before a 
 (each check costs a password hash on the shared web threads). Counters live in the shared cache."""
 
 import hashlib
+from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
 from django.core.cache import cache
 from django.dispatch import receiver
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 
 ADMIN_LOGIN_PATH = "/admin/login/"
 
@@ -18,8 +20,8 @@ def _keys(*, username: str, address: str) -> list[str]:
     return [f"admin-login-fail:user:{account}", f"admin-login-fail:addr:{address}"]
 
 
-def _address(request) -> str:
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+def _address(request: HttpRequest) -> str:
+    return str(request.META.get("REMOTE_ADDR", "") or "unknown")
 
 
 def admin_login_blocked(*, username: str, address: str) -> bool:
@@ -38,16 +40,18 @@ def admin_login_failure_record(*, username: str, address: str) -> None:
 
 
 @receiver(user_login_failed)
-def _on_login_failed(sender, credentials, request=None, **kwargs):
+def _on_login_failed(
+    sender: object, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
+) -> None:
     if request is not None and request.path == ADMIN_LOGIN_PATH:
         admin_login_failure_record(username=str(credentials.get("username", "")), address=_address(request))
 
 
 class AdminLoginThrottleMiddleware:
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.method == "POST" and request.path == ADMIN_LOGIN_PATH:
             username = request.POST.get("username", "")
             if admin_login_blocked(username=username, address=_address(request)):

@@ -11,6 +11,7 @@ as if nothing happened.
 import os
 import time
 from pathlib import Path
+from typing import Any, BinaryIO, Self
 
 from django.conf import settings
 
@@ -54,7 +55,7 @@ def chaos_point(moment: str, *, job_id: int | None = None) -> None:
 class _ChaosReader:
     """A file whose first read reaches `moment`: an upload is under way, part of it sent."""
 
-    def __init__(self, handle, moment: str, job_id: int | None):
+    def __init__(self, handle: BinaryIO, moment: str, job_id: int | None) -> None:
         self._handle = handle
         self._moment = moment
         self._job_id = job_id
@@ -67,17 +68,17 @@ class _ChaosReader:
             chaos_point(self._moment, job_id=self._job_id)
         return data
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._handle, name)
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, *exc_info: object) -> None:
         self._handle.close()
 
 
-def chaos_reader(handle, moment: str):
+def chaos_reader(handle: BinaryIO, moment: str) -> BinaryIO | _ChaosReader:
     """`handle` itself unless chaos is on; then a reader that reaches `moment` after its first chunk."""
     if not settings.CHAOS_DIR:
         return handle

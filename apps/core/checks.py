@@ -1,5 +1,9 @@
 """The system check that stops every process when the settings found the environment wrong."""
 
+from collections.abc import Sequence
+from typing import Any
+
+from django.apps import AppConfig
 from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
@@ -8,7 +12,7 @@ from vibi.settings_problems import PROBLEMS
 
 
 @checks.register(checks.Tags.compatibility, deploy=False)
-def environment_check(app_configs=None, **kwargs) -> list[checks.Error]:
+def environment_check(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[checks.Error]:
     if not PROBLEMS:
         return []
     shape = "production (VIBI_EMBEDDED=false)" if not settings.EMBEDDED else "the embedded default"

@@ -2,11 +2,21 @@
 
 import hashlib
 import re
+from collections.abc import Iterator, Sequence
+from typing import IO
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.http import FileResponse, HttpResponse, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
+from django.http import (
+    FileResponse,
+    HttpRequest,
+    HttpResponseBase,
+    HttpResponseRedirect,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.utils.http import http_date, parse_http_date_safe
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
@@ -17,7 +27,7 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _CHUNK = 256 * 1024
 
 
-def _iter_range(handle, start: int, length: int):
+def _iter_range(handle: IO[bytes], start: int, length: int) -> Iterator[bytes]:
     handle.seek(start)
     remaining = length
     try:
@@ -63,7 +73,9 @@ def _if_range_matches(if_range: str | None, *, etag: str, last_modified: str) ->
     return parsed is not None and parsed == parse_http_date_safe(last_modified)
 
 
-def stored_file_response(request, *, storage_key: str, content_type: str, filename: str | None = None) -> HttpResponse:
+def stored_file_response(
+    request: HttpRequest, *, storage_key: str, content_type: str, filename: str | None = None
+) -> HttpResponseBase:
     if not storage_key or not default_storage.exists(storage_key):
         raise NotFound(detail="file not found")
     if settings.STORAGE_BACKEND != "local":
@@ -80,10 +92,11 @@ def stored_file_response(request, *, storage_key: str, content_type: str, filena
     try:
         byte_range = _parse_range(range_header, size) if range_header else None
     except ValueError:
-        response = JsonResponse(error_body(ErrorCode.RANGE_NOT_SATISFIABLE, f"The file has {size} bytes"), status=416)
-        response["Content-Range"] = f"bytes */{size}"
-        return response
+        refusal = JsonResponse(error_body(ErrorCode.RANGE_NOT_SATISFIABLE, f"The file has {size} bytes"), status=416)
+        refusal["Content-Range"] = f"bytes */{size}"
+        return refusal
     handle = default_storage.open(storage_key, "rb")
+    response: HttpResponseBase
     if byte_range is None:
         response = FileResponse(handle, content_type=content_type)
         response["Content-Length"] = str(size)
@@ -106,5 +119,5 @@ class SignedDownloadApi(APIView):
     """A download a media player opens from a signed URL: no Bearer needed (players send no
     headers); the view checks the token and, when a Bearer is present anyway, the owner."""
 
-    authentication_classes: list = []
+    authentication_classes: Sequence[type[BaseAuthentication]] = []
     permission_classes = [AllowAny]

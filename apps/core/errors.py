@@ -1,6 +1,7 @@
 """Domain errors and the one handler that turns every error into `{"error", "detail"}`."""
 
 import logging
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import (
@@ -24,9 +25,9 @@ class ApiError(Exception):
     """An error a client can cause or see: an HTTP status, a stable code and an optional detail."""
 
     status_code = 400
-    code = ErrorCode.BAD_REQUEST
+    code: str = ErrorCode.BAD_REQUEST
 
-    def __init__(self, code: str | None = None, detail: str | None = None, *, status_code: int | None = None):
+    def __init__(self, code: str | None = None, detail: str | None = None, *, status_code: int | None = None) -> None:
         self.code = code or self.code
         self.detail = detail
         if status_code is not None:
@@ -75,14 +76,14 @@ def close_broken_connections() -> None:
             database_connection.close()
 
 
-def error_body(code: str, detail: str | None = None) -> dict:
+def error_body(code: str, detail: str | None = None) -> dict[str, str]:
     body = {"error": code}
     if detail:
         body["detail"] = detail
     return body
 
 
-def _flatten_validation_detail(detail) -> str:
+def _flatten_validation_detail(detail: object) -> str:
     if isinstance(detail, dict):
         parts = []
         for field, value in detail.items():
@@ -94,7 +95,7 @@ def _flatten_validation_detail(detail) -> str:
     return str(detail)
 
 
-def api_exception_handler(exc, context) -> Response | None:
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's EXCEPTION_HANDLER: every error leaves in the project's error shape."""
     headers: dict[str, str] = {}
     if isinstance(exc, ApiError):
@@ -107,8 +108,9 @@ def api_exception_handler(exc, context) -> Response | None:
         status, body = 401, error_body(ErrorCode.UNAUTHORIZED, str(exc.detail))
     elif isinstance(exc, drf_exceptions.Throttled):
         status, body = 429, error_body(ErrorCode.RATE_LIMITED, "Too many requests, please try again later")
-        if exc.wait is not None:
-            headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
+        wait: float | None = exc.wait  # type: ignore[attr-defined]  # set by Throttled.__init__, missing in the stubs
+        if wait is not None:
+            headers["Retry-After"] = str(max(1, int(wait + 0.999)))
     elif isinstance(exc, drf_exceptions.APIException):
         status, body = exc.status_code, error_body(exc.default_code, str(exc.detail))
     elif isinstance(exc, Http404):
@@ -145,8 +147,9 @@ def api_exception_handler(exc, context) -> Response | None:
     from rest_framework.views import set_rollback  # not at import time: DRF's views import our settings' classes
 
     set_rollback()
-    if isinstance(exc, drf_exceptions.APIException) and getattr(exc, "auth_header", None):
-        headers["WWW-Authenticate"] = exc.auth_header
+    auth_header = getattr(exc, "auth_header", None)  # set on an APIException by DRF's authentication check
+    if isinstance(exc, drf_exceptions.APIException) and auth_header:
+        headers["WWW-Authenticate"] = auth_header
     if status == 401 and "WWW-Authenticate" not in headers:
         headers["WWW-Authenticate"] = 'Bearer realm="api"'
     return Response(body, status=status, headers=headers)
@@ -155,7 +158,7 @@ def api_exception_handler(exc, context) -> Response | None:
 class JobFailure(Exception):
     """A stage failed for good: the job ends FAILED with this code and a readable detail."""
 
-    def __init__(self, code: str, detail: str = ""):
+    def __init__(self, code: str, detail: str = "") -> None:
         self.code = code
         self.detail = detail
         super().__init__(f"{code}: {detail}" if detail else code)
@@ -164,7 +167,7 @@ class JobFailure(Exception):
 class TransientFailure(Exception):
     """A stage hit a failure that may pass (network, 5xx, 429): the stage is retried with backoff."""
 
-    def __init__(self, code: str, detail: str = "", *, retry_after_sec: float | None = None):
+    def __init__(self, code: str, detail: str = "", *, retry_after_sec: float | None = None) -> None:
         self.code = code
         self.detail = detail
         self.retry_after_sec = retry_after_sec

@@ -6,6 +6,8 @@ NaN/Infinity/-Infinity, which are not JSON (RFC 8259) and which Python's parser 
 
 import json
 import re
+from collections.abc import Mapping
+from typing import IO, Any, NoReturn
 
 from django.conf import settings
 from rest_framework.exceptions import ParseError
@@ -19,7 +21,7 @@ class JsonInputError(ValueError):
     """The text is not JSON we accept; the message says why."""
 
 
-def _reject_constant(name: str):
+def _reject_constant(name: str) -> NoReturn:
     raise JsonInputError(f"{name} is not a JSON number")
 
 
@@ -35,7 +37,7 @@ def json_depth(text: str) -> int:
     return deepest
 
 
-def json_loads_strict(raw: str | bytes):
+def json_loads_strict(raw: str | bytes) -> Any:
     """Parses client JSON; raises JsonInputError (too deep, NaN/Infinity, malformed, not UTF-8)."""
     if isinstance(raw, bytes | bytearray):
         try:
@@ -56,7 +58,9 @@ def json_loads_strict(raw: str | bytes):
 class StrictJSONParser(JSONParser):
     """DRF's JSON parser through json_loads_strict: any refusal is a 400 bad_request."""
 
-    def parse(self, stream, media_type=None, parser_context=None):
+    def parse(
+        self, stream: IO[Any] | None, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
+    ) -> Any:
         try:
             return json_loads_strict(stream.read() if stream is not None else b"")
         except JsonInputError as exc:

@@ -1,11 +1,12 @@
 """Keeps HTML error pages off `/api/`: Django-level 404/405/413/500 there answer in the error shape."""
 
 import logging
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
-from django.http import JsonResponse
+from django.http import HttpRequest, HttpResponseBase, JsonResponse
 
 from apps.core.error_codes import ErrorCode
 from apps.core.errors import close_broken_connections, error_body
@@ -13,7 +14,7 @@ from apps.core.errors import close_broken_connections, error_body
 logger = logging.getLogger(__name__)
 
 
-def _announced_body_too_large(request) -> bool:
+def _announced_body_too_large(request: HttpRequest) -> bool:
     try:
         announced = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -21,25 +22,25 @@ def _announced_body_too_large(request) -> bool:
     return announced > settings.MAX_REQUEST_BODY_MB * 1024 * 1024
 
 
-def _body_length_unknown(request) -> bool:
+def _body_length_unknown(request: HttpRequest) -> bool:
     chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
     return chunked and not request.META.get("CONTENT_LENGTH")
 
 
 _PLAIN_ERRORS = {
-    404: "not_found",
-    405: "method_not_allowed",
-    411: "length_required",
-    413: "request_too_large",
-    500: "internal_error",
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    411: ErrorCode.LENGTH_REQUIRED,
+    413: ErrorCode.REQUEST_TOO_LARGE,
+    500: ErrorCode.INTERNAL_ERROR,
 }
 
 
 class ApiErrorShapeMiddleware:
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         if request.path.startswith("/api/") and _announced_body_too_large(request):
             return JsonResponse(
                 error_body(ErrorCode.REQUEST_TOO_LARGE, f"Request body exceeds {settings.MAX_REQUEST_BODY_MB}MB"),
@@ -62,7 +63,7 @@ class ApiErrorShapeMiddleware:
             return JsonResponse(error_body(_PLAIN_ERRORS[response.status_code]), status=response.status_code)
         return response
 
-    def process_exception(self, request, exception):
+    def process_exception(self, request: HttpRequest, exception: Exception) -> JsonResponse | None:
         if not request.path.startswith("/api/"):
             return None
         if isinstance(exception, RequestDataTooBig):

@@ -1,9 +1,12 @@
 """OpenAPI pieces shared by every API module: the error shape and its common responses."""
 
+from typing import Any
+
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiRequest, OpenApiResponse, inline_serializer
+from drf_spectacular.utils import Direction, OpenApiParameter, OpenApiRequest, OpenApiResponse, inline_serializer
 from rest_framework import serializers
+from rest_framework.serializers import Serializer
 
 ErrorSerializer = inline_serializer(
     name="Error",
@@ -40,7 +43,7 @@ RANGE_PARAMETER = OpenApiParameter(
 )
 
 
-def file_responses(content_type: str, description: str) -> dict:
+def file_responses(content_type: str, description: str) -> dict[tuple[int, str], OpenApiResponse]:
     """200 with the whole file and 206 with a byte range of it (stored_file_response)."""
     return {
         (200, content_type): OpenApiResponse(OpenApiTypes.BINARY, description=description),
@@ -65,7 +68,9 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
 )
 
 
-def multipart_request(form_serializer, *, json_items: tuple[str, ...] = ("spec",)) -> dict:
+def multipart_request(
+    form_serializer: Serializer[Any] | type[Serializer[Any]], *, json_items: tuple[str, ...] = ("spec",)
+) -> dict[str, OpenApiRequest]:
     """A multipart body whose JSON form items (`spec`, `config`) are documented as the objects they carry,
     sent as parts of type application/json (clients may also send them as plain text form items)."""
     encoding = {name: {"contentType": "application/json"} for name in json_items}
@@ -76,7 +81,7 @@ class VibiAutoSchema(AutoSchema):
     """Names components after the view that nests the serializer (`SeparationStatusApi.OutputSerializer`
     → `SeparationStatusOutput`), so the styleguide's nested Input/Output serializers never clash."""
 
-    def get_serializer_name(self, serializer, direction):
+    def get_serializer_name(self, serializer: Serializer[Any], direction: Direction) -> str:
         qualname_parts = type(serializer).__qualname__.split(".")
         if len(qualname_parts) > 1 and "<locals>" not in qualname_parts:
             outer = qualname_parts[-2].removesuffix("Api").removesuffix("View")
@@ -99,7 +104,7 @@ _BODY_ERRORS = {
 }
 
 
-def error_statuses_hook(result, generator, request, public):
+def error_statuses_hook(result: dict[str, Any], generator: object, request: object, public: bool) -> dict[str, Any]:
     """drf-spectacular postprocessing hook: every operation documents, in the error shape, every
     status the server can send it, not only the ones its view raises."""
     error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}

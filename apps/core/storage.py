@@ -10,9 +10,11 @@ import re
 import shutil
 import tempfile
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import IO, Any
 
 from django.conf import settings
 from django.core.files import File
@@ -24,7 +26,7 @@ from storages.utils import clean_name
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 
 
-class PublicEndpointS3Storage(S3Storage):
+class PublicEndpointS3Storage(S3Storage):  # type: ignore[misc]  # django-storages ships no type stubs
     """S3 storage whose download URLs are presigned (SigV4) for the address the phone reaches.
 
     The platform reads and writes through `endpoint_url` (inside a compose network: an internal name
@@ -33,12 +35,12 @@ class PublicEndpointS3Storage(S3Storage):
     that forwards to the same store). Signing is local: that client never connects anywhere.
     """
 
-    def __init__(self, *, public_endpoint_url: str | None = None, **options):
+    def __init__(self, *, public_endpoint_url: str | None = None, **options: Any) -> None:
         self.public_endpoint_url = public_endpoint_url
         super().__init__(**options)
         self._public_clients = threading.local()
 
-    def _public_client(self):
+    def _public_client(self) -> Any:  # a boto3 S3 client (boto3 ships no type stubs)
         client = getattr(self._public_clients, "client", None)
         if client is None:
             client = self._create_session().client(
@@ -50,15 +52,22 @@ class PublicEndpointS3Storage(S3Storage):
             self._public_clients.client = client
         return client
 
-    def url(self, name, parameters=None, expire=None, http_method=None):
+    def url(
+        self,
+        name: str,
+        parameters: dict[str, Any] | None = None,
+        expire: int | None = None,
+        http_method: str | None = None,
+    ) -> str:
         params = dict(parameters or {})
         params.update(Bucket=self.bucket_name, Key=self._normalize_name(clean_name(name)))
-        return self._public_client().generate_presigned_url(
+        presigned_url: str = self._public_client().generate_presigned_url(
             "get_object",
             Params=params,
             ExpiresIn=self.querystring_expire if expire is None else expire,
             HttpMethod=http_method,
         )
+        return presigned_url
 
 
 def job_storage_prefix(public_id: str) -> str:
@@ -81,7 +90,7 @@ def storage_save_file(*, key: str, local_path: str | Path) -> str:
         return storage_save_stream(key=key, stream=handle)
 
 
-def storage_save_stream(*, key: str, stream) -> str:
+def storage_save_stream(*, key: str, stream: IO[bytes]) -> str:
     if default_storage.exists(key):
         default_storage.delete(key)
     return default_storage.save(key, File(stream))
@@ -105,7 +114,7 @@ def storage_size(key: str) -> int:
 
 
 @contextmanager
-def local_copy(key: str, *, suffix: str = ""):
+def local_copy(key: str, *, suffix: str = "") -> Iterator[Path]:
     """A local path holding the stored file (the file itself on local storage, a temp copy otherwise)."""
     if settings.STORAGE_BACKEND == "local":
         yield Path(default_storage.path(key))

@@ -11,35 +11,48 @@ WEB_REQUEST_READ_TIMEOUT_SEC is dropped however steadily it trickles. The server
 import json
 import logging
 import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 import waitress
 from django.conf import settings
 from waitress import utilities
 from waitress.channel import HTTPChannel
+from waitress.utilities import Error as WaitressError
 
 from apps.core.access_log import redact_query
+from apps.core.error_codes import ErrorCode
+
+if TYPE_CHECKING:
+    from _typeshed import OptExcInfo
 
 access_logger = logging.getLogger("vibi.access")
 
-_SERVER_ERROR_CODES = {400: "bad_request", 413: "request_too_large", 414: "uri_too_long", 431: "headers_too_large"}
+_SERVER_ERROR_CODES = {
+    400: ErrorCode.BAD_REQUEST,
+    413: ErrorCode.REQUEST_TOO_LARGE,
+    414: ErrorCode.URI_TOO_LONG,
+    431: ErrorCode.HEADERS_TOO_LARGE,
+}
 
 
-def _error_shape_response(self, ident=None):
+def _error_shape_response(self: WaitressError, ident: str | None = None) -> tuple[str, list[tuple[str, str]], bytes]:
     """waitress's own refusals (malformed request, headers or body too large) as `{"error", "detail"}`."""
-    code = _SERVER_ERROR_CODES.get(self.code, "bad_request" if self.code < 500 else "internal_error")
+    code = _SERVER_ERROR_CODES.get(self.code, ErrorCode.BAD_REQUEST if self.code < 500 else ErrorCode.INTERNAL_ERROR)
     body = json.dumps({"error": code, "detail": f"{self.reason}: {self.body}"}).encode()
     headers = [("Content-Type", "application/json"), ("Connection", "close")]
     return f"{self.code} {self.reason}", headers, body
 
 
-class ReadDeadlineChannel(HTTPChannel):
+class ReadDeadlineChannel(HTTPChannel):  # type: ignore[misc]  # waitress ships no type stubs
     """Remembers when the request it is reading started, so the server can drop it when late."""
 
     reading_since: float | None = None
 
-    def received(self, data):
+    def received(self, data: bytes) -> bool:
         started = self.reading_since or time.time()
-        result = super().received(data)
+        result: bool = super().received(data)
         self.reading_since = started if self.request is not None else None
         return result
 
@@ -47,14 +60,16 @@ class ReadDeadlineChannel(HTTPChannel):
 class AccessLog:
     """WSGI middleware writing one line per request: method, path, redacted query, status, time."""
 
-    def __init__(self, application):
+    def __init__(self, application: WSGIApplication) -> None:
         self.application = application
 
-    def __call__(self, environ, start_response):
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         started = time.monotonic()
         status_holder: list[str] = []
 
-        def recording_start_response(status, headers, exc_info=None):
+        def recording_start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: "OptExcInfo | None" = None
+        ) -> Callable[[bytes], object]:
             status_holder.append(status)
             return start_response(status, headers, exc_info)
 
@@ -73,7 +88,7 @@ class AccessLog:
             )
 
 
-def serve(application, *, host: str, port: int) -> None:
+def serve(application: WSGIApplication, *, host: str, port: int) -> None:
     utilities.Error.to_response = _error_shape_response
     read_timeout = settings.WEB_REQUEST_READ_TIMEOUT_SEC
     server = waitress.create_server(

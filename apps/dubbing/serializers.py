@@ -4,7 +4,7 @@ spec the service takes built from it."""
 from apps.core.serializers import JsonFormItemSerializer, OptionalStringField
 from apps.dubbing.services import AutoDubSpec
 from apps.media.fields import MediaTypeField, NumberOfSpeakersField, SourceLanguageField, TargetLanguageField
-from apps.perso.services import perso_languages_check
+from apps.perso.languages import perso_languages_check
 
 
 class AutoDubSpecSerializer(JsonFormItemSerializer):

@@ -53,7 +53,9 @@ from apps.media.sources import (
     upload_store,
     work_dir,
 )
-from apps.perso.services import perso_download_target, perso_submit_project, perso_upload_media
+from apps.perso.outputs import perso_download_target
+from apps.perso.submits import perso_submit_project
+from apps.perso.uploads import perso_upload_media
 
 logger = logging.getLogger(__name__)
 

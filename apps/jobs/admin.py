@@ -3,19 +3,25 @@ merged timeline, Retry and Cancel buttons (confirmed, audited), and the upstream
 
 Templates live in the project's top-level `templates/admin/jobs/`."""
 
+# ModelAdmin and Paginator take type parameters only in django-stubs: annotations stay unevaluated.
+from __future__ import annotations
+
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
@@ -34,7 +40,15 @@ from apps.jobs.ops import (
 )
 from apps.jobs.services import job_cancel, job_retry
 from apps.observability.broker import queue_depths
-from apps.perso.services import perso_in_flight_count
+from apps.perso.submits import perso_in_flight_count
+
+if TYPE_CHECKING:
+    _JobAdminBase = admin.ModelAdmin[Job]
+    _ExternalCallAdminBase = admin.ModelAdmin[ExternalCall]
+    _ExternalCallPaginatorBase = Paginator[ExternalCall]
+else:  # at runtime they take no type parameters
+    _JobAdminBase = _ExternalCallAdminBase = admin.ModelAdmin
+    _ExternalCallPaginatorBase = Paginator
 
 TIMELINE_LIMIT = 500
 STUCK_LIMIT = 50
@@ -53,11 +67,11 @@ def _in_stage(job: Job, now: datetime | None = None) -> str:
     return _seconds_text(((now or timezone.now()) - job.stage_started_at).total_seconds())
 
 
-def _output_keys(result: dict) -> list[tuple[str, str]]:
+def _output_keys(result: dict[str, Any]) -> list[tuple[str, str]]:
     """(name, storage key) of every stored output named in the result (keys named `…Key`/`…_key`)."""
-    found = []
+    found: list[tuple[str, str]] = []
 
-    def visit(prefix: str, value) -> None:
+    def visit(prefix: str, value: object) -> None:
         if isinstance(value, dict):
             for name, item in value.items():
                 label = f"{prefix}.{name}" if prefix else str(name)
@@ -73,7 +87,7 @@ def _output_keys(result: dict) -> list[tuple[str, str]]:
     return sorted(found)
 
 
-class BoundedCountPaginator(Paginator):
+class BoundedCountPaginator(_ExternalCallPaginatorBase):
     """The upstream-call log grows by a row per poll: its lists count exactly up to COUNT_CAP rows and
     stop there (narrow by job, service or date to see fewer), so the count stays one bounded index scan."""
 
@@ -82,7 +96,8 @@ class BoundedCountPaginator(Paginator):
     @property
     def count(self) -> int:
         if not hasattr(self, "_bounded_count"):
-            self._bounded_count = self.object_list.order_by()[: self.COUNT_CAP].count()
+            calls = cast("QuerySet[ExternalCall]", self.object_list)  # the admin paginates a queryset
+            self._bounded_count = calls.order_by()[: self.COUNT_CAP].count()
         return self._bounded_count
 
 
@@ -90,10 +105,10 @@ class StuckFilter(admin.SimpleListFilter):
     title = "stuck"
     parameter_name = "stuck"
 
-    def lookups(self, request, model_admin):
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]) -> list[tuple[str, str]]:
         return [("yes", "no progress beyond the stage's expected time, or lease expired")]
 
-    def queryset(self, request, queryset):
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         if self.value() == "yes":
             return queryset.filter(jobs_stuck_q())
         return queryset
@@ -105,16 +120,17 @@ class RecentValueFilter(admin.SimpleListFilter):
 
     field = ""
 
-    def choices_from(self) -> list:
+    def choices_from(self) -> Sequence[object]:
         raise NotImplementedError
 
-    def lookups(self, request, model_admin):
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]) -> list[tuple[str, str]]:
         values = self.choices_from()
-        if self.value() and self.value() not in {str(value) for value in values}:
-            values = [*values, self.value()]
+        chosen = self.value()
+        if chosen and chosen not in {str(value) for value in values}:
+            values = [*values, chosen]
         return [(str(value), str(value)) for value in values]
 
-    def queryset(self, request, queryset):
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         return queryset.filter(**{self.field: self.value()}) if self.value() else queryset
 
 
@@ -123,7 +139,7 @@ class ErrorCodeFilter(RecentValueFilter):
     parameter_name = "error_code"
     field = "error_code"
 
-    def choices_from(self) -> list:
+    def choices_from(self) -> Sequence[object]:
         return recent_error_codes()
 
 
@@ -132,7 +148,7 @@ class CallServiceFilter(RecentValueFilter):
     parameter_name = "service"
     field = "service"
 
-    def choices_from(self) -> list:
+    def choices_from(self) -> Sequence[object]:
         return ["gemini", "perso"]
 
 
@@ -141,7 +157,7 @@ class CallErrorCodeFilter(RecentValueFilter):
     parameter_name = "error_code"
     field = "error_code"
 
-    def choices_from(self) -> list:
+    def choices_from(self) -> Sequence[object]:
         return recent_call_values("error_code", hours=1)
 
 
@@ -149,13 +165,14 @@ class CallStatusFilter(admin.SimpleListFilter):
     title = "status"
     parameter_name = "status_class"
 
-    def lookups(self, request, model_admin):
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]) -> list[tuple[str, str]]:
         return [("2xx", "2xx"), ("4xx", "4xx"), ("429", "429"), ("5xx", "5xx"), ("none", "no answer")]
 
-    def queryset(self, request, queryset):
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         ranges = {"2xx": (200, 299), "4xx": (400, 499), "5xx": (500, 599), "429": (429, 429)}
-        if self.value() in ranges:
-            low, high = ranges[self.value()]
+        chosen = self.value()
+        if chosen in ranges:
+            low, high = ranges[chosen]
             return queryset.filter(status_code__gte=low, status_code__lte=high)
         if self.value() == "none":
             return queryset.filter(status_code__isnull=True)
@@ -166,14 +183,15 @@ class AttemptsFilter(admin.SimpleListFilter):
     title = "attempts (all stages)"
     parameter_name = "attempts"
 
-    def lookups(self, request, model_admin):
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]) -> list[tuple[str, str]]:
         return [("2", "≥ 2"), ("5", "≥ 5")]
 
-    def queryset(self, request, queryset):
-        return queryset.filter(attempts_total__gte=int(self.value())) if self.value() in ("2", "5") else queryset
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        chosen = self.value()
+        return queryset.filter(attempts_total__gte=int(chosen)) if chosen in ("2", "5") else queryset
 
 
-def _pretty_json(value) -> str:
+def _pretty_json(value: object) -> str:
     return format_html("<pre style='white-space: pre-wrap'>{}</pre>", json.dumps(value, indent=2, ensure_ascii=False))
 
 
@@ -220,7 +238,7 @@ def job_timeline(job: Job) -> list[TimelineEntry]:
 
 
 @admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
+class JobAdmin(_JobAdminBase):
     change_form_template = "admin/jobs/job/change_form.html"
     change_list_template = "admin/jobs/job/change_list.html"
     list_display = (
@@ -248,38 +266,6 @@ class JobAdmin(admin.ModelAdmin):
     list_per_page = 50
     show_full_result_count = True
     actions = ("retry_selected", "cancel_selected")
-    readonly_fields = (
-        "public_id",
-        "kind",
-        "owner",
-        "request_id",
-        "status",
-        "stage",
-        "in_stage",
-        "failed_stage",
-        "progress",
-        "progress_reason",
-        "attempts",
-        "attempts_total",
-        "dispatch_seq",
-        "error_code",
-        "error_detail",
-        "spec_pretty",
-        "result_pretty",
-        "upstream_pretty",
-        "next_poll_at",
-        "poll_deadline_at",
-        "lease_expires_at",
-        "dispatched_at",
-        "progressed_at",
-        "stage_started_at",
-        "idempotency_key",
-        "source_job",
-        "created_at",
-        "started_at",
-        "finished_at",
-        "expires_at",
-    )
     fieldsets = (
         (
             None,
@@ -318,20 +304,22 @@ class JobAdmin(admin.ModelAdmin):
             },
         ),
     )
+    # Every field shown is read-only: a job changes only through the retry and cancel actions.
+    readonly_fields = flatten_fieldsets(fieldsets)
 
-    def get_queryset(self, request) -> QuerySet:
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Job]:
         queryset = super().get_queryset(request)
         if request.resolver_match and request.resolver_match.url_name == "jobs_job_changelist":
             queryset = queryset.defer("spec", "result", "upstream", "error_detail")
         return queryset
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Job | None = None) -> bool:
         return False  # jobs go by retention only, with their files
 
-    def get_actions(self, request):
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         actions = super().get_actions(request)
         if not self.has_change_permission(request):
             return {}
@@ -367,7 +355,7 @@ class JobAdmin(admin.ModelAdmin):
 
     # --- pages -----------------------------------------------------------------------------------
 
-    def get_urls(self):
+    def get_urls(self) -> list[URLPattern]:
         own = [
             path("dashboard/", self.admin_site.admin_view(self.dashboard_view), name="jobs_job_dashboard"),
             path("<int:job_pk>/retry/", self.admin_site.admin_view(self.retry_view), name="jobs_job_retry"),
@@ -380,7 +368,9 @@ class JobAdmin(admin.ModelAdmin):
         ]
         return own + super().get_urls()
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         job = self.get_object(request, object_id)
         if job is None:
             return super().change_view(request, object_id, form_url, extra_context)
@@ -403,13 +393,13 @@ class JobAdmin(admin.ModelAdmin):
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def _job_for_action(self, request, job_pk: int) -> Job:
+    def _job_for_action(self, request: HttpRequest, job_pk: int) -> Job:
         job = get_object_or_404(Job, pk=job_pk)
         if not self.has_change_permission(request, job):
             raise PermissionDenied
         return job
 
-    def _confirm(self, request, job: Job, *, action: str, title: str):
+    def _confirm(self, request: HttpRequest, job: Job, *, action: str, title: str) -> TemplateResponse:
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -421,21 +411,23 @@ class JobAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/jobs/job/confirm_action.html", context)
 
-    def retry_view(self, request, job_pk: int):
+    def _one_job_action_view(
+        self, request: HttpRequest, job_pk: int, *, action: str, service: Callable[..., None], verb: str
+    ) -> HttpResponseBase:
+        """GET: the confirmation page; POST: the action, then back to the job's page."""
         job = self._job_for_action(request, job_pk)
         if request.method != "POST":
-            return self._confirm(request, job, action="retry", title=f"Retry {job.public_id}?")
-        self._apply_one(request, job, job_retry, "retried")
+            return self._confirm(request, job, action=action, title=f"{action.capitalize()} {job.public_id}?")
+        self._apply_one(request, job, service, verb)
         return redirect("admin:jobs_job_change", job.pk)
 
-    def cancel_view(self, request, job_pk: int):
-        job = self._job_for_action(request, job_pk)
-        if request.method != "POST":
-            return self._confirm(request, job, action="cancel", title=f"Cancel {job.public_id}?")
-        self._apply_one(request, job, job_cancel, "cancelled")
-        return redirect("admin:jobs_job_change", job.pk)
+    def retry_view(self, request: HttpRequest, job_pk: int) -> HttpResponseBase:
+        return self._one_job_action_view(request, job_pk, action="retry", service=job_retry, verb="retried")
 
-    def output_view(self, request, job_pk: int, index: int):
+    def cancel_view(self, request: HttpRequest, job_pk: int) -> HttpResponseBase:
+        return self._one_job_action_view(request, job_pk, action="cancel", service=job_cancel, verb="cancelled")
+
+    def output_view(self, request: HttpRequest, job_pk: int, index: int) -> HttpResponseBase:
         job = get_object_or_404(Job, pk=job_pk)
         if not self.has_view_permission(request, job):
             raise PermissionDenied
@@ -450,7 +442,7 @@ class JobAdmin(admin.ModelAdmin):
         except NotFound:
             raise Http404("the output is no longer stored")
 
-    def dashboard_view(self, request):
+    def dashboard_view(self, request: HttpRequest) -> TemplateResponse:
         if not self.has_view_permission(request):
             raise PermissionDenied
         now = timezone.now()
@@ -500,14 +492,14 @@ class JobAdmin(admin.ModelAdmin):
     # --- list actions (same services, same audit) --------------------------------------------------
 
     @admin.action(description="Retry selected jobs (from the failed stage)", permissions=["change"])
-    def retry_selected(self, request, queryset):
+    def retry_selected(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
         self._apply(request, queryset, job_retry, "retried")
 
     @admin.action(description="Cancel selected jobs", permissions=["change"])
-    def cancel_selected(self, request, queryset):
+    def cancel_selected(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
         self._apply(request, queryset, job_cancel, "cancelled")
 
-    def _apply_one(self, request, job: Job, service, verb: str) -> None:
+    def _apply_one(self, request: HttpRequest, job: Job, service: Callable[..., None], verb: str) -> None:
         try:
             service(job=job, actor=request.user.get_username())
         except Conflict as exc:
@@ -515,8 +507,9 @@ class JobAdmin(admin.ModelAdmin):
             return
         self.message_user(request, f"{job.public_id} {verb}.", messages.SUCCESS)
 
-    def _apply(self, request, queryset, service, verb: str) -> None:
-        done, refused, permanent = 0, [], 0
+    def _apply(self, request: HttpRequest, queryset: QuerySet[Job], service: Callable[..., None], verb: str) -> None:
+        done, permanent = 0, 0
+        refused: list[str] = []
         for job in queryset:
             try:
                 service(job=job, actor=request.user.get_username())
@@ -537,7 +530,7 @@ class JobAdmin(admin.ModelAdmin):
 
 
 @admin.register(ExternalCall)
-class ExternalCallAdmin(admin.ModelAdmin):
+class ExternalCallAdmin(_ExternalCallAdminBase):
     list_display = ("at", "service", "method", "endpoint", "status_code", "latency_ms", "error_code", "job")
     list_filter = (CallServiceFilter, CallStatusFilter, CallErrorCodeFilter, ("at", admin.DateFieldListFilter))
     search_fields = ("=job__public_id",)
@@ -560,11 +553,11 @@ class ExternalCallAdmin(admin.ModelAdmin):
         "job",
     )
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: ExternalCall | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: ExternalCall | None = None) -> bool:
         return False

@@ -14,7 +14,7 @@ class JobKind(models.TextChoices):
     RENDER_INPUT = "render_input"
 
 
-ID_PREFIXES = {
+ID_PREFIXES: dict[str, str] = {
     JobKind.SUBTITLES: "sub",
     JobKind.AUTODUB: "dub",
     JobKind.SEPARATION: "sep",

@@ -3,6 +3,7 @@ call log and timelines. Every query is bounded and served by an index (see docs/
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -64,7 +65,7 @@ def jobs_stuck_q(*, now: datetime | None = None) -> Q:
     return Q(status__in=ACTIVE_STATUSES) & (no_progress | lease_expired)
 
 
-def jobs_stuck_queryset(*, now: datetime | None = None) -> QuerySet:
+def jobs_stuck_queryset(*, now: datetime | None = None) -> QuerySet[Job]:
     return Job.objects.filter(jobs_stuck_q(now=now))
 
 
@@ -81,7 +82,7 @@ def recent_error_codes(*, days: int = 7, limit: int = 50) -> list[str]:
     return list(codes)
 
 
-def recent_call_values(field: str, *, hours: int = 1, limit: int = 50) -> list:
+def recent_call_values(field: str, *, hours: int = 1, limit: int = 50) -> list[Any]:
     """Distinct values of an upstream-call column over the last hours (index on `at`)."""
     since = timezone.now() - timedelta(hours=hours)
     values = (

@@ -10,6 +10,7 @@ import logging
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -34,6 +35,9 @@ from apps.observability.context import current_job_id, current_request_id, log_c
 from apps.observability.metrics import job_created_observe, job_finished_observe, upstream_call_observe
 from vibi.celery import app
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import _User  # django-stubs' name for AUTH_USER_MODEL (no runtime name)
+
 logger = logging.getLogger(__name__)
 
 MAX_STAGE_ATTEMPTS = 5
@@ -57,11 +61,11 @@ def _send_stage_task(task_name: str, job_pk: int, dispatch_seq: int, countdown: 
     _send_task_after_commit(task_name, job_pk, dispatch_seq, countdown=countdown)
 
 
-def _send_task(task_name: str, *args) -> None:
+def _send_task(task_name: str, *args: object) -> None:
     _send_task_after_commit(task_name, *args)
 
 
-def _send_task_after_commit(task_name: str, *args, countdown: float | None = None) -> None:
+def _send_task_after_commit(task_name: str, *args: object, countdown: float | None = None) -> None:
     """Sends a task once the row it acts on is committed. The row is the source of truth and the
     message only a nudge: a broker that is down (restarting, failing over) is logged, not raised —
     the reconciler re-sends what a lost message should have started (JOB_REDISPATCH_AFTER_SEC), so
@@ -72,7 +76,7 @@ def _send_task_after_commit(task_name: str, *args, countdown: float | None = Non
         logger.warning("task %s %s not sent (broker unavailable), the reconciler re-sends it: %s", task_name, args, exc)
 
 
-def _compare_and_swap(job: Job, *, expected_statuses: Iterable[str], **changes) -> None:
+def _compare_and_swap(job: Job, *, expected_statuses: Iterable[str], **changes: Any) -> None:
     """UPDATE the row only if it still has the status and dispatch number `job` holds."""
     changes["updated_at"] = timezone.now()
     # "Progress" for the stuck check: a status change or a higher progress number (a poll is not progress).
@@ -93,12 +97,12 @@ def _compare_and_swap(job: Job, *, expected_statuses: Iterable[str], **changes) 
 def job_create(
     *,
     kind: str,
-    owner,
-    spec: dict,
+    owner: "_User",
+    spec: dict[str, Any],
     first_stage: str | None,
     idempotency_key: str = "",
     source_job: Job | None = None,
-    result: dict | None = None,
+    result: dict[str, Any] | None = None,
     expires_at: datetime | None = None,
     progress_reason: str = "",
 ) -> tuple[Job, bool]:
@@ -138,7 +142,7 @@ def job_create(
     return job, True
 
 
-def job_find_live_by_key(*, owner, kind: str, idempotency_key: str) -> Job | None:
+def job_find_live_by_key(*, owner: "_User", kind: str, idempotency_key: str) -> Job | None:
     return (
         Job.objects.filter(owner=owner, kind=kind, idempotency_key=idempotency_key)
         .exclude(status__in=[JobStatus.FAILED, JobStatus.CANCELLED])
@@ -186,7 +190,7 @@ def _dispatch(job: Job, *, stage: str, countdown: float | None = None, event_kin
 def job_advance(*, job: Job, stage: str, progress: int | None = None, progress_reason: str | None = None) -> None:
     """The running stage hands the job to its next stage."""
     with transaction.atomic():
-        changes = {}
+        changes: dict[str, Any] = {}
         if progress is not None:
             changes["progress"] = max(job.progress, min(100, progress))
         if progress_reason is not None:
@@ -235,7 +239,7 @@ def job_claim(*, job_id: int, dispatch_seq: int) -> Job | None:
 
 def job_heartbeat(*, job: Job, progress: int | None = None, progress_reason: str | None = None) -> None:
     """Extends the running stage's lease and records progress; raises JobLost once cancelled."""
-    changes: dict = {"lease_expires_at": timezone.now() + timedelta(seconds=settings.JOB_LEASE_SEC)}
+    changes: dict[str, Any] = {"lease_expires_at": timezone.now() + timedelta(seconds=settings.JOB_LEASE_SEC)}
     if progress is not None:
         changes["progress"] = max(job.progress, min(100, int(progress)))
     if progress_reason is not None:
@@ -255,18 +259,23 @@ def job_lease_renew(*, job_pk: int, dispatch_seq: int) -> bool:
     )
 
 
-def job_set_result(*, job: Job, result_updates: dict) -> None:
+def job_set_result(*, job: Job, result_updates: dict[str, Any]) -> None:
     """Merges keys into the job's result while the stage holds it (e.g. storage keys as they land)."""
     merged = {**job.result, **result_updates}
     _compare_and_swap(job, expected_statuses=[JobStatus.PROCESSING, JobStatus.WAITING], result=merged)
 
 
 def job_wait_upstream(
-    *, job: Job, upstream: dict, next_poll_at: datetime, deadline_at: datetime | None = None, progress_reason: str = ""
+    *,
+    job: Job,
+    upstream: dict[str, Any],
+    next_poll_at: datetime,
+    deadline_at: datetime | None = None,
+    progress_reason: str = "",
 ) -> None:
     """The stage submitted work upstream: no worker waits, the beat poller takes it from here."""
     with transaction.atomic():
-        changes = {
+        changes: dict[str, Any] = {
             "status": JobStatus.WAITING,
             "upstream": {**job.upstream, **upstream},
             "next_poll_at": next_poll_at,
@@ -280,7 +289,7 @@ def job_wait_upstream(
         job_event_add(job=job, kind=JobEvent.Kind.WAITING, message=f"waiting upstream {upstream}")
 
 
-def job_update_upstream(*, job: Job, upstream: dict) -> None:
+def job_update_upstream(*, job: Job, upstream: dict[str, Any]) -> None:
     """Records upstream references at once (e.g. a project seq right after submit), before anything slow."""
     _compare_and_swap(
         job, expected_statuses=[JobStatus.PROCESSING, JobStatus.WAITING], upstream={**job.upstream, **upstream}
@@ -307,7 +316,7 @@ def jobs_due_for_poll_claim(*, limit: int = 50, now: datetime | None = None) -> 
 def job_schedule_poll(
     *, job: Job, next_poll_at: datetime, progress: int | None = None, progress_reason: str | None = None
 ) -> None:
-    changes: dict = {"next_poll_at": next_poll_at}
+    changes: dict[str, Any] = {"next_poll_at": next_poll_at}
     if progress is not None:
         changes["progress"] = max(job.progress, min(100, int(progress)))
     if progress_reason is not None:
@@ -315,7 +324,7 @@ def job_schedule_poll(
     _compare_and_swap(job, expected_statuses=[JobStatus.WAITING], **changes)
 
 
-def job_succeed(*, job: Job, result_updates: dict | None = None, progress_reason: str = "Completed") -> None:
+def job_succeed(*, job: Job, result_updates: dict[str, Any] | None = None, progress_reason: str = "Completed") -> None:
     with transaction.atomic():
         _compare_and_swap(
             job,

@@ -15,13 +15,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from django.http import HttpRequest
 from django.utils import timezone
 
 from apps.core.error_codes import ErrorCode
 from apps.core.errors import ApiError, BadRequest, Conflict
 from apps.jobs.models import ACTIVE_STATUSES, Job
 from apps.jobs.services import job_find_live_by_key
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import _User  # django-stubs' name for AUTH_USER_MODEL (no runtime name)
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_IDEMPOTENCY_HEADER_LENGTH = 255
@@ -35,7 +40,7 @@ class IdempotencyKeyReused(ApiError):
     code = ErrorCode.IDEMPOTENCY_KEY_REUSED
 
 
-def idempotency_header(request) -> str | None:
+def idempotency_header(request: HttpRequest) -> str | None:
     value = (request.headers.get(IDEMPOTENCY_HEADER) or "").strip()
     if not value:
         return None
@@ -52,7 +57,7 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def request_fingerprint(**parts) -> str:
+def request_fingerprint(**parts: object) -> str:
     """A stable digest of what a submit asks for (JSON-able parts, key order irrelevant)."""
     material = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(material.encode()).hexdigest()
@@ -64,7 +69,7 @@ class SubmitIdentity:
     header: str | None
 
     @classmethod
-    def of_request(cls, *, kind: str, header: str | None, **request_parts) -> "SubmitIdentity":
+    def of_request(cls, *, kind: str, header: str | None, **request_parts: object) -> "SubmitIdentity":
         """The identity of a submit of `kind` asking for `request_parts`, sent with `header`."""
         return cls(fingerprint=request_fingerprint(kind=kind, **request_parts), header=header)
 
@@ -89,7 +94,7 @@ def same_request_check(job: Job, identity: SubmitIdentity) -> None:
 
 
 def job_for_submit(
-    *, owner, kind: str, identity: SubmitIdentity, reusable: Callable[[Job], bool] = job_in_progress
+    *, owner: "_User", kind: str, identity: SubmitIdentity, reusable: Callable[[Job], bool] = job_in_progress
 ) -> tuple[Job | None, str]:
     """(the job that answers this submit, or None; the key a new job must take). A live job that
     may not answer again keeps its key under the unique index, so the next job chains after it."""

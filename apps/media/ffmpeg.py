@@ -248,13 +248,15 @@ def run_ffmpeg(
     )
     stderr_lines: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
     last_percent = [-1]
+    stderr, stdout = process.stderr, process.stdout
+    assert stderr is not None and stdout is not None  # both are pipes (stdout=PIPE, stderr=PIPE)
 
     def drain_stderr() -> None:
-        for raw in iter(process.stderr.readline, b""):
+        for raw in iter(stderr.readline, b""):
             stderr_lines.append(raw.decode(errors="replace").rstrip())
 
     def drain_stdout() -> None:
-        for raw in iter(process.stdout.readline, b""):
+        for raw in iter(stdout.readline, b""):
             line = raw.decode(errors="replace").strip()
             if on_progress and expected_duration_ms and line.startswith("out_time_us="):
                 value = line.partition("=")[2]

@@ -144,6 +144,7 @@ def submit_source_identity(source: SourceMedia | None, upload_path: Path | None)
     """What a submit's source is, for the one-submit-one-job rule: the render it names, or the bytes."""
     if source is not None:
         return f"render:{source.render_job_id or source.storage_key}"
+    assert upload_path is not None  # a submit names a render or sends a file
     return "sha256:" + file_sha256(upload_path)
 
 

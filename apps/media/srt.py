@@ -109,6 +109,7 @@ def srt_parse(text: str) -> list[Cue]:
         else:
             raise SrtInvalid(detail=f"line {line_number}: expected a cue number or a timing line")
         timing = _TIMING.match(lines[position])
+        assert timing is not None  # is_timing(position) held on every path here
         start_ms = timestamp_parse(timing["start"], line_number=position + 1)
         end_ms = timestamp_parse(timing["end"], line_number=position + 1)
         if end_ms < start_ms:

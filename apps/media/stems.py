@@ -79,7 +79,8 @@ def stem_storage_key_from_url(audio_url: str, owner) -> str:
     if match is None:
         raise BadRequest(ErrorCode.INVALID_STEM_URL, "audioUrl is not a stem URL of this service")
     job_id, stem_id = match.group("job_id"), match.group("stem_id")
-    token = (parse_qs(parts.query).get("token") or [None])[0]
+    tokens = parse_qs(parts.query).get("token")
+    token = tokens[0] if tokens else None
     try:
         verify_token(token=token, job_id=job_id, resource_id=stem_id)
     except ApiError as exc:

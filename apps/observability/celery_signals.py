@@ -1,13 +1,15 @@
 """Celery side of the log context: the request id travels in every task message's headers, and each
 task runs with request id, task name, queue and attempt bound to its log lines."""
 
+from contextvars import Token
+
 from celery import signals
 
 from apps.observability.context import current_request_id, log_context_end, log_context_start
 
 REQUEST_ID_HEADER = "request_id"
 
-_tokens: dict[str, object] = {}
+_tokens: dict[str, Token[dict[str, object]]] = {}
 
 
 @signals.before_task_publish.connect

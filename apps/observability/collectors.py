@@ -8,7 +8,7 @@ from prometheus_client.core import GaugeMetricFamily
 from apps.jobs.models import ACTIVE_STATUSES, Job, JobStatus
 from apps.jobs.ops import jobs_stuck_queryset
 from apps.observability.broker import queue_depths
-from apps.perso.services import perso_in_flight_count
+from apps.perso.submits import perso_in_flight_count
 
 
 class PlatformStateCollector:

@@ -6,6 +6,7 @@ other's values. `log_context_bind` adds fields for the rest of the current reque
 
 import re
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 
@@ -48,6 +49,17 @@ def log_context_end(token: Token) -> None:
 def log_context_bind(**fields) -> None:
     merged = {**log_fields(), **{name: value for name, value in fields.items() if value not in (None, "")}}
     _fields.set(merged)
+
+
+@contextmanager
+def current_job_bound(job_pk: int) -> Iterator[None]:
+    """Links what runs in the block (upstream call logs, chaos points) to the job, for callers outside
+    a stage task or the poller, which bind it already."""
+    token = current_job_id.set(job_pk)
+    try:
+        yield
+    finally:
+        current_job_id.reset(token)
 
 
 @contextmanager

@@ -5,7 +5,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.schema import ErrorSerializer
-from apps.perso.services import perso_languages_list
+from apps.perso.languages import perso_languages_list
 
 
 class LanguageSerializer(serializers.Serializer):

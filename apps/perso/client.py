@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
+from typing import Any, ClassVar
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import requests
@@ -158,8 +159,19 @@ class DownloadInfo:
         return bool(self.flags.get(flag))
 
 
+class _DownloadLinks:
+    """A `/download` answer. TARGET_LINK_FIELDS: for each target, the fields its link may stand in,
+    in the order they are tried."""
+
+    TARGET_LINK_FIELDS: ClassVar[dict[str, tuple[str, ...]]] = {}
+
+    def link_for(self, target: str) -> str | None:
+        candidates = (getattr(self, name) for name in self.TARGET_LINK_FIELDS.get(target, ()))
+        return next((link for link in candidates if link), None) or _only_link(self)
+
+
 @dataclass(frozen=True)
-class TranslationDownloadLinks:
+class TranslationDownloadLinks(_DownloadLinks):
     """`/download` answer of a translation (dubbing) project."""
 
     video: str | None = None
@@ -173,26 +185,24 @@ class TranslationDownloadLinks:
     translated_subtitle: str | None = None
     zipped: str | None = None
 
-    def link_for(self, target: str) -> str | None:
-        candidates = {
-            "video": [self.video],
-            "dubbingVideo": [self.video],
-            "lipSyncVideo": [self.video],
-            "originalSubtitle": [self.original_subtitle],
-            "translatedSubtitle": [self.translated_subtitle],
-            "originalVoiceAudio": [self.original_voice_audio, self.voice_audio],
-            "voiceAudio": [self.voice_audio, self.translated_voice],
-            "translatedVoice": [self.translated_voice, self.voice_audio],
-            "backgroundAudio": [self.background_audio],
-            "voicewithBackgroundAudio": [self.voice_with_background_audio],
-            "translatedAudio": [self.translated_audio, self.voice_with_background_audio],
-            "all": [self.zipped],
-        }.get(target, [])
-        return next((link for link in candidates if link), None) or _only_link(self)
+    TARGET_LINK_FIELDS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "video": ("video",),
+        "dubbingVideo": ("video",),
+        "lipSyncVideo": ("video",),
+        "originalSubtitle": ("original_subtitle",),
+        "translatedSubtitle": ("translated_subtitle",),
+        "originalVoiceAudio": ("original_voice_audio", "voice_audio"),
+        "voiceAudio": ("voice_audio", "translated_voice"),
+        "translatedVoice": ("translated_voice", "voice_audio"),
+        "backgroundAudio": ("background_audio",),
+        "voicewithBackgroundAudio": ("voice_with_background_audio",),
+        "translatedAudio": ("translated_audio", "voice_with_background_audio"),
+        "all": ("zipped",),
+    }
 
 
 @dataclass(frozen=True)
-class SeparationDownloadLinks:
+class SeparationDownloadLinks(_DownloadLinks):
     """`/download` answer of an audio-separation project: `voiceAudioDownloadLink` holds the
     per-speaker ARCHIVE here (target originalVoiceSpeakers), unlike in the translation model."""
 
@@ -201,13 +211,11 @@ class SeparationDownloadLinks:
     background_audio: str | None = None
     zipped: str | None = None
 
-    def link_for(self, target: str) -> str | None:
-        candidates = {
-            "originalVoiceSpeakers": [self.speakers_archive, self.zipped],
-            "originalVoiceAudio": [self.original_voice_audio],
-            "backgroundAudio": [self.background_audio],
-        }.get(target, [])
-        return next((link for link in candidates if link), None) or _only_link(self)
+    TARGET_LINK_FIELDS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "originalVoiceSpeakers": ("speakers_archive", "zipped"),
+        "originalVoiceAudio": ("original_voice_audio",),
+        "backgroundAudio": ("background_audio",),
+    }
 
 
 def _only_link(links) -> str | None:
@@ -309,8 +317,8 @@ def _error_fields(response: requests.Response) -> tuple[str, str]:
         return "", (response.text or "")[:300]
     if not isinstance(body, dict):
         return "", str(body)[:300]
-    nested = body.get("error") if isinstance(body.get("error"), dict) else {}
-    result = body.get("result") if isinstance(body.get("result"), dict) else {}
+    nested = body["error"] if isinstance(body.get("error"), dict) else {}
+    result = body["result"] if isinstance(body.get("result"), dict) else {}
     code = _first_code(body, nested, result)
     message = (
         body.get("message")
@@ -440,7 +448,7 @@ class PersoClient:
                     time.sleep(self._backoff_sec(attempt, None))
                 continue
             finally:
-                if hasattr(data, "close"):
+                if data is not None and hasattr(data, "close"):
                     data.close()
             status = response.status_code
             if 200 <= status < 300 or status in ok_statuses:
@@ -752,13 +760,13 @@ class PersoClient:
         return self._submit(f"{VT_PREFIX}/projects/spaces/{self.space_seq}/translate", payload)
 
     def submit_stt(self, *, media_seq: int, is_video: bool, title: str | None = None) -> int:
-        payload = {"mediaSeq": media_seq, "isVideoProject": is_video}
+        payload: dict[str, Any] = {"mediaSeq": media_seq, "isVideoProject": is_video}
         if title:
             payload["title"] = title
         return self._submit(f"{VT_PREFIX}/projects/spaces/{self.space_seq}/stt", payload)[0]
 
     def submit_audio_separation(self, *, media_seq: int, is_video: bool, title: str | None = None) -> int:
-        payload = {"mediaSeq": media_seq, "isVideoProject": is_video}
+        payload: dict[str, Any] = {"mediaSeq": media_seq, "isVideoProject": is_video}
         if title:
             payload["title"] = title
         return self._submit(f"{VT_PREFIX}/projects/spaces/{self.space_seq}/audio-separation", payload)[0]
@@ -778,7 +786,7 @@ class PersoClient:
         body = unwrap_envelope(self._api("GET", f"{VT_PREFIX}/projects/{project_seq}/spaces/{self.space_seq}"))
         if not isinstance(body, dict):
             raise PersoProtocolError(200, "", "project answer is not an object")
-        path_info = body.get("downloadPathInfo") if isinstance(body.get("downloadPathInfo"), dict) else {}
+        path_info = body["downloadPathInfo"] if isinstance(body.get("downloadPathInfo"), dict) else {}
         return PersoProject(
             seq=int(body.get("seq") or project_seq),
             progress=int(body.get("progress") or 0),

@@ -1,7 +1,14 @@
-"""Typed errors of the Perso client, and their mapping to our HTTP answers for synchronous calls."""
+"""Typed errors of the Perso client, and what they become: our HTTP answers for synchronous calls, the
+stage outcome (`JobFailure` for good, `TransientFailure` to run the stage again) inside a stage."""
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from apps.core.error_codes import ErrorCode
-from apps.core.errors import ApiError
+from apps.core.errors import ApiError, JobFailure, TransientFailure
+
+logger = logging.getLogger(__name__)
 
 QUEUE_NOT_FOUND_MARKER = "queue not found"
 
@@ -112,3 +119,49 @@ def perso_error_to_api_error(error: PersoError) -> ApiError:
     if 400 <= status < 500:
         return ApiError(ErrorCode.PERSO_BAD_REQUEST, "Invalid request to Perso", status_code=400)
     return ApiError(ErrorCode.PERSO_UNAVAILABLE, "Perso service unavailable", status_code=502)
+
+
+MEDIA_ERROR_TEXT = {
+    "F4004": "The file is larger than Perso accepts",
+    "F4005": "The Perso plan usage limit is exceeded",
+    "F4007": "Perso does not accept this media type",
+    "F4008": "The media is longer than Perso accepts",
+    "F4009": "The media is too short for Perso (minimum 5 seconds)",
+    "F40010": "The video resolution is higher than Perso accepts",
+    "F40011": "The video resolution is lower than Perso accepts (minimum 201 pixels)",
+}
+
+
+def perso_stage_failure(error: PersoError) -> JobFailure | TransientFailure:
+    """The stage outcome of a Perso error: transient errors retry the stage, others fail the job."""
+    if isinstance(error, PersoSubmitUncertain):
+        return JobFailure(
+            ErrorCode.PERSO_SUBMIT_UNCERTAIN,
+            "Perso's answer to the request was lost and no project from it could be confirmed; "
+            "it was not sent again to avoid paying twice",
+        )
+    if isinstance(error, PersoInsufficientCredits):
+        return JobFailure(ErrorCode.INSUFFICIENT_CREDITS, "The Perso account has no credits left for this job")
+    if isinstance(error, PersoInvalidMedia):
+        return JobFailure(ErrorCode.INVALID_MEDIA, MEDIA_ERROR_TEXT.get(error.code, "Perso rejected the media file"))
+    if isinstance(error, PersoAuthError):
+        return JobFailure(ErrorCode.PERSO_AUTH_FAILED, "Authentication failed with Perso")
+    if isinstance(error, PersoRateLimited):
+        return TransientFailure(ErrorCode.PERSO_RATE_LIMITED, "Perso rate limit exceeded", retry_after_sec=30)
+    if isinstance(error, PersoTransientError):
+        return TransientFailure(ErrorCode.PERSO_UNAVAILABLE, "Perso service unavailable")
+    if isinstance(error, PersoNotFound):
+        return JobFailure(ErrorCode.PERSO_NOT_FOUND, "Perso does not know this project or media")
+    if isinstance(error, PersoDownloadError):
+        return JobFailure(ErrorCode.PERSO_DOWNLOAD_REFUSED, f"A Perso file could not be fetched ({error.code})")
+    return JobFailure(ErrorCode.PERSO_ERROR, f"Perso refused the request ({error.code or error.status})")
+
+
+@contextmanager
+def perso_errors_as_stage_outcome() -> Iterator[None]:
+    """Inside a stage: any PersoError leaves as JobFailure/TransientFailure."""
+    try:
+        yield
+    except PersoError as exc:
+        logger.warning("Perso call failed: %s", exc)
+        raise perso_stage_failure(exc) from exc

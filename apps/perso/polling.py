@@ -25,15 +25,8 @@ from apps.jobs.services import (
 )
 from apps.observability.context import job_log_context
 from apps.perso.errors import PersoError, PersoRateLimited
-from apps.perso.services import (
-    STATE_DONE,
-    STATE_QUEUED,
-    STATE_SUBMITTING,
-    perso_adopt_or_resubmit,
-    perso_progress_to_job_progress,
-    perso_projects_progress,
-    perso_try_submit,
-)
+from apps.perso.progress import perso_progress_to_job_progress, perso_projects_progress
+from apps.perso.submits import STATE_DONE, STATE_QUEUED, STATE_SUBMITTING, perso_adopt_or_resubmit, perso_try_submit
 
 logger = logging.getLogger(__name__)
 

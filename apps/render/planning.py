@@ -13,11 +13,13 @@ of the sum of the segments, and each segment's audio is cut/padded to exactly it
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import ffmpeg
 from ffmpeg.streams.audio import AudioStream
 from ffmpeg.streams.video import VideoStream
 
+from apps.core.error_codes import ErrorCode
 from apps.media.ffmpeg import MediaInfo, seconds_arg
 from apps.render.config import RenderConfig, Segment
 
@@ -48,7 +50,7 @@ AUDIO_ONLY_BITRATE = "192k"
 class PlanError(Exception):
     """The config and the inputs cannot make a render (a 400 at submit, a failed job later)."""
 
-    def __init__(self, code: str, detail: str):
+    def __init__(self, code: ErrorCode, detail: str):
         self.code = code
         self.detail = detail
         super().__init__(f"{code}: {detail}")
@@ -116,7 +118,7 @@ def number(value: float) -> str:
 def atempo_factors(speed: float) -> list[float]:
     """atempo accepts 0.5..2 per instance: 4 → [2, 2], 0.25 → [0.5, 0.5], 3 → [2, 1.5]."""
     if speed <= 0:
-        raise PlanError("invalid_speed", f"speed must be > 0 (got {speed})")
+        raise PlanError(ErrorCode.INVALID_SPEED, f"speed must be > 0 (got {speed})")
     factors: list[float] = []
     while speed > 2.0:
         factors.append(2.0)
@@ -178,6 +180,7 @@ def render_plan(
             },
         )
     else:
+        assert video is not None  # set on every path that is not audio-only
         profile = QUALITY_PROFILES[config.quality]
         output = ffmpeg.output(
             video,
@@ -206,7 +209,7 @@ def render_plan(
 def _input(inputs: Mapping[str, PlanInput], key: str, used_as: str) -> PlanInput:
     found = inputs.get(key)
     if found is None:
-        raise PlanError("missing_file_part", f"{used_as} file missing for key: {key}")
+        raise PlanError(ErrorCode.MISSING_FILE_PART, f"{used_as} file missing for key: {key}")
     return found
 
 
@@ -215,7 +218,7 @@ def _timeline_segments(config: RenderConfig, inputs: Mapping[str, PlanInput]) ->
         return config.segments
     key = legacy_video_key(inputs)
     if key not in inputs:
-        raise PlanError("video_required", "No video file provided (send `video`, `video_0` or `segments`)")
+        raise PlanError(ErrorCode.VIDEO_REQUIRED, "No video file provided (send `video`, `video_0` or `segments`)")
     return (Segment(source_file_key=key, type="VIDEO", order=0, trim_end_ms=config.video_duration_ms or 0),)
 
 
@@ -225,7 +228,7 @@ def _place_on_timeline(segments: tuple[Segment, ...], inputs: Mapping[str, PlanI
         if segment.type == "IMAGE":
             source = _input(inputs, segment.source_file_key, "Segment image")
             if not source.media.video:
-                raise PlanError("not_an_image", f"{segment.source_file_key} is not an image")
+                raise PlanError(ErrorCode.NOT_AN_IMAGE, f"{segment.source_file_key} is not an image")
             resolved.append((segment, source, 0, segment.duration_ms, float(segment.duration_ms)))
             continue
         source = _input(inputs, segment.source_file_key, "Video")
@@ -234,13 +237,13 @@ def _place_on_timeline(segments: tuple[Segment, ...], inputs: Mapping[str, PlanI
         trim_end = segment.trim_end_ms or source_ms
         if trim_end > source_ms + TRIM_END_TOLERANCE_MS:
             raise PlanError(
-                "trim_end_exceeds_duration",
+                ErrorCode.TRIM_END_EXCEEDS_DURATION,
                 f"segment {segment.order}: trimEndMs {trim_end} is past the source's end; durationMs={source_ms}",
             )
         trim_end = min(trim_end, source_ms)
         if trim_start >= trim_end:
             raise PlanError(
-                "trim_start_exceeds_duration",
+                ErrorCode.TRIM_START_EXCEEDS_DURATION,
                 f"segment {segment.order}: trimStartMs {trim_start} is not before the end ({trim_end} ms)",
             )
         span = trim_end - trim_start
@@ -365,7 +368,7 @@ def _burn_in_and_overlay(
     for clip in config.image_clips:
         image = _input(inputs, clip.image_file_key, "Image")
         if not image.media.video:
-            raise PlanError("not_an_image", f"{clip.image_file_key} is not an image")
+            raise PlanError(ErrorCode.NOT_AN_IMAGE, f"{clip.image_file_key} is not an image")
         sticker_w = _even(clip.width_pct / 100 * width)
         sticker_h = _even(clip.height_pct / 100 * height)
         x = round(clip.x_pct / 100 * width - sticker_w / 2)
@@ -390,7 +393,7 @@ def _placed_clip(
     speed: float = 1.0,
 ) -> AudioStream:
     """atrim → asetpts → atempo → adelay → volume (startMs is a position on the output timeline)."""
-    trim = {"start": seconds_arg(trim_start_ms)} if trim_start_ms else {}
+    trim: dict[str, Any] = {"start": seconds_arg(trim_start_ms)} if trim_start_ms else {}
     if trim_end_ms:
         trim["end"] = seconds_arg(trim_end_ms)
     if trim:
@@ -413,7 +416,7 @@ def _mix_audio(
     if config.audio_override_key:
         override = _input(inputs, config.audio_override_key, "audio_override")
         if not override.media.has_audio:
-            raise PlanError("no_audio_stream", f"{config.audio_override_key} has no audio")
+            raise PlanError(ErrorCode.NO_AUDIO_STREAM, f"{config.audio_override_key} has no audio")
         base = _exact_samples(_normalised(ffmpeg.input(override.path, vn=True).audio), total_samples)
 
     mute_windows = [
@@ -477,9 +480,10 @@ def _mix_audio(
     mixed = ffmpeg.filters.amix(
         base, *layers, inputs=len(layers) + 1, duration="first", dropout_transition="0", normalize=False
     )
-    return mixed.alimiter(**{key: str(value) for key, value in LIMITER.items()}, level=False)
+    limiter_options: dict[str, Any] = {key: str(value) for key, value in LIMITER.items()}
+    return mixed.alimiter(**limiter_options, level=False)
 
 
 def _require_audio(clip: PlanInput, key: str) -> None:
     if not clip.media.has_audio:
-        raise PlanError("no_audio_stream", f"{key} has no audio stream")
+        raise PlanError(ErrorCode.NO_AUDIO_STREAM, f"{key} has no audio stream")

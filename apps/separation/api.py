@@ -47,7 +47,7 @@ from apps.separation.serializers import (
     separation_spec_from_request,
     stem_volumes_from_request,
 )
-from apps.separation.services import separation_submit, stem_mix_submit
+from apps.separation.submits import separation_submit, stem_mix_submit
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_IDEMPOTENCY_HEADER_LENGTH = 255

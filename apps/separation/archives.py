@@ -7,12 +7,13 @@ cannot place a byte outside it. Entry count and sizes are bounded while reading 
 and one bad entry is refused alone without losing the others.
 """
 
+import functools
 import logging
 import posixpath
 import stat
 import tarfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,7 +60,7 @@ class _Member:
     name: str
     is_regular_file: bool
     declared_size: int
-    open: object  # () -> IO[bytes]
+    open: Callable[[], IO[bytes]]
 
 
 def archive_kind(path: Path) -> str:
@@ -179,7 +180,7 @@ def _tar_members(archive: tarfile.TarFile) -> Iterator[_Member]:
         try:
             info = archive.next()
         except tarfile.TarError as exc:
-            logger.warning("tar archive truncated or corrupt after %d members: %s", len(archive.members), exc)
+            logger.warning("tar archive truncated or corrupt after %d members: %s", len(archive.members), exc)  # type: ignore[attr-defined]  # typeshed omits TarFile.members
             return
         if info is None:
             return
@@ -207,5 +208,5 @@ def _zip_members(archive: zipfile.ZipFile) -> Iterator[_Member]:
             name=info.filename,
             is_regular_file=not info.is_dir() and not is_link_or_special,
             declared_size=max(0, info.file_size),
-            open=lambda info=info: archive.open(info),
+            open=functools.partial(archive.open, info),
         )

@@ -17,8 +17,8 @@ from apps.core.serializers import (
     RequestSerializer,
 )
 from apps.media.fields import MediaTypeField, NumberOfSpeakersField, OptionalSourceLanguageField
-from apps.perso.services import perso_languages_check
-from apps.separation.services import SeparationSpec, StemVolume
+from apps.perso.languages import perso_languages_check
+from apps.separation.submits import SeparationSpec, StemVolume
 
 NO_STEMS_MESSAGE = "stems must be a non-empty list of {stemId, volume}"
 

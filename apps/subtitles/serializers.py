@@ -3,7 +3,7 @@ described by the same serializers, and the specs the services take built from th
 
 from apps.core.serializers import JsonFormItemSerializer, OptionalStringField
 from apps.media.fields import MediaTypeField, NumberOfSpeakersField, SourceLanguageField, TargetLanguagesField
-from apps.perso.services import perso_languages_check
+from apps.perso.languages import perso_languages_check
 from apps.subtitles.services import SubtitleRegenerateSpec, SubtitleSpec
 
 

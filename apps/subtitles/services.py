@@ -55,7 +55,9 @@ from apps.media.sources import (
     work_dir,
 )
 from apps.media.srt import Cue, srt_bytes_clean, srt_parse_bytes, srt_write
-from apps.perso.services import perso_stt_sentences, perso_submit_project, perso_upload_media
+from apps.perso.outputs import perso_stt_sentences
+from apps.perso.submits import perso_submit_project
+from apps.perso.uploads import perso_upload_media
 
 logger = logging.getLogger(__name__)
 

@@ -67,8 +67,10 @@ def one_job(owner, media_path: Path, processing_sec: float) -> None:
 
     from apps.jobs.models import ExternalCall, Job, JobStatus
     from apps.observability.context import current_job_id
+    from apps.perso.outputs import perso_stt_sentences
     from apps.perso.polling import poll_due_jobs
-    from apps.perso.services import perso_stt_sentences, perso_submit_project, perso_upload_media
+    from apps.perso.submits import perso_submit_project
+    from apps.perso.uploads import perso_upload_media
 
     job = running_job(owner)
     token = current_job_id.set(job.pk)
@@ -105,7 +107,8 @@ def many_waiting(owner, media_path: Path) -> None:
 
     from apps.jobs.models import ExternalCall, Job, JobStatus
     from apps.perso.polling import poll_due_jobs
-    from apps.perso.services import perso_submit_project, perso_upload_media
+    from apps.perso.submits import perso_submit_project
+    from apps.perso.uploads import perso_upload_media
 
     settings.PERSO_MAX_IN_FLIGHT = WAITING_JOBS
     media_seq = perso_upload_media(local_path=media_path, file_name="bench.wav", media_type="audio", validate=False)

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from apps.jobs.models import Job, JobStatus
 from apps.jobs.services import job_create, jobs_reconcile
-from apps.perso import services as perso_services
-from apps.perso.services import perso_upload_media
+from apps.perso import submits as perso_submits
+from apps.perso.uploads import perso_upload_media
 from apps.simulators.perso.state import sim_state
 from workers.perso import subtitles_submit_task
 
@@ -42,7 +42,7 @@ def _run_submit_stage_dying_at(job: Job, monkeypatch, target: str) -> None:
         raise WorkerDied
 
     with monkeypatch.context() as patch:
-        patch.setattr(perso_services, target, die)
+        patch.setattr(perso_submits, target, die)
         with pytest.raises(WorkerDied):
             subtitles_submit_task(job.pk, job.dispatch_seq)
 
@@ -80,7 +80,7 @@ def test_a_submit_recorded_before_the_crash_is_polled_not_resubmitted(alice, per
 
     assert _projects_of(job) == [recorded]
     assert job.status == JobStatus.WAITING and job.upstream["persoProjectSeq"] == recorded
-    assert job.upstream["persoState"] == perso_services.STATE_PROCESSING
+    assert job.upstream["persoState"] == perso_submits.STATE_PROCESSING
 
 
 def test_a_stage_that_loses_the_database_is_not_failed_but_taken_over(alice, perso_sim, speech_wav, monkeypatch):
@@ -92,7 +92,7 @@ def test_a_stage_that_loses_the_database_is_not_failed_but_taken_over(alice, per
         raise OperationalError("server closed the connection unexpectedly")
 
     with monkeypatch.context() as patch:
-        patch.setattr(perso_services, "chaos_point", database_gone)
+        patch.setattr(perso_submits, "chaos_point", database_gone)
         subtitles_submit_task(job.pk, job.dispatch_seq)
     job.refresh_from_db()
     assert job.status == JobStatus.PROCESSING and not job.error_code

@@ -6,7 +6,7 @@ import pytest
 
 @pytest.fixture
 def media_seq_factory(perso_sim, speech_wav):
-    from apps.perso.services import perso_upload_media
+    from apps.perso.uploads import perso_upload_media
 
     def _upload() -> int:
         return perso_upload_media(local_path=speech_wav, file_name="talk.wav", media_type="audio", validate=False)

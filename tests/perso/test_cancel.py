@@ -9,7 +9,7 @@ from django.db import connection
 from apps.jobs.models import Job, JobStatus
 from apps.jobs.services import JobLost, job_cancel, job_claim, job_create
 from apps.perso.client import PersoClient
-from apps.perso.services import perso_queue_ensure, perso_submit_project
+from apps.perso.submits import perso_queue_ensure, perso_submit_project
 from workers.housekeeping import reconcile_jobs_task
 
 

@@ -11,13 +11,13 @@ from apps.core.errors import JobFailure
 from apps.jobs.models import ExternalCall
 from apps.perso.client import PersoClient
 from apps.perso.errors import PersoError, PersoNotFound, PersoSubmitUncertain
-from apps.perso.services import (
+from apps.perso.outputs import (
     perso_download_background,
     perso_download_speaker_archive,
     perso_download_target,
     perso_stt_sentences,
-    perso_upload_media,
 )
+from apps.perso.uploads import perso_upload_media
 from tests.conftest import SPEECH_SENTENCES, TEST_POLL_FLOOR_SEC
 
 pytestmark = pytest.mark.django_db
@@ -232,7 +232,7 @@ def test_too_short_media_fails_validation_fast(perso_sim, make_media):
 
 def test_translate_project_gives_a_dubbed_video_audio_and_script(perso_sim, speech_wav, tmp_path, ffmpeg_tools):
     from apps.media.ffmpeg import probe
-    from apps.perso.services import perso_translation_script
+    from apps.perso.outputs import perso_translation_script
 
     video = tmp_path / "talk.mp4"
     subprocess.run(

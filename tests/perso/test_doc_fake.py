@@ -14,19 +14,19 @@ from apps.jobs import stages
 from apps.jobs.models import Job, JobStatus
 from apps.jobs.services import job_cancel, job_claim, job_create
 from apps.perso.client import PersoClient
-from apps.perso.polling import poll_due_jobs
-from apps.perso.services import (
+from apps.perso.outputs import (
     TARGET_READY_FLAGS,
     perso_download_background,
     perso_download_original_voice,
     perso_download_speaker_archive,
     perso_download_target,
-    perso_job_projects_delete,
     perso_stt_sentences,
-    perso_submit_project,
     perso_translation_script,
-    perso_upload_media,
 )
+from apps.perso.polling import poll_due_jobs
+from apps.perso.project_cleanup import perso_job_projects_delete
+from apps.perso.submits import perso_submit_project
+from apps.perso.uploads import perso_upload_media
 from tests.perso.doc_fake import API_KEY, TARGET_FIELDS, DocFake
 
 pytestmark = pytest.mark.django_db

@@ -9,12 +9,8 @@ from apps.jobs.models import ExternalCall, JobStatus
 from apps.jobs.services import job_claim, job_create
 from apps.perso.client import PersoClient
 from apps.perso.errors import PersoDownloadError, PersoNotFound, PersoSubmitUncertain
-from apps.perso.services import (
-    perso_download_background,
-    perso_download_target,
-    perso_queue_ensure,
-    perso_submit_project,
-)
+from apps.perso.outputs import perso_download_background, perso_download_target
+from apps.perso.submits import perso_queue_ensure, perso_submit_project
 from tests.conftest import TEST_POLL_FLOOR_SEC
 
 pytestmark = pytest.mark.django_db

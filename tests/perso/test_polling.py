@@ -12,7 +12,8 @@ from apps.jobs import stages
 from apps.jobs.models import ExternalCall, Job, JobStatus
 from apps.jobs.services import job_claim, job_create
 from apps.perso.polling import next_poll_delay_sec, poll_due_jobs
-from apps.perso.services import perso_submit_project, perso_upload_media
+from apps.perso.submits import perso_submit_project
+from apps.perso.uploads import perso_upload_media
 from tests.conftest import TEST_POLL_FLOOR_SEC
 
 DONE_STAGE = "perso_test_done"

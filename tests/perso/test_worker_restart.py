@@ -11,7 +11,8 @@ from django.utils import timezone
 from apps.jobs import stages
 from apps.jobs.models import Job, JobStatus
 from apps.jobs.services import job_claim, job_create
-from apps.perso.services import perso_submit_project, perso_upload_media
+from apps.perso.submits import perso_submit_project
+from apps.perso.uploads import perso_upload_media
 from tests.perso import stage_tasks
 from workers import queues
 from workers.perso import poll_due_jobs_task

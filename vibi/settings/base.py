@@ -7,6 +7,7 @@ storage and the local simulators of Perso, Gemini and Google sign-in.
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 import dj_database_url
@@ -145,6 +146,7 @@ DATABASES = {"default": _database_from_url(env_str("DATABASE_URL", f"sqlite://{D
 
 # Throttle counters and token caches must be shared by every web process and host: Redis in production.
 CACHE_URL = env_str("CACHE_URL", "")
+CACHES: dict[str, dict[str, Any]]
 if CACHE_URL and _problems.check_url("CACHE_URL", CACHE_URL, {"redis", "rediss", "unix"}):
     CACHES = {
         "default": {
@@ -203,7 +205,7 @@ else:
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": str(MEDIA_ROOT), "allow_overwrite": True},
     }
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": _default_storage,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }

@@ -210,30 +210,56 @@ _CHITCHAT = [
     ),
     ("how_are_you", re.compile(r"how\s+are\s+you|how'?s\s+it\s+going|잘\s*지내|기분\s*어때|뭐\s*해\??$")),
 ]
-_CHITCHAT_ONLY = re.compile(
-    r"joke|weather|who\s+made\s+you|your\s+name|날씨|농담|심심|누가\s*만들|이름이\s*뭐|^\?+$|^[!?.~]+$"
-)
-_CAPABILITIES = re.compile(
-    r"what\s+(?:can|do|else\s+can)\s+you\s+do|what\s+are\s+you|who\s+are\s+you|\bhelp\b|how\s+(?:do|can)\s+i\s+use\s+you|"
-    r"what\s+(?:are\s+)?(?:your\s+)?(?:features|capabilities)|what\s+can\s+i\s+(?:ask|do)|"
-    r"뭐\s*(?:를|을)?\s*할\s*수\s*있|뭘\s*할\s*수\s*있|무엇을\s*할\s*수|뭐\s*해\s*줄\s*수|뭘\s*도와|무슨\s*기능|어떤\s*기능|기능이\s*뭐|도움말|"
-    r"할\s*수\s*있는\s*(?:게|것|일)|넌\s*누구|누구야|뭐\s*하는\s*(?:애|거|봇)|사용법|어떻게\s*써|도와\s*줄\s*수\s*있|can\s+you\s+help"
-)
-_DURATION_Q = re.compile(
-    r"how\s+long|how\s+much\s+time|how\s+many\s+minutes|take\s+(?:long|a\s+while)|how\s+fast|when\s+will|얼마나\s*걸|시간\s*이?\s*얼마|몇\s*분\s*(?:이나|정도)?\s*걸|오래\s*걸|언제\s*(?:끝|돼|나와)|금방"
-)
-_COST_Q = re.compile(
-    r"how\s+much\s+(?:does|is|will)|cost|price|\bfree\b|charge|비용|요금|얼마(?:야|예요|에요|인가요)|유료|무료|돈"
-)
-_UNDO_Q = re.compile(r"\bundo\b|revert|go\s+back|되돌|실행\s*취소|원래대로\s*돌")
-_SYNC_Q = re.compile(r"out\s+of\s+sync|sync|싱크|어긋|안\s*맞")
-_STEPS_Q = re.compile(
-    r"how\s+many\s+(?:steps|edits|things|changes)|at\s+once|한\s*번에\s*(?:몇|여러)|몇\s*(?:개|단계)\s*(?:까지|를)?\s*(?:한\s*번에|동시에)"
+# Questions about the assistant and the answers they get, the first that fits winning; True: only
+# when the request is a question ("is it free?" but not "free up the sound").
+_QUESTIONS = (
+    (
+        re.compile(r"joke|weather|who\s+made\s+you|your\s+name|날씨|농담|심심|누가\s*만들|이름이\s*뭐|^\?+$|^[!?.~]+$"),
+        "chitchat",
+        False,
+    ),
+    (
+        re.compile(
+            r"which\s+languages|what\s+languages|languages\s+(?:do\s+you|are)\s+support|어떤\s*언어|무슨\s*언어|몇\s*개\s*(?:국어|언어)|지원\s*(?:하는\s*)?언어|언어\s*(?:뭐뭐|뭐가)"
+        ),
+        "languages",
+        False,
+    ),
+    (
+        re.compile(
+            r"how\s+long|how\s+much\s+time|how\s+many\s+minutes|take\s+(?:long|a\s+while)|how\s+fast|when\s+will|얼마나\s*걸|시간\s*이?\s*얼마|몇\s*분\s*(?:이나|정도)?\s*걸|오래\s*걸|언제\s*(?:끝|돼|나와)|금방"
+        ),
+        "times",
+        False,
+    ),
+    (
+        re.compile(
+            r"how\s+much\s+(?:does|is|will)|cost|price|\bfree\b|charge|비용|요금|얼마(?:야|예요|에요|인가요)|유료|무료|돈"
+        ),
+        "cost",
+        True,
+    ),
+    (re.compile(r"\bundo\b|revert|go\s+back|되돌|실행\s*취소|원래대로\s*돌"), "undo", True),
+    (
+        re.compile(
+            r"what\s+(?:can|do|else\s+can)\s+you\s+do|what\s+are\s+you|who\s+are\s+you|\bhelp\b|how\s+(?:do|can)\s+i\s+use\s+you|"
+            r"what\s+(?:are\s+)?(?:your\s+)?(?:features|capabilities)|what\s+can\s+i\s+(?:ask|do)|"
+            r"뭐\s*(?:를|을)?\s*할\s*수\s*있|뭘\s*할\s*수\s*있|무엇을\s*할\s*수|뭐\s*해\s*줄\s*수|뭘\s*도와|무슨\s*기능|어떤\s*기능|기능이\s*뭐|도움말|"
+            r"할\s*수\s*있는\s*(?:게|것|일)|넌\s*누구|누구야|뭐\s*하는\s*(?:애|거|봇)|사용법|어떻게\s*써|도와\s*줄\s*수\s*있|can\s+you\s+help"
+        ),
+        "capabilities",
+        False,
+    ),
+    (re.compile(r"out\s+of\s+sync|sync|싱크|어긋|안\s*맞"), "sync", True),
+    (
+        re.compile(
+            r"how\s+many\s+(?:steps|edits|things|changes)|at\s+once|한\s*번에\s*(?:몇|여러)|몇\s*(?:개|단계)\s*(?:까지|를)?\s*(?:한\s*번에|동시에)"
+        ),
+        "steps",
+        True,
+    ),
 )
 _QUESTION_WORD_KO = re.compile(r"뭐|뭘|무엇|몇|얼마|어떻게|왜|언제|어디|누구|어느|어때|무슨")
-_LANG_Q = re.compile(
-    r"which\s+languages|what\s+languages|languages\s+(?:do\s+you|are)\s+support|어떤\s*언어|무슨\s*언어|몇\s*개\s*(?:국어|언어)|지원\s*(?:하는\s*)?언어|언어\s*(?:뭐뭐|뭐가)"
-)
 _QUESTION_EN = re.compile(
     r"^(?:can\s+i|could\s+i|is\s+it\s+possible|is\s+there|are\s+there|do\s+you\s+support|does\s+(?:it|this|the)|can\s+it|are\s+you\s+able|"
     r"how\s+(?:do|can|does|to|would|long|much|many|is|are)|what(?:'s|\s+is|\s+are|\s+does|\s+happens|\s+languages)?|why|when|which|where|who|"
@@ -304,13 +330,13 @@ def state_answer(text: str, language: str, context: dict) -> str | None:
         if not music:
             return "배경음악이 아직 없어요." if ko else "There is no background music in the project yet."
         levels = ", ".join(
-            f"{(item.get('volumeScale') if item.get('volumeScale') is not None else 1) * 100:g}%" for item in music
+            f"{(item['volumeScale'] if item.get('volumeScale') is not None else 1) * 100:g}%" for item in music
         )
         return f"배경음악 볼륨: {levels}." if ko else f"Music volume: {levels}."
     if re.search(r"how\s+many\s+(?:clips|segments)|클립\s*(?:이|은)?\s*몇", text):
         return f"클립이 {len(segments)}개 있어요." if ko else f"There are {len(segments)} clip(s)."
     if re.search(r"how\s+many\s+subtitles|자막\s*(?:이|은)?\s*몇", text):
-        codes = sorted({item.get("languageCode") for item in subtitles if item.get("languageCode")})
+        codes = sorted({item["languageCode"] for item in subtitles if item.get("languageCode")})
         return (
             f"자막이 {len(subtitles)}개 있어요 ({', '.join(codes) or '-'})."
             if ko
@@ -329,28 +355,12 @@ def answer(text: str, language: str, context: dict) -> Answer | None:
         state = state_answer(text, language, context or {})
         if state:
             return Answer(state, True)
-    if _CHITCHAT_ONLY.search(text):
-        return Answer(_pick("chitchat", language), True)
-    if _LANG_Q.search(text):
-        return Answer(_pick("languages", language), True)
-    if _DURATION_Q.search(text):
-        topic = _topic(text)
-        key = topic if topic in ("dub", "subtitles", "separate") else "times"
-        return Answer(_pick(key, language), True)
-    if _COST_Q.search(text) and question:
-        return Answer(_pick("cost", language), True)
-    if _UNDO_Q.search(text) and question:
-        return Answer(_pick("undo", language), True)
-    if _CAPABILITIES.search(text):
-        return Answer(_pick("capabilities", language), True)
-    if question:
-        state = state_answer(text, language, context or {})
-        if state:
-            return Answer(state, True)
-        if _SYNC_Q.search(text):
-            return Answer(_pick("sync", language), True)
-        if _STEPS_Q.search(text):
-            return Answer(_pick("steps", language), True)
+    for pattern, key, question_only in _QUESTIONS:
+        if pattern.search(text) and (question or not question_only):
+            if key == "times":  # how long one kind of job takes, else the rough times of all
+                topic = _topic(text)
+                key = topic if topic in ("dub", "subtitles", "separate") else "times"
+            return Answer(_pick(key, language), True)
     if is_question(text):
         topic = _topic(text)
         return Answer(_pick(topic or "capabilities", language), True)

@@ -6,6 +6,8 @@ import difflib
 import re
 from dataclasses import dataclass
 
+from apps.chat.understanding.cues import Roles, around
+
 # code → English names, Korean names (longest first matters only for overlapping Korean names)
 LANGUAGES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "en": (("english", "eng"), ("영어", "영문", "잉글리시")),
@@ -34,11 +36,15 @@ _KOREAN_NAMES = sorted(
     ((name, code) for code, (_, names) in LANGUAGES.items() for name in names), key=lambda item: -len(item[0])
 )
 _WORD = re.compile(r"[a-zñ]+")
-_TARGET_AFTER_KO = re.compile(r"^\s*(?:으로|로|버전|자막으로|더빙으로|음성으로)")
-_SOURCE_AFTER_KO = re.compile(r"^\s*(?:에서|를|을|인|영상|음성을|대사를|로\s*된|로\s*말하는|원본)")
-_TARGET_BEFORE_EN = re.compile(r"(?:into|to|in)\s+(?:\w+\s+)?$")
-_SOURCE_BEFORE_EN = re.compile(r"from\s+(?:the\s+)?$")
-_SOURCE_AFTER_EN = re.compile(r"^\s*(?:audio|video|speech|original|source|spoken)")
+# What a language mention is, by the words around it: the language to make (target) or the one spoken.
+_ROLES = Roles(
+    ("target", r"(?:into|to|in)\s+(?:\w+\s+)?", r"으로|로|버전|자막으로|더빙으로|음성으로"),
+    (
+        "source",
+        r"from\s+(?:the\s+)?",
+        r"에서|를|을|인|영상|음성을|대사를|로\s*된|로\s*말하는|원본|audio|video|speech|original|source|spoken",
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -86,13 +92,8 @@ def language_mentions(text: str) -> list[LanguageMention]:
     found.sort()
     mentions = []
     for start, end, code in found:
-        before, after = text[max(0, start - 20) : start], text[end : end + 12]
-        if _TARGET_AFTER_KO.match(after) or _TARGET_BEFORE_EN.search(before):
-            role = "target"
-        elif _SOURCE_AFTER_KO.match(after) or _SOURCE_BEFORE_EN.search(before) or _SOURCE_AFTER_EN.match(after):
-            role = "source"
-        else:
-            role = "unknown"
+        before, after = around(text, start, end, before=20, after=12)
+        role = _ROLES.of(before, after) or "unknown"
         mentions.append(LanguageMention(code, start, role))
     return mentions
 

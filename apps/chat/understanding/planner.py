@@ -15,7 +15,10 @@ and the Gemini simulator answers with what it returns. Steps:
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
+from apps.chat.context import ProjectContext
+from apps.chat.tools import COSTLY_TOOLS, MAX_STEPS
 from apps.chat.understanding import answers, intents
 from apps.chat.understanding.languages import language_name, split_languages
 from apps.chat.understanding.normalize import (
@@ -40,16 +43,7 @@ from apps.chat.understanding.references import (
 from apps.chat.understanding.scales import speed_scale, volume_scale
 from apps.chat.understanding.times import TimeFacts, strip_times, time_facts
 
-COSTLY = {
-    "separate_audio_range",
-    "transcribe_for_subtitles",
-    "apply_subtitles_with_script",
-    "generate_subtitles",
-    "generate_dub",
-    "generate_subtitles_for_bgm",
-    "generate_dub_for_bgm",
-}
-MAX_STEPS = 5
+_SUBTITLE_AND_DUB_TOOLS = COSTLY_TOOLS - {"separate_audio_range"}  # what later length edits put out of sync
 
 AGREEMENT = re.compile(
     r"^\s*(?:yes|yeah|yep|yup|ya|sure|ok(?:ay)?|k|go(?:\s+ahead)?|do\s+it|please\s+do|proceed|confirm(?:ed)?|sounds\s+good|"
@@ -120,15 +114,11 @@ class Missing(Exception):
         self.en, self.ko = en, ko
 
 
-@dataclass
-class Project:
-    payload: dict
+class Project(ProjectContext):
+    """The context as the planner reads it: items in timeline order."""
 
     def items(self, key: str) -> list[dict]:
-        return sorted(
-            [item for item in self.payload.get(key) or [] if isinstance(item, dict)],
-            key=lambda item: (item.get("startMs") or 0, item.get("index") or 0),
-        )
+        return sorted(self._items(key), key=lambda item: (item.get("startMs") or 0, item.get("index") or 0))
 
     @property
     def segments(self) -> list[dict]:
@@ -144,19 +134,21 @@ class Project:
 
     @property
     def stems(self) -> list[dict]:
-        return [item for item in self.payload.get("separationStems") or [] if isinstance(item, dict)]
-
-    @property
-    def duration(self) -> int:
-        value = self.payload.get("videoDurationMs") or 0
-        return value if value > 0 else max((item.get("endMs") or 0 for item in self.segments), default=0)
+        return self._items("separationStems")
 
     @property
     def pending(self) -> tuple[int, int] | None:
-        start, end = self.payload.get("pendingRangeStartMs"), self.payload.get("pendingRangeEndMs")
-        if self.payload.get("isRangeSelecting") and start is not None and end is not None and start < end:
-            return int(start), int(end)
-        return None
+        selected = self.pending_range
+        return (int(selected.start_ms), int(selected.end_ms)) if selected else None
+
+    @property
+    def selected_segment(self) -> dict | None:
+        return self.selected_clip(self.segments, "selectedSegmentId")
+
+    def selected_clip(self, clips: list[dict], key: str = "selectedClipId") -> dict | None:
+        """The one of `clips` the phone's `key` field names."""
+        selected_id = self.payload.get(key)
+        return next((clip for clip in clips if clip.get("id") == selected_id), None)
 
     @property
     def playhead(self) -> int:
@@ -321,7 +313,7 @@ def _segment_refs(text: str, project: Project, previous: dict | None) -> tuple[l
                 f"The project has {len(segments)} clip(s); which one do you mean?",
                 f"프로젝트에 클립이 {len(segments)}개 있어요. 어느 클립을 말씀하시는 건가요?",
             )
-        return list({item["id"]: item for item in chosen}.values()), True
+        return list({item["id"]: item for item in chosen if item is not None}.values()), True
     named = item_named(segments, text)
     if named:
         return [named], True
@@ -333,8 +325,7 @@ def _segment_refs(text: str, project: Project, previous: dict | None) -> tuple[l
         found = item_at(segments, moment) if moment is not None else None
         if found:
             return [found], True
-    selected = project.payload.get("selectedSegmentId")
-    selected_item = next((item for item in segments if item.get("id") == selected), None)
+    selected_item = project.selected_segment
     if says_this(text) and selected_item:
         return [selected_item], True
     if previous is not None and previous in segments:
@@ -412,11 +403,11 @@ def _segment_spans(
         facts.keep, facts.until_ms = facts.until_ms, None
     named, explicit = _segment_refs(text, project, previous)
     relative = facts.head is not None or facts.tail is not None or facts.half or facts.keep is not None
-    selected_segment = next((s for s in segments if s.get("id") == project.payload.get("selectedSegmentId")), None)
+    selected_segment = project.selected_segment
     if not named and relative and not facts.ranges and selected_segment is not None:
         named = [selected_segment]  # "the last 3 seconds" of the clip the user has selected
     if named:
-        spans = []
+        spans: list[tuple[dict, tuple[int, int] | None]] = []
         for segment in named:
             base = (segment.get("startMs") or 0, segment.get("endMs") or 0)
             if keep_means_delete_rest and facts.keep is not None:
@@ -430,16 +421,14 @@ def _segment_spans(
                 wanted = _relative_if_needed(wanted, segment, explicit)
             spans.append((segment, (max(base[0], wanted[0]), min(base[1], wanted[1]))))
         return spans
-    base = (0, project.duration)
+    base = (0, project.timeline_end_ms)
     if keep_means_delete_rest and facts.keep is not None:
         wanted = (min(base[1], facts.keep), base[1])
     else:
         wanted = _global_range(facts, text, project, base)
-    selected = project.payload.get("selectedSegmentId")
-    selected_item = next((item for item in segments if item.get("id") == selected), None)
     if wanted is None:
-        if selected_item is not None:
-            return [(selected_item, None)]
+        if selected_segment is not None:
+            return [(selected_segment, None)]
         return [(segment, None) for segment in segments]
     spans = []
     for segment in segments:
@@ -449,8 +438,8 @@ def _segment_spans(
             spans.append((segment, (start, end)))
     if not spans:
         raise Missing(
-            f"That time is outside the video (it is {project.duration / 1000:g} s long).",
-            f"영상 길이({project.duration / 1000:g}초)를 벗어난 시간이에요.",
+            f"That time is outside the video (it is {project.timeline_end_ms / 1000:g} s long).",
+            f"영상 길이({project.timeline_end_ms / 1000:g}초)를 벗어난 시간이에요.",
         )
     return spans
 
@@ -478,8 +467,7 @@ def _bgm_clip(text: str, project: Project, previous: dict | None) -> dict:
     named = item_named(clips, text)
     if named:
         return named
-    selected = project.payload.get("selectedClipId")
-    selected_item = next((clip for clip in clips if clip.get("id") == selected), None)
+    selected_item = project.selected_clip(clips)
     if selected_item is not None:
         return selected_item
     if previous is not None and previous in clips:
@@ -681,7 +669,7 @@ def _build_subtitles(
             targets, earlier_source = _earlier_languages(history)
             source = source or earlier_source
         codes = targets or [project.project_language or language]
-        args = {"targetLanguageCodes": codes}
+        args: dict[str, Any] = {"targetLanguageCodes": codes}
         srt = re.search(r"(\d+\s*\n\s*\d{1,2}:\d{2}:\d{2}[,.]\d{3}\s*-->.*)", c.original, re.DOTALL)
         if srt:
             args["srt"] = srt.group(1).strip()
@@ -773,8 +761,7 @@ def _build_subtitle_text(
         if moment is not None:
             clip = item_at(clips, moment)
     if clip is None:
-        selected = project.payload.get("selectedClipId")
-        clip = next((item for item in clips if item.get("id") == selected), None)
+        clip = project.selected_clip(clips)
     if clip is None and len(found) == 1 and not re.search(r"\bto\b|로|으로|라고", c.text):
         clip = subtitle_quoted(clips, found)
     if clip is None and len(clips) == 1:
@@ -801,13 +788,13 @@ def _build_bgm_place(c: Clause, project: Project, previous: dict | None) -> tupl
     if facts.ranges:
         target_range = facts.ranges[0]
     elif facts.from_ms is not None and _TO_END.search(text):
-        target_range = (facts.from_ms, project.duration)
+        target_range = (facts.from_ms, project.timeline_end_ms)
     elif (
         _WHOLE.search(text)
         and (intents.FIT.search(text) or facts.empty)
         or re.search(r"(?:whole|entire)\s+video|영상\s*(?:전체|내내|끝까지)", text)
     ):
-        target_range = (0, project.duration)
+        target_range = (0, project.timeline_end_ms)
     elif _DIRECTIVE.search(text):
         candidates = [
             (item.get("rangeStartMs"), item.get("rangeEndMs"))
@@ -845,13 +832,13 @@ def _build_bgm_place(c: Clause, project: Project, previous: dict | None) -> tupl
     elif facts.shift is not None:
         new_start = (clip.get("startMs") or 0) + facts.shift
     elif segment_refs and not facts.durations and facts.point is None:
-        new_start = pick(project.segments, segment_refs[0].index).get("startMs") or 0
+        new_start = (pick(project.segments, segment_refs[0].index) or {}).get("startMs") or 0  # picked above
     elif _PLAYHEAD.search(text):
         new_start = project.playhead
     elif _TO_START.search(text):
         new_start = 0
     elif _TO_END.search(text) and not facts.durations and facts.point is None:
-        new_start = max(0, project.duration - length)
+        new_start = max(0, project.timeline_end_ms - length)
     else:
         values = [
             v for v in (facts.point, facts.from_ms, facts.keep, facts.until_ms) if v is not None
@@ -859,8 +846,8 @@ def _build_bgm_place(c: Clause, project: Project, previous: dict | None) -> tupl
         if not values and project.pending and says_pending_range(text):
             values = [project.pending[0]]
         refs = [o for o in ordinals(text) if o.kind == "segment"]
-        if not values and refs and pick(project.segments, refs[0].index):
-            values = [pick(project.segments, refs[0].index).get("startMs") or 0]
+        if not values and refs and (first_segment := pick(project.segments, refs[0].index)):
+            values = [first_segment.get("startMs") or 0]
         bare = re.search(r"(?:\b(?:to|at)\s+|^|\s)(\d+(?:\.\d+)?)(?:\s*(?:으로|로|에)|\s*$)", strip_times(text))
         if not values and bare:
             values = [round(float(bare.group(1)) * 1000)]  # "move the song to 0": seconds
@@ -982,12 +969,12 @@ def understand_request(text: str, project: Project, language: str, history: list
                 last = results.pop()
                 results.append(Understood(last.family, clause(f"{last.clause.original}{separator}{piece}"), []))
                 continue
-        following = pieces[index + 1] if index + 1 < len(pieces) else None
-        if family is None and following is not None and _names_target(current.text) and not prefix:
-            next_family = family_of(normalize(following[1]), following[1], project)
-            if next_family in ("volume", "volume_off", "speed") and re.match(r"\s*(?:이랑|랑|and|&|,)", following[0]):
+        next_piece = pieces[index + 1] if index + 1 < len(pieces) else None
+        if family is None and next_piece is not None and _names_target(current.text) and not prefix:
+            next_family = family_of(normalize(next_piece[1]), next_piece[1], project)
+            if next_family in ("volume", "volume_off", "speed") and re.match(r"\s*(?:이랑|랑|and|&|,)", next_piece[0]):
                 # "음악이랑 목소리 꺼줘", "the music and the voice off": the listed item shares the verb
-                results.append(Understood(next_family, clause(original, borrowed=normalize(following[1])), []))
+                results.append(Understood(next_family, clause(original, borrowed=normalize(next_piece[1])), []))
                 continue
         if family is None:
             prefix = original
@@ -1034,6 +1021,9 @@ def understand_request(text: str, project: Project, language: str, history: list
 # --- texts -------------------------------------------------------------------------------------------
 
 
+_CLEAR_SUBTITLE = "update_subtitle_text with no text"  # no tool deletes a subtitle: the planner empties it
+
+
 def _seconds(ms: int) -> str:
     return f"{ms / 1000:g}"
 
@@ -1042,111 +1032,89 @@ def _languages_text(codes: list[str], language: str) -> str:
     return ", ".join(language_name(code, language) for code in codes)
 
 
-def describe(call: Call, language: str) -> str:
-    args, ko = call.args, language == "ko"
+# What each call does, in words: (English, Korean) templates over the values of _described_values.
+_DESCRIPTIONS = {
+    "delete_segment_range": ("Delete{span} of the clip.", "클립의{span} 구간을 삭제해요."),
+    "duplicate_segment_range": ("Duplicate{span} of the clip.", "클립의{span} 구간을 복제해요."),
+    "update_segment_volume": (
+        "Set the clip volume{span} to {volume_percent:g}%.",
+        "영상{span} 볼륨을 {volume_percent:g}%로 맞춰요.",
+    ),
+    "update_segment_speed": ("Change the speed{span} to {speed:g}x.", "영상{span} 속도를 {speed:g}배로 바꿔요."),
+    "separate_audio_range": (
+        "Separate the voices{span_or_whole} (about one minute per minute of audio, about {minutes} min).",
+        "{span_or_whole}의 음성을 분리해요 (분리 1분당 약 1분, 약 {minutes}분).",
+    ),
+    "update_stem_volume": ("Set the {stem} stem to {stem_percent:g}%.", "{stem} 볼륨을 {stem_percent:g}%로 맞춰요."),
+    _CLEAR_SUBTITLE: (
+        "Clear the subtitle's text (subtitles can't be deleted as such).",
+        "자막 문구를 비워요 (자막 자체를 지우는 기능은 없어요).",
+    ),
+    "update_subtitle_text": ('Change the subtitle to "{text}".', '자막을 "{text}"(으)로 바꿔요.'),
+    "transcribe_for_subtitles": (
+        "Transcribe the audio first so you can review the script ({codes} subtitles; takes a few minutes).",
+        "먼저 음성을 받아써서 대본을 확인할 수 있게 해요 ({codes} 자막, STT 처리에 수 분 정도).",
+    ),
+    "generate_subtitles": (
+        "Make {codes} subtitles in one step, without the review (takes a few minutes).",
+        "검토 없이 바로 {codes} 자막을 만들어요 (수 분 정도 걸려요).",
+    ),
+    "apply_subtitles_with_script": (
+        "Apply the reviewed script as {codes} subtitles (a few minutes per language).",
+        "확인한 대본으로 {codes} 자막을 입혀요 (언어당 수 분 정도).",
+    ),
+    "generate_dub": (
+        "Dub the video into {target} (takes a few minutes).",
+        "영상을 {target}로 더빙해요 (수 분 정도 걸려요).",
+    ),
+    "generate_dub_for_bgm": (
+        "Dub the music clip into {target} (takes a few minutes).",
+        "배경음악을 {target}로 더빙해요 (수 분 정도 걸려요).",
+    ),
+    "generate_subtitles_for_bgm": (
+        "Subtitle the music clip in {codes} (a few minutes per language).",
+        "배경음악 가사/음성에 {codes} 자막을 만들어요 (언어당 수 분 정도).",
+    ),
+    "move_bgm_clip": ("Move the music to start at {new_start} s.", "배경음악이 {new_start}초에 시작하도록 옮겨요."),
+    "update_bgm_volume": (
+        "Set the music volume to {volume_percent:g}%.",
+        "배경음악 볼륨을 {volume_percent:g}%로 맞춰요.",
+    ),
+    "update_bgm_range": (
+        "Fit the music to {new_start}-{new_end} s.",
+        "배경음악을 {new_start}~{new_end}초 구간에 맞춰요.",
+    ),
+}
+
+
+def _described_values(args: dict, language: str) -> dict:
+    ko = language == "ko"
     span = ""
     if "startMs" in args and "endMs" in args:
-        span = (
-            f" {_seconds(args['startMs'])}~{_seconds(args['endMs'])}초"
-            if ko
-            else f" {_seconds(args['startMs'])}-{_seconds(args['endMs'])} s"
-        )
-    name = call.name
-    if name == "delete_segment_range":
-        return f"클립의{span} 구간을 삭제해요." if ko else f"Delete{span} of the clip."
-    if name == "duplicate_segment_range":
-        return f"클립의{span} 구간을 복제해요." if ko else f"Duplicate{span} of the clip."
-    if name == "update_segment_volume":
-        return (
-            f"영상{span} 볼륨을 {args['volumeScale'] * 100:g}%로 맞춰요."
-            if ko
-            else f"Set the clip volume{span} to {args['volumeScale'] * 100:g}%."
-        )
-    if name == "update_segment_speed":
-        return (
-            f"영상{span} 속도를 {args['speedScale']:g}배로 바꿔요."
-            if ko
-            else f"Change the speed{span} to {args['speedScale']:g}x."
-        )
-    if name == "separate_audio_range":
-        minutes = max(1, round((args.get("endMs", 60_000) - args.get("startMs", 0)) / 60_000))
-        return (
-            f"{span.strip() or '클립 전체'}의 음성을 분리해요 (분리 1분당 약 1분, 약 {minutes}분)."
-            if ko
-            else f"Separate the voices{span or ' of the whole clip'} (about one minute per minute of audio, about {minutes} min)."
-        )
-    if name == "update_stem_volume":
-        return (
-            f"{args['stemId']} 볼륨을 {args['volume'] * 100:g}%로 맞춰요."
-            if ko
-            else f"Set the {args['stemId']} stem to {args['volume'] * 100:g}%."
-        )
-    if name == "update_subtitle_text" and not args["text"]:
-        return (
-            "자막 문구를 비워요 (자막 자체를 지우는 기능은 없어요)."
-            if ko
-            else "Clear the subtitle's text (subtitles can't be deleted as such)."
-        )
-    if name == "update_subtitle_text":
-        return f'자막을 "{args["text"]}"(으)로 바꿔요.' if ko else f'Change the subtitle to "{args["text"]}".'
-    if name in ("transcribe_for_subtitles", "generate_subtitles"):
-        codes = _languages_text(args["targetLanguageCodes"], language)
-        if name == "transcribe_for_subtitles":
-            return (
-                f"먼저 음성을 받아써서 대본을 확인할 수 있게 해요 ({codes} 자막, STT 처리에 수 분 정도)."
-                if ko
-                else f"Transcribe the audio first so you can review the script ({codes} subtitles; takes a few minutes)."
-            )
-        return (
-            f"검토 없이 바로 {codes} 자막을 만들어요 (수 분 정도 걸려요)."
-            if ko
-            else f"Make {codes} subtitles in one step, without the review (takes a few minutes)."
-        )
-    if name == "apply_subtitles_with_script":
-        codes = _languages_text(args["targetLanguageCodes"], language)
-        return (
-            f"확인한 대본으로 {codes} 자막을 입혀요 (언어당 수 분 정도)."
-            if ko
-            else f"Apply the reviewed script as {codes} subtitles (a few minutes per language)."
-        )
-    if name == "generate_dub":
-        return (
-            f"영상을 {language_name(args['targetLanguageCode'], language)}로 더빙해요 (수 분 정도 걸려요)."
-            if ko
-            else f"Dub the video into {language_name(args['targetLanguageCode'], language)} (takes a few minutes)."
-        )
-    if name == "generate_dub_for_bgm":
-        return (
-            f"배경음악을 {language_name(args['targetLanguageCode'], language)}로 더빙해요 (수 분 정도 걸려요)."
-            if ko
-            else f"Dub the music clip into {language_name(args['targetLanguageCode'], language)} (takes a few minutes)."
-        )
-    if name == "generate_subtitles_for_bgm":
-        codes = _languages_text(args["targetLanguageCodes"], language)
-        return (
-            f"배경음악 가사/음성에 {codes} 자막을 만들어요 (언어당 수 분 정도)."
-            if ko
-            else f"Subtitle the music clip in {codes} (a few minutes per language)."
-        )
-    if name == "move_bgm_clip":
-        return (
-            f"배경음악이 {_seconds(args['newStartMs'])}초에 시작하도록 옮겨요."
-            if ko
-            else f"Move the music to start at {_seconds(args['newStartMs'])} s."
-        )
-    if name == "update_bgm_volume":
-        return (
-            f"배경음악 볼륨을 {args['volumeScale'] * 100:g}%로 맞춰요."
-            if ko
-            else f"Set the music volume to {args['volumeScale'] * 100:g}%."
-        )
-    if name == "update_bgm_range":
-        return (
-            f"배경음악을 {_seconds(args['newStartMs'])}~{_seconds(args['newEndMs'])}초 구간에 맞춰요."
-            if ko
-            else f"Fit the music to {_seconds(args['newStartMs'])}-{_seconds(args['newEndMs'])} s."
-        )
-    return name
+        start, end = _seconds(args["startMs"]), _seconds(args["endMs"])
+        span = f" {start}~{end}초" if ko else f" {start}-{end} s"
+    return {
+        "span": span,
+        "span_or_whole": (span.strip() or "클립 전체") if ko else (span or " of the whole clip"),
+        "minutes": max(1, round((args.get("endMs", 60_000) - args.get("startMs", 0)) / 60_000)),
+        "volume_percent": (args.get("volumeScale") or 0) * 100,
+        "stem_percent": (args.get("volume") or 0) * 100,
+        "speed": args.get("speedScale") or 0,
+        "stem": args.get("stemId"),
+        "text": args.get("text"),
+        "codes": _languages_text(args.get("targetLanguageCodes") or [], language),
+        "target": language_name(args["targetLanguageCode"], language) if "targetLanguageCode" in args else "",
+        "new_start": _seconds(args.get("newStartMs") or 0),
+        "new_end": _seconds(args.get("newEndMs") or 0),
+    }
+
+
+def describe(call: Call, language: str) -> str:
+    key = _CLEAR_SUBTITLE if call.name == "update_subtitle_text" and not call.args["text"] else call.name
+    if key not in _DESCRIPTIONS:
+        return call.name
+    english, korean = _DESCRIPTIONS[key]
+    return (korean if language == "ko" else english).format(**_described_values(call.args, language))
 
 
 def _plan_text(calls: list[Call], language: str) -> str:
@@ -1160,14 +1128,7 @@ def _confirmation(calls: list[Call], language: str, project: Project) -> str:
     lines = [("이렇게 진행할게요:" if ko else "Here is the plan:") if len(calls) > 1 else ""]
     lines.append(_plan_text(calls, language))
     names = {call.name for call in calls}
-    if names & {
-        "transcribe_for_subtitles",
-        "generate_subtitles",
-        "apply_subtitles_with_script",
-        "generate_dub",
-        "generate_subtitles_for_bgm",
-        "generate_dub_for_bgm",
-    }:
+    if names & _SUBTITLE_AND_DUB_TOOLS:
         lines.append(
             "⚠ 자막/더빙을 만든 뒤 영상 길이를 바꾸는 편집(삭제·복제·속도)을 하면 싱크가 어긋날 수 있어요."
             if ko
@@ -1235,7 +1196,7 @@ def plan(text: str, project: Project, language: str, *, confirmed: bool, history
     calls = calls[:MAX_STEPS]
     if not calls:
         return Reply(answers.fallback(normalized, language))
-    costly = any(call.name in COSTLY for call in calls)
+    costly = any(call.name in COSTLY_TOOLS for call in calls)
     if costly and not confirmed and not SKIP_CONFIRMATION.search(normalized):
         return Reply(_confirmation(calls, language, project), needs_confirmation=True)
     return Reply(_rationale(calls, language), calls)

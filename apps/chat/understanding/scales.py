@@ -7,6 +7,8 @@ Speed: "2x", "0.5배", "twice as fast", "half speed", "slow motion", "20% faster
 
 import re
 
+from apps.chat.understanding.cues import around, cue
+
 VOLUME_MIN, VOLUME_MAX = 0.0, 2.0
 SPEED_MIN, SPEED_MAX = 0.25, 4.0
 
@@ -30,22 +32,45 @@ _UNMUTE = re.compile(
     r"\bunmute|\b(?:original|normal|default|full)\s+(?:volume|level|loudness)|\brestore|\bback\s+to\s+normal|"
     r"음소거\s*(?:를\s*)?(?:해제|풀어|취소)|원래\s*(?:볼륨|소리|음량|대로)|원상\s*복구|100\s*(?:%|퍼센트|프로)"
 )
+_SET_VOLUMES = ((_UNMUTE, 1.0), (_MUTE, 0.0))  # the first that fits wins: "unmute" holds "mute"
 _PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*(?:%|percent|per\s+cent|퍼센트|프로)")
 _DB = re.compile(r"([+-]?\d+(?:\.\d+)?)\s*(?:db|데시벨|decibels?)")
-_RELATIVE_BEFORE = re.compile(r"\bby\s*$")
-_RELATIVE_AFTER = re.compile(r"^\s*(?:만큼|정도\s*더|더|more|less|louder|quieter|softer|lower|higher|down|up)")
+_RELATIVE = cue(before=r"\bby", after=r"만큼|정도\s*더|더|more|less|louder|quieter|softer|lower|higher|down|up")
 _ABSOLUTE_TO = re.compile(r"(?:to|at|=)\s*$|^\s*(?:로|으로|까지|에|정도로|수준으로)")
 _FACTOR = re.compile(r"(\d+(?:\.\d+)?)\s*(?:배|x(?![a-z])|times)|(?:x|×)\s*(\d+(?:\.\d+)?)")
 _BARE = re.compile(
     r"(?<![\d.:])(\d+(?:\.\d+)?)(?![\d.:]|\s*(?:초|분|s\b|sec|min|ms|%|퍼센트|프로|db|데시벨|배|x\b|times|번|st\b|nd\b|rd\b|th\b))"
 )
-_HALF = re.compile(r"\bhalf\b|절반|반으로|반만|반\s*정도|반쯤")
-_DOUBLE = re.compile(r"\b(?:double|twice)\b")
+_VOLUME_MULTIPLES = (
+    (re.compile(r"\bhalf\b|절반|반으로|반만|반\s*정도|반쯤"), 0.5),
+    (re.compile(r"\b(?:double|twice)\b"), 2.0),
+)
 _MAX = re.compile(r"\b(?:max(?:imum)?|as\s+loud\s+as\s+possible|full\s+blast)\b|최대|최고|맥스")
 
 
 def _clamp(value: float, low: float, high: float) -> float:
     return round(min(high, max(low, value)), 3)
+
+
+def _named(table: tuple[tuple[re.Pattern[str], float], ...], text: str) -> float | None:
+    """The value of the first pattern in `table` that `text` contains."""
+    return next((value for pattern, value in table if pattern.search(text)), None)
+
+
+def _factor(text: str, *, shrinking: bool) -> float | None:
+    """A multiple ("2x", "x2", "2배", "3 times"), read as 1/N when the request makes things smaller."""
+    factor = _FACTOR.search(text)
+    if not factor:
+        return None
+    value = float(factor.group(1) or factor.group(2))
+    return 1 / value if shrinking and value > 1 else value
+
+
+def _nudge(text: str, direction: int, *, a_lot: tuple[float, float], plain: tuple[float, float]) -> float:
+    """The multiplier for a change with no number ("louder", "a bit slower", "much quieter"): (up, down)
+    by how much the words say."""
+    up, down = (1.25, 0.75) if _A_BIT.search(text) else a_lot if _A_LOT.search(text) else plain
+    return up if direction > 0 else down
 
 
 _TOO_LOUD = re.compile(r"too\s+loud|too\s+much|너무\s*(?:커|크|시끄|세)|시끄러")
@@ -71,10 +96,9 @@ def _direction(text: str) -> int:
 def volume_scale(text: str, current: float = 1.0) -> float | None:
     """The volume multiplier the request asks for, or None when it names no volume change."""
     current = 1.0 if current is None else current
-    if _UNMUTE.search(text):
-        return 1.0
-    if _MUTE.search(text):
-        return 0.0
+    named = _named(_SET_VOLUMES, text)
+    if named is not None:
+        return named
     decibels = _DB.search(text)
     if decibels:
         value = float(decibels.group(1))
@@ -84,26 +108,22 @@ def volume_scale(text: str, current: float = 1.0) -> float | None:
     percent = _PERCENT.search(text)
     if percent:
         value = float(percent.group(1)) / 100
-        before, after = text[max(0, percent.start() - 6) : percent.start()], text[percent.end() : percent.end() + 8]
+        before, after = around(text, percent.start(), percent.end(), before=6, after=8)
         direction = _direction(text)
-        relative = _RELATIVE_BEFORE.search(before) or _RELATIVE_AFTER.match(after)
+        relative = _RELATIVE.fits(before, after)
         if not relative and direction and not _ABSOLUTE_TO.search(before) and not _ABSOLUTE_TO.match(after):
-            relative = re.search(r"[가-힣]", text)  # "30% 줄여" reads as "by 30%" in Korean
+            relative = bool(re.search(r"[가-힣]", text))  # "30% 줄여" reads as "by 30%" in Korean
         if relative and direction:
             return _clamp(current * (1 + direction * value), VOLUME_MIN, VOLUME_MAX)
         return _clamp(value, VOLUME_MIN, VOLUME_MAX)
-    factor = _FACTOR.search(text)
-    if factor:
-        value = float(factor.group(1) or factor.group(2))
-        if _direction(text) < 0 and value > 1:
-            value = 1 / value
-        return _clamp(current * value, VOLUME_MIN, VOLUME_MAX)
+    factor = _factor(text, shrinking=_direction(text) < 0)
+    if factor is not None:
+        return _clamp(current * factor, VOLUME_MIN, VOLUME_MAX)
     if _MAX.search(text):
         return VOLUME_MAX
-    if _HALF.search(text):
-        return _clamp(current * 0.5, VOLUME_MIN, VOLUME_MAX)
-    if _DOUBLE.search(text):
-        return _clamp(current * 2, VOLUME_MIN, VOLUME_MAX)
+    multiple = _named(_VOLUME_MULTIPLES, text)
+    if multiple is not None:
+        return _clamp(current * multiple, VOLUME_MIN, VOLUME_MAX)
     bare = [
         float(match.group(1))
         for match in _BARE.finditer(text)
@@ -122,26 +142,28 @@ def volume_scale(text: str, current: float = 1.0) -> float | None:
             return _clamp(value / 100, VOLUME_MIN, VOLUME_MAX)
     direction = _direction(text)
     if direction:
-        if _A_BIT.search(text):
-            factor_value = 1.25 if direction > 0 else 0.75
-        elif _A_LOT.search(text):
-            factor_value = 2.0 if direction > 0 else 0.25
-        else:
-            factor_value = 1.5 if direction > 0 else 0.5
-        return _clamp(current * factor_value, VOLUME_MIN, VOLUME_MAX)
+        return _clamp(current * _nudge(text, direction, a_lot=(2.0, 0.25), plain=(1.5, 0.5)), VOLUME_MIN, VOLUME_MAX)
     return None
 
 
 _NORMAL_SPEED = re.compile(
     r"\b(?:normal|original|regular|default|real)[\s-]*(?:speed|time|pace)|\b1x\b|원래\s*(?:속도|대로)|정상\s*속도|보통\s*속도|1\s*배속"
 )
-_SLOW_MOTION = re.compile(r"slow[\s-]*mo(?:tion)?|slowmo|슬로\s*우?\s*모션|슬로모|슬로우")
-_TIMELAPSE = re.compile(r"time[\s-]*lapse|타임\s*랩스")
-_HALF_SPEED = re.compile(
-    r"half[\s-]*(?:speed|as\s+fast|the\s+speed|pace)|(?:절반|반)\s*(?:속도|배속|으로\s*느리)|속도\s*(?:를\s*)?(?:절반|반)"
-)
-_DOUBLE_SPEED = re.compile(
-    r"(?:double|twice)\s*(?:the\s+)?(?:speed|as\s+fast|pace)|(?:speed|pace)\s+x?\s*2|두\s*배\s*(?:빠르|속)"
+_NAMED_SPEEDS = (
+    (
+        re.compile(
+            r"half[\s-]*(?:speed|as\s+fast|the\s+speed|pace)|(?:절반|반)\s*(?:속도|배속|으로\s*느리)|속도\s*(?:를\s*)?(?:절반|반)"
+        ),
+        0.5,
+    ),
+    (
+        re.compile(
+            r"(?:double|twice)\s*(?:the\s+)?(?:speed|as\s+fast|pace)|(?:speed|pace)\s+x?\s*2|두\s*배\s*(?:빠르|속)"
+        ),
+        2.0,
+    ),
+    (re.compile(r"slow[\s-]*mo(?:tion)?|slowmo|슬로\s*우?\s*모션|슬로모|슬로우"), 0.5),
+    (re.compile(r"time[\s-]*lapse|타임\s*랩스"), 4.0),
 )
 _FASTER = re.compile(
     r"\b(?:faster|speed\s+(?:it\s+)?up|sped\s+up|quicker|hurry|accelerate|rush)|빠르게|빨리|빠르|빨라|빨르게|가속|속도\s*(?:를\s*)?(?:올|높|키)"
@@ -165,26 +187,16 @@ def speed_scale(text: str, current: float = 1.0) -> float | None:
         if slower and not faster:
             return _clamp(current * (1 - value), SPEED_MIN, SPEED_MAX)
         return _clamp(value, SPEED_MIN, SPEED_MAX)
-    factor = _FACTOR.search(text)
-    if factor:
-        value = float(factor.group(1) or factor.group(2))
-        if slower and not faster and value > 1:
-            value = 1 / value
-        return _clamp(value, SPEED_MIN, SPEED_MAX)
-    if _HALF_SPEED.search(text):
-        return 0.5
-    if _DOUBLE_SPEED.search(text):
-        return 2.0
-    if _SLOW_MOTION.search(text):
-        return 0.5
-    if _TIMELAPSE.search(text):
-        return 4.0
+    factor = _factor(text, shrinking=slower and not faster)
+    if factor is not None:
+        return _clamp(factor, SPEED_MIN, SPEED_MAX)
+    named = _named(_NAMED_SPEEDS, text)
+    if named is not None:
+        return named
     bare = [float(value) for value in _BARE.findall(text) if SPEED_MIN <= float(value) <= SPEED_MAX]
     if bare and re.search(r"speed|속도|배속|rate|pace", text):
         return _clamp(bare[-1], SPEED_MIN, SPEED_MAX)
     if faster != slower:
-        gentle = _A_BIT.search(text)
-        if faster:
-            return _clamp(current * (1.25 if gentle else 2.0), SPEED_MIN, SPEED_MAX)
-        return _clamp(current * (0.75 if gentle else 0.5), SPEED_MIN, SPEED_MAX)
+        direction = 1 if faster else -1
+        return _clamp(current * _nudge(text, direction, a_lot=(2.0, 0.5), plain=(2.0, 0.5)), SPEED_MIN, SPEED_MAX)
     return None

@@ -9,6 +9,8 @@ last N of something, from N on, until N, at / to N, N later or earlier, keep N.
 import re
 from dataclasses import dataclass, field
 
+from apps.chat.understanding.cues import Roles, around
+
 _EN_END = r"(?![a-z])"
 _NUM = r"\d+(?:\.\d+)?"
 _MENTION = re.compile(
@@ -26,29 +28,37 @@ _RANGE_JOIN = re.compile(
 _BETWEEN_JOIN = re.compile(r"^\s*(?:and|&)\s*$", re.IGNORECASE)
 _BETWEEN_BEFORE = re.compile(r"(?:between|from)\s*$", re.IGNORECASE)
 
-_HEAD_BEFORE = re.compile(
-    r"(?:first|opening|beginning|initial|처음|앞|앞부분|초반|맨\s*앞|시작|앞에서|처음부터)\s*(?:에서|에|의|부분)?\s*(?:the\s*)?$"
+# What a single time mention is, by the words around it; the first role that fits wins.
+_ROLES = Roles(
+    (
+        "later",
+        None,
+        r"later|forward|further|to\s+the\s+right|right|뒤로|늦게|미뤄|밀어|오른쪽|(?:뒤|후)에\s*(?:나오|시작|들어|깔|재생)",
+    ),
+    ("earlier", None, r"earlier|sooner|back(?:ward)?s?|to\s+the\s+left|left|앞으로|빨리|당겨|왼쪽"),
+    (
+        "head",
+        r"(?:first|opening|beginning|initial|처음|앞|앞부분|초반|맨\s*앞|시작|앞에서|처음부터)\s*(?:에서|에|의|부분)?\s*(?:the\s*)?",
+        r"of\s+the\s+(?:start|beginning)|at\s+the\s+(?:start|beginning)|from\s+the\s+(?:start|beginning)",
+    ),
+    (
+        "tail",
+        r"(?:last|final|ending|마지막|끝|뒤|뒷부분|후반|끝에서|맨\s*뒤|맨\s*끝|뒤에서)\s*(?:에서|에|의|부분)?\s*(?:the\s*)?",
+        r"at\s+the\s+end|from\s+the\s+end|of\s+the\s+end|off\s+the\s+end",
+    ),
+    (
+        "from_ms",
+        r"from|after|starting\s+at|starting|since|past|beyond",
+        r"부터|이후|에서부터|뒤부터|후부터|onwards?|on\b|and\s+after|and\s+later",
+    ),
+    ("until_ms", r"until|till|up\s+to|before|upto", r"까지|전까지|이전|전"),
+    (
+        "keep",
+        r"(?:only|keep(?:\s+only)?|shorten\s+(?:it\s+)?to|trim\s+(?:it\s+)?to|down\s+to)\s*(?:the\s+)?(?:first\s+)?",
+        r"만\s*남|길이로|짜리로|로\s*(?:잘라|줄여|짧게|맞춰|다듬)|으로\s*(?:잘라|줄여|짧게)|long\b",
+    ),
+    ("point", r"at|to|into|@|starts?\s+at|start\s+it\s+at|begin\s+at", r"에|로|으로|지점|위치|부분에|쯤|즈음"),
 )
-_HEAD_AFTER = re.compile(
-    r"^\s*(?:of\s+the\s+(?:start|beginning)|at\s+the\s+(?:start|beginning)|from\s+the\s+(?:start|beginning))"
-)
-_TAIL_BEFORE = re.compile(
-    r"(?:last|final|ending|마지막|끝|뒤|뒷부분|후반|끝에서|맨\s*뒤|맨\s*끝|뒤에서)\s*(?:에서|에|의|부분)?\s*(?:the\s*)?$"
-)
-_TAIL_AFTER = re.compile(r"^\s*(?:at\s+the\s+end|from\s+the\s+end|of\s+the\s+end|off\s+the\s+end)")
-_SHIFT_LATER_AFTER = re.compile(
-    r"^\s*(?:later|forward|further|to\s+the\s+right|right|뒤로|늦게|미뤄|밀어|오른쪽|(?:뒤|후)에\s*(?:나오|시작|들어|깔|재생))"
-)
-_SHIFT_EARLIER_AFTER = re.compile(r"^\s*(?:earlier|sooner|back(?:ward)?s?|to\s+the\s+left|left|앞으로|빨리|당겨|왼쪽)")
-_FROM_BEFORE = re.compile(r"(?:from|after|starting\s+at|starting|since|past|beyond)\s*$")
-_FROM_AFTER = re.compile(r"^\s*(?:부터|이후|에서부터|뒤부터|후부터|onwards?|on\b|and\s+after|and\s+later)")
-_UNTIL_BEFORE = re.compile(r"(?:until|till|up\s+to|before|upto)\s*$")
-_UNTIL_AFTER = re.compile(r"^\s*(?:까지|전까지|이전|전)")
-_KEEP_AFTER = re.compile(
-    r"^\s*(?:만\s*남|길이로|짜리로|로\s*(?:잘라|줄여|짧게|맞춰|다듬)|으로\s*(?:잘라|줄여|짧게)|long\b)"
-)
-_POINT_BEFORE = re.compile(r"(?:at|to|into|@|starts?\s+at|start\s+it\s+at|begin\s+at)\s*$")
-_POINT_AFTER = re.compile(r"^\s*(?:에|로|으로|지점|위치|부분에|쯤|즈음)")
 
 
 @dataclass(frozen=True)
@@ -144,30 +154,14 @@ def time_facts(text: str) -> TimeFacts:
     for index, mention in enumerate(found):
         if index in used or mention.ms is None:
             continue
-        before = text[max(0, mention.start - 24) : mention.start]
-        after = re.sub(r"^\s*(?:지점|쯤|즈음|정도|부분)", "", text[mention.end : mention.end + 24])
-        ms = mention.ms
-        if _SHIFT_LATER_AFTER.match(after):
-            facts.shift = ms
-        elif _SHIFT_EARLIER_AFTER.match(after) and not _POINT_AFTER.match(after):
-            facts.shift = -ms
-        elif _HEAD_BEFORE.search(before) or _HEAD_AFTER.match(after):
-            facts.head = ms
-        elif _TAIL_BEFORE.search(before) or _TAIL_AFTER.match(after):
-            facts.tail = ms
-        elif _FROM_BEFORE.search(before) or _FROM_AFTER.match(after):
-            facts.from_ms = ms
-        elif _UNTIL_BEFORE.search(before) or _UNTIL_AFTER.match(after):
-            facts.until_ms = ms
-        elif _KEEP_AFTER.match(after) or re.search(
-            r"(?:only|keep(?:\s+only)?|shorten\s+(?:it\s+)?to|trim\s+(?:it\s+)?to|down\s+to)\s*(?:the\s+)?(?:first\s+)?$",
-            before,
-        ):
-            facts.keep = ms
-        elif _POINT_BEFORE.search(before) or _POINT_AFTER.match(after):
-            facts.point = ms
+        before, after = around(text, mention.start, mention.end, before=24, after=24)
+        role = _ROLES.of(before, re.sub(r"^\s*(?:지점|쯤|즈음|정도|부분)", "", after))
+        if role is None:
+            facts.durations.append(mention.ms)
+        elif role in ("later", "earlier"):
+            facts.shift = mention.ms if role == "later" else -mention.ms
         else:
-            facts.durations.append(ms)
+            setattr(facts, role, mention.ms)
     if facts.from_ms is not None and facts.until_ms is not None and facts.from_ms < facts.until_ms:
         facts.ranges.append((facts.from_ms, facts.until_ms))
         facts.from_ms = facts.until_ms = None

@@ -43,6 +43,11 @@ def _run(command: list[str], *, timeout: float = 300) -> subprocess.CompletedPro
     return completed
 
 
+def _ffmpeg(*arguments: str) -> subprocess.CompletedProcess:
+    """ffmpeg quiet, non-interactive, overwriting its output."""
+    return _run([ffmpeg_binary(), "-hide_banner", "-nostdin", "-y", *arguments])
+
+
 def probe_media(path: Path) -> dict | None:
     """ffprobe facts of an uploaded file, or None when it is not media."""
     ffprobe = ffprobe_binary()
@@ -79,19 +84,8 @@ def probe_media(path: Path) -> dict | None:
 
 def speech_segments(audio_path: Path, duration_ms: int) -> list[tuple[int, int]]:
     """(start_ms, end_ms) of non-silent stretches."""
-    completed = _run(
-        [
-            ffmpeg_binary(),
-            "-hide_banner",
-            "-nostdin",
-            "-i",
-            str(audio_path),
-            "-af",
-            f"silencedetect=noise={SILENCE_NOISE}:d={SILENCE_MIN_SEC}",
-            "-f",
-            "null",
-            "-",
-        ]
+    completed = _ffmpeg(
+        "-i", str(audio_path), "-af", f"silencedetect=noise={SILENCE_NOISE}:d={SILENCE_MIN_SEC}", "-f", "null", "-"
     )
     text = completed.stderr.decode(errors="replace")
     silences: list[tuple[int, int]] = []
@@ -149,7 +143,7 @@ def _gate(source: Path, target: Path, *, keep: list[dict] | None, mute: list[dic
         expression = f"volume=enable='not({_between(keep)})':volume=0"
     else:
         expression = f"volume=enable='{_between(mute or [])}':volume=0"
-    _run([ffmpeg_binary(), "-hide_banner", "-nostdin", "-y", "-i", str(source), "-af", expression, str(target)])
+    _ffmpeg("-i", str(source), "-af", expression, str(target))
 
 
 def _srt_time(ms: int) -> str:
@@ -182,13 +176,12 @@ def _speak(text: str, language: str, target: Path) -> None:
 
 def _dub_voice(folder: Path, sentences: list[dict], language: str, duration_ms: int, target: Path) -> None:
     """espeak-ng speech of each sentence placed at its offset, as long as the input."""
-    command = [ffmpeg_binary(), "-hide_banner", "-nostdin", "-y"]
-    command += ["-f", "lavfi", "-t", f"{duration_ms / 1000:.3f}", "-i", "anullsrc=r=44100:cl=stereo"]
+    arguments = ["-f", "lavfi", "-t", f"{duration_ms / 1000:.3f}", "-i", "anullsrc=r=44100:cl=stereo"]
     filters = []
     for index, sentence in enumerate(sentences):
         speech = folder / f"tts_{index}.wav"
         _speak(sentence["text"], language, speech)
-        command += ["-i", str(speech)]
+        arguments += ["-i", str(speech)]
         delay = sentence["offsetMs"]
         filters.append(
             f"[{index + 1}:a]aresample=44100,aformat=channel_layouts=stereo,"
@@ -196,8 +189,8 @@ def _dub_voice(folder: Path, sentences: list[dict], language: str, duration_ms: 
         )
     labels = "".join(f"[s{index}]" for index in range(len(sentences)))
     filters.append(f"[0:a]{labels}amix=inputs={len(sentences) + 1}:normalize=0:duration=first[out]")
-    command += ["-filter_complex", ";".join(filters), "-map", "[out]", "-c:a", "pcm_s16le", str(target)]
-    _run(command)
+    arguments += ["-filter_complex", ";".join(filters), "-map", "[out]", "-c:a", "pcm_s16le", str(target)]
+    _ffmpeg(*arguments)
     for index in range(len(sentences)):
         (folder / f"tts_{index}.wav").unlink(missing_ok=True)
 
@@ -210,10 +203,7 @@ def generate_outputs(*, project: dict, media: dict, sidecar_text: str, folder: P
     folder.mkdir(parents=True, exist_ok=True)
     source = Path(media["path"])
     audio = folder / "input.wav"
-    _run(
-        [ffmpeg_binary(), "-hide_banner", "-nostdin", "-y", "-i", str(source), "-vn", "-ar", "44100", "-ac", "2"]
-        + ["-c:a", "pcm_s16le", str(audio)]
-    )
+    _ffmpeg("-i", str(source), "-vn", "-ar", "44100", "-ac", "2", "-c:a", "pcm_s16le", str(audio))
     duration_ms = media["durationMs"]
     segments = speech_segments(audio, duration_ms)
     lines = transcript_lines(sidecar_text=sidecar_text, comment=media.get("comment", ""))
@@ -236,17 +226,7 @@ def generate_outputs(*, project: dict, media: dict, sidecar_text: str, folder: P
             files["originalSubBackground"] = "OriginalBaseBackground.wav"
         else:
             files["originalSubBackground"] = "OriginalSubBackground.wav"
-            _run(
-                [
-                    ffmpeg_binary(),
-                    "-hide_banner",
-                    "-nostdin",
-                    "-y",
-                    "-i",
-                    str(audio),
-                    str(folder / "OriginalSubBackground.wav"),
-                ]
-            )
+            _ffmpeg("-i", str(audio), str(folder / "OriginalSubBackground.wav"))
         with tarfile.open(folder / "OriginalVoiceSpeakers.tar", "w") as bundle:
             for speaker in speaker_ids or [1]:
                 speaker_file = folder / f"OriginalVoiceSpeaker_{speaker}.wav"
@@ -260,37 +240,28 @@ def generate_outputs(*, project: dict, media: dict, sidecar_text: str, folder: P
         _dub_voice(folder, sentences, target_language or "en", duration_ms, voice)
         files["translatedVoice"] = "TranslatedVoice.wav"
         mixed = folder / "VoiceWithBackground.mp3"
-        _run(
-            [
-                ffmpeg_binary(),
-                "-hide_banner",
-                "-nostdin",
-                "-y",
-                "-i",
-                str(voice),
-                "-i",
-                str(folder / "OriginalBaseBackground.wav"),
-            ]
-            + [
-                "-filter_complex",
-                "amix=inputs=2:normalize=0:duration=first",
-                "-c:a",
-                "libmp3lame",
-                "-b:a",
-                "128k",
-                str(mixed),
-            ]
+        _ffmpeg(
+            "-i",
+            str(voice),
+            "-i",
+            str(folder / "OriginalBaseBackground.wav"),
+            "-filter_complex",
+            "amix=inputs=2:normalize=0:duration=first",
+            "-c:a",
+            "libmp3lame",
+            "-b:a",
+            "128k",
+            str(mixed),
         )
         files["voiceWithBackground"] = "VoiceWithBackground.mp3"
         if project.get("isVideo") and media.get("hasVideo"):
             video = folder / "DubbingVideo.mp4"
-            base = [ffmpeg_binary(), "-hide_banner", "-nostdin", "-y", "-i", str(source), "-i", str(mixed)]
-            base += ["-map", "0:v:0", "-map", "1:a:0", "-shortest"]
+            inputs = ["-i", str(source), "-i", str(mixed), "-map", "0:v:0", "-map", "1:a:0", "-shortest"]
             try:
-                _run(base + ["-c:v", "copy", "-c:a", "aac", str(video)])
+                _ffmpeg(*inputs, "-c:v", "copy", "-c:a", "aac", str(video))
             except SimMediaError:
-                _run(
-                    base + ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", str(video)]
+                _ffmpeg(
+                    *inputs, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", str(video)
                 )
             files["dubbingVideo"] = "DubbingVideo.mp4"
     audio.unlink(missing_ok=True)

@@ -5,6 +5,7 @@ from django.urls import path
 from apps.simulators.perso import views
 
 VT = "video-translator/api/v1"
+SPACE = f"{VT}/projects/spaces/<int:space_seq>"
 PROJECT = f"{VT}/projects/<int:project_seq>/spaces/<int:space_seq>"
 
 urlpatterns = [
@@ -18,13 +19,13 @@ urlpatterns = [
     path("file/api/upload/video", views.register_video),
     path("file/api/upload/audio", views.register_audio),
     path("file/api/v1/media/validate", views.validate_media),
-    path(f"{VT}/projects/spaces/<int:space_seq>", views.list_projects),
-    path(f"{VT}/projects/spaces/<int:space_seq>/queue", views.queue),
-    path(f"{VT}/projects/spaces/<int:space_seq>/plan/status", views.plan_status),
-    path(f"{VT}/projects/spaces/<int:space_seq>/media/quota", views.media_quota),
-    path(f"{VT}/projects/spaces/<int:space_seq>/translate", views.submit_translate),
-    path(f"{VT}/projects/spaces/<int:space_seq>/stt", views.submit_stt),
-    path(f"{VT}/projects/spaces/<int:space_seq>/audio-separation", views.submit_separation),
+    path(SPACE, views.list_projects),
+    path(f"{SPACE}/queue", views.queue),
+    path(f"{SPACE}/plan/status", views.plan_status),
+    path(f"{SPACE}/media/quota", views.media_quota),
+    path(f"{SPACE}/translate", views.submit_translate),
+    path(f"{SPACE}/stt", views.submit_stt),
+    path(f"{SPACE}/audio-separation", views.submit_separation),
     path(f"{VT}/projects/<int:project_seq>/space/<int:space_seq>/progress", views.progress),
     path(PROJECT, views.project_detail),
     path(f"{PROJECT}/script", views.script),

@@ -634,6 +634,19 @@ def _storage_path(project: dict, file_name: str) -> str:
     return f"/perso-storage/projects/{project['seq']}/{secrets.token_hex(8)}/{file_name}"
 
 
+def _project_outputs(project_seq: int) -> tuple[dict | None, dict | None, JsonResponse | None]:
+    """(the project, its output manifest or None while not ready, None) or, when the project is
+    unknown or deleted or its outputs could not be made, (…, …, the error answer)."""
+    with sim_state(write=False) as state:
+        project, error = _project(state, project_seq)
+    if error:
+        return None, None, error
+    try:
+        return project, _outputs(project), None
+    except SimMediaError as exc:
+        return project, None, _error(500, "F5001", f"INTERNAL_SERVER_ERROR: {exc}"[:300])
+
+
 @perso_api("GET", "DELETE")
 def project_detail(request, project_seq: int, space_seq: int):
     with sim_state() as state:
@@ -713,14 +726,9 @@ def _download_flags(project: dict, *, ready: bool) -> dict:
 
 @perso_api("GET")
 def download_info(request, project_seq: int, space_seq: int):
-    with sim_state(write=False) as state:
-        project, error = _project(state, project_seq)
+    project, manifest, error = _project_outputs(project_seq)
     if error:
         return error
-    try:
-        manifest = _outputs(project)
-    except SimMediaError as exc:
-        return _error(500, "F5001", f"INTERNAL_SERVER_ERROR: {exc}"[:300])
     # Documented raw (no envelope).
     return JsonResponse(_download_flags(project, ready=manifest is not None))
 
@@ -752,14 +760,9 @@ def download(request, project_seq: int, space_seq: int):
     target = request.GET.get("target")
     if not target:
         return _error(400, "VT4000", "Missing required parameter: target")
-    with sim_state(write=False) as state:
-        project, error = _project(state, project_seq)
+    project, manifest, error = _project_outputs(project_seq)
     if error:
         return error
-    try:
-        manifest = _outputs(project)
-    except SimMediaError as exc:
-        return _error(500, "F5001", f"INTERNAL_SERVER_ERROR: {exc}"[:300])
     if manifest is None:
         return _error(409, "VT4092", "Files are not ready")
     table = SEPARATION_TARGETS if project["kind"] == "separation" else TRANSLATION_TARGETS
@@ -788,15 +791,11 @@ def cancel(request, project_seq: int, space_seq: int):
 
 
 def _script(request, project_seq: int, *, kind_label: str, enveloped: bool, with_translation: bool):
-    with sim_state(write=False) as state:
-        project, error = _project(state, project_seq)
-        page_cap = state["control"].get("script_page_size")
+    project, manifest, error = _project_outputs(project_seq)
     if error:
         return error
-    try:
-        manifest = _outputs(project)
-    except SimMediaError as exc:
-        return _error(500, "F5001", f"INTERNAL_SERVER_ERROR: {exc}"[:300])
+    with sim_state(write=False) as state:
+        page_cap = state["control"].get("script_page_size")
     sentences = manifest["sentences"] if manifest else []
     size = int(request.GET.get("size") or 10000)
     if page_cap:

@@ -14,7 +14,7 @@ import time
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management import BaseCommand, call_command
+from django.core.management import BaseCommand, CommandParser, call_command
 
 from apps.simulators import server as simulators_server
 from workers import queues
@@ -51,12 +51,12 @@ def web_command(*, host: str, port: int) -> list[str]:
 class Command(BaseCommand):
     help = "Runs web + one Celery worker per queue + beat on this machine (the embedded default)."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--simulators-port", type=int, default=None, help="default: --port + 1")
 
-    def handle(self, *args, host: str, port: int, simulators_port: int | None, **options):
+    def handle(self, *args: str, host: str, port: int, simulators_port: int | None, **options: object) -> None:
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
         admin_password = self._ensure_admin()
@@ -125,10 +125,10 @@ class Command(BaseCommand):
         admin.save()
         return password
 
-    def _supervise(self, processes: dict[str, subprocess.Popen]) -> None:
+    def _supervise(self, processes: dict[str, subprocess.Popen[bytes]]) -> None:
         stopping = False
 
-        def stop(*_):
+        def stop(*_: object) -> None:
             nonlocal stopping
             stopping = True
 
