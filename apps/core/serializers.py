@@ -9,6 +9,7 @@ arguments are what the schema shows.
 """
 
 from collections.abc import Mapping
+from typing import Any, NoReturn
 
 from rest_framework import serializers
 from rest_framework.fields import SkipField, empty
@@ -26,33 +27,33 @@ def refusal(code: ErrorCode, message: str) -> serializers.ValidationError:
     return serializers.ValidationError(message, code=code)
 
 
-def json_integer(value) -> bool:
+def json_integer(value: object) -> bool:
     """A JSON number with no fraction (not a boolean, not a numeric string)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return False
     return isinstance(value, int) or value.is_integer()
 
 
-class ContractField(serializers.Field):
+class ContractField(serializers.Field):  # type: ignore[type-arg]
     """Mixed in before a DRF field class: `parse(value)` validates what was sent (None when absent)."""
 
-    def run_validation(self, data=empty):
+    def run_validation(self, data: Any = empty) -> Any:
         return self.parse(None if data is empty else data)
 
-    def parse(self, value):
+    def parse(self, value: Any) -> Any:
         raise NotImplementedError
 
-    def refuse(self, code: ErrorCode, message: str):
+    def refuse(self, code: ErrorCode, message: str) -> NoReturn:
         raise refusal(code, message)
 
 
 class OptionalStringField(ContractField, serializers.CharField):
     """A string or null; stripped, blank → None."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(required=False, allow_null=True, **kwargs)
 
-    def parse(self, value):
+    def parse(self, value: Any) -> str | None:
         if value is None:
             return None
         if not isinstance(value, str):
@@ -63,10 +64,10 @@ class OptionalStringField(ContractField, serializers.CharField):
 class OptionalIntegerField(ContractField, serializers.IntegerField):
     """A whole JSON number (2.0 counts) or null."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(required=False, allow_null=True, **kwargs)
 
-    def parse(self, value):
+    def parse(self, value: Any) -> int | None:
         if value is None:
             return None
         if not json_integer(value):
@@ -78,7 +79,7 @@ class OptionalIntegerField(ContractField, serializers.IntegerField):
 # ones included, as the description of its component.
 
 
-class RequestSerializer(serializers.Serializer):
+class RequestSerializer(serializers.Serializer):  # type: ignore[type-arg]
     # Fields in declared order, first refusal wins. `after_<field>(attrs)` runs once that field is in
     # `attrs`, for a check across the fields read so far; `validate(attrs)` runs after the last one.
     # With `error_paths`, a refusal inside a nested object says where (`segments[1].trimStartMs ...`).
@@ -86,16 +87,16 @@ class RequestSerializer(serializers.Serializer):
     error_code: ErrorCode = ErrorCode.VALIDATION_ERROR
     error_paths = False
 
-    def not_an_object(self, data) -> serializers.ValidationError:
+    def not_an_object(self, data: object) -> serializers.ValidationError:
         message = self.error_messages["invalid"].format(datatype=type(data).__name__)
         return serializers.ValidationError({NON_FIELD: [message]})
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> Any:
         if not isinstance(data, Mapping):
             raise self.not_an_object(data)
-        attrs: dict = {}
+        attrs: dict[str, Any] = {}
         for field in self._writable_fields:
-            name = field.field_name
+            name = str(field.field_name)
             try:
                 value = field.run_validation(field.get_value(data))
                 if hasattr(self, f"validate_{name}"):
@@ -114,15 +115,15 @@ class RequestSerializer(serializers.Serializer):
                     raise serializers.ValidationError({NON_FIELD: exc.detail}) from exc
         return attrs
 
-    def refuse(self, code: ErrorCode, message: str):
+    def refuse(self, code: ErrorCode, message: str) -> NoReturn:
         """A refusal of the object as a whole (a check across its fields)."""
         raise serializers.ValidationError({NON_FIELD: [message]}, code=code)
 
-    def refuse_field(self, field_name: str, code: ErrorCode, message: str):
+    def refuse_field(self, field_name: str, code: ErrorCode, message: str) -> NoReturn:
         """A refusal of one field found by a check across fields."""
         raise serializers.ValidationError({field_name: [message]}, code=code)
 
-    def error_of(self, errors) -> BadRequest:
+    def error_of(self, errors: Mapping[str, Any]) -> BadRequest:
         """The first refusal `errors` holds (to_internal_value stops at the first) as a BadRequest."""
         path, first = _first_detail(errors)
         code = str(getattr(first, "code", ""))
@@ -133,10 +134,10 @@ class RequestSerializer(serializers.Serializer):
         return BadRequest(self.error_code, _flat(detail) if field is None else f"{field_name}: {_flat(detail)}")
 
     @classmethod
-    def validated(cls, data, **context):
+    def validated(cls, data: Any, **context: Any) -> Any:
         serializer = cls(data=data, context=context)
         if not serializer.is_valid():
-            errors = serializer._errors  # a list when the object itself was refused
+            errors = serializer._errors  # type: ignore[attr-defined]  # a list when the object itself was refused
             raise serializer.error_of(errors if isinstance(errors, dict) else {NON_FIELD: errors})
         return serializer.validated_data
 
@@ -151,19 +152,19 @@ class JsonFormItemSerializer(RequestSerializer):
     invalid_json_code: ErrorCode = ErrorCode.INVALID_SPEC
 
     @classmethod
-    def from_request(cls, request, **context):
+    def from_request(cls, request: Any, **context: Any) -> Any:
         return cls.validated(cls.form_item_object(cls.form_item_of(request)), **context)
 
     @classmethod
-    def form_item_of(cls, request):
+    def form_item_of(cls, request: Any) -> Any:
         return request.data.get(cls.form_item_name) or request.FILES.get(cls.form_item_name)
 
     @classmethod
-    def form_item_absent(cls, raw) -> bool:
+    def form_item_absent(cls, raw: Any) -> bool:
         return raw is None or raw == ""
 
     @classmethod
-    def form_item_object(cls, raw) -> dict:
+    def form_item_object(cls, raw: Any) -> dict[str, Any]:
         """The form item (text, bytes or a file part) as a JSON object, refused with the item's codes."""
         name = cls.form_item_name
         if cls.form_item_absent(raw):
@@ -183,7 +184,7 @@ class JsonFormItemSerializer(RequestSerializer):
         return payload
 
 
-def _first_detail(detail, path=()):
+def _first_detail(detail: Any, path: tuple[Any, ...] = ()) -> tuple[tuple[Any, ...], Any]:
     """(keys leading to it, the first ErrorDetail) of a DRF error structure."""
     while isinstance(detail, dict | list):
         if not detail:
@@ -196,7 +197,7 @@ def _first_detail(detail, path=()):
     return path, detail
 
 
-def _located(path: tuple, message: str) -> str:
+def _located(path: tuple[Any, ...], message: str) -> str:
     """`message` prefixed with where it happened: a field's message names the field itself, an object's
     (non-field) message does not."""
     *parents, last = path or (NON_FIELD,)
@@ -210,7 +211,7 @@ def _located(path: tuple, message: str) -> str:
     return f"{where}.{message}" if where else message
 
 
-def _flat(detail) -> str:
+def _flat(detail: Any) -> str:
     if isinstance(detail, dict):
         return "; ".join(f"{key}: {_flat(value)}" for key, value in detail.items())
     if isinstance(detail, list):
