@@ -5,6 +5,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from apps.accounts.serializers import GoogleSignInRequestSerializer, id_token_from_request
 from apps.accounts.services import sign_in_with_google
 from apps.core.schema import ERROR_RESPONSES
 from apps.core.throttling import ImplementedMethodsOnly
@@ -22,19 +23,11 @@ class GoogleSignInApi(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [SignInThrottle]
 
-    class InputSerializer(serializers.Serializer):
-        idToken = serializers.CharField(required=False, allow_blank=True, allow_null=True, trim_whitespace=False)
-
     class UserSerializer(serializers.Serializer):
         sub = serializers.CharField()
         email = serializers.CharField()
         name = serializers.CharField()
         picture = serializers.CharField(allow_null=True)
-
-    class RequestSchemaSerializer(serializers.Serializer):
-        """What the schema promises: missing, null or empty idToken is 400 missing_id_token."""
-
-        idToken = serializers.CharField(min_length=1, trim_whitespace=False)
 
     class OutputSerializer(serializers.Serializer):
         accessToken = serializers.CharField()
@@ -43,14 +36,12 @@ class GoogleSignInApi(APIView):
 
     @extend_schema(
         operation_id="auth_google",
-        request=RequestSchemaSerializer,
+        request=GoogleSignInRequestSerializer,
         responses={200: OutputSerializer, **ERROR_RESPONSES},
         description="Verifies a Google ID token and issues the platform's HS256 access token.",
     )
     def post(self, request):
-        payload = self.InputSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        user, access_token = sign_in_with_google(id_token=payload.validated_data.get("idToken") or "")
+        user, access_token = sign_in_with_google(id_token=id_token_from_request(request))
         return Response(
             {
                 "accessToken": access_token.token,

@@ -6,134 +6,27 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.chat.context import ProjectContext
-from apps.chat.prompt import ChatTurn
+from apps.chat.serializers import ChatRequestSerializer, chat_request_from_request
 from apps.chat.services import ChatRetryLater, chat_reply
 from apps.core.bulkhead import Bulkhead, BulkheadFull
-from apps.core.error_codes import ErrorCode
-from apps.core.errors import BadRequest, error_body
+from apps.core.errors import error_body
 from apps.core.json_input import StrictJSONParser
 from apps.core.schema import ERROR_RESPONSES, ErrorSerializer
 from apps.core.throttling import ScopedRateThrottle
 from apps.gemini.client import gemini_deadline
 
-MAX_MESSAGE_CHARS = 50_000
 # Chat turns wait on Gemini: a few per web process at most, the other threads stay free.
 CHAT_BULKHEAD = Bulkhead(name="chat", limit=lambda: settings.CHAT_MAX_IN_FLIGHT)
-
-
-def _ms(**kwargs) -> serializers.IntegerField:
-    return serializers.IntegerField(required=False, allow_null=True, **kwargs)
-
-
-def _scale() -> serializers.FloatField:
-    return serializers.FloatField(required=False, allow_null=True)
-
-
-def _text(**kwargs) -> serializers.CharField:
-    return serializers.CharField(required=False, allow_null=True, allow_blank=True, trim_whitespace=False, **kwargs)
-
-
-class SegmentSerializer(serializers.Serializer):
-    id = serializers.CharField()
-    startMs = _ms()
-    endMs = _ms()
-    sourceUri = _text()
-    speedScale = _scale()
-    volumeScale = _scale()
-
-
-class SubtitleClipSerializer(serializers.Serializer):
-    id = serializers.CharField()
-    index = _ms()
-    startMs = _ms()
-    endMs = _ms()
-    text = _text()
-    languageCode = _text()
-
-
-class DubClipSerializer(serializers.Serializer):
-    id = serializers.CharField()
-    startMs = _ms()
-    endMs = _ms()
-    voiceId = _text()
-
-
-class BgmClipSerializer(serializers.Serializer):
-    id = serializers.CharField()
-    startMs = _ms()
-    endMs = _ms()
-    volumeScale = _scale()
-    speedScale = _scale()
-
-
-class StemSerializer(serializers.Serializer):
-    stemId = serializers.CharField()
-    label = _text()
-    volume = _scale()
-    selected = serializers.BooleanField(required=False, allow_null=True)
-
-
-class DirectiveSerializer(serializers.Serializer):
-    id = serializers.CharField()
-    rangeStartMs = serializers.IntegerField()
-    rangeEndMs = serializers.IntegerField()
-    durationMs = _ms()
-    numberOfSpeakers = _ms()
-
-
-class ProcessingSeparationSerializer(serializers.Serializer):
-    rangeStartMs = serializers.IntegerField()
-    rangeEndMs = serializers.IntegerField()
-
-
-def _items(serializer_class) -> serializers.ListSerializer:
-    return serializer_class(many=True, required=False, allow_null=True)
-
-
-class ProjectContextSerializer(serializers.Serializer):
-    segments = _items(SegmentSerializer)
-    subtitleClips = _items(SubtitleClipSerializer)
-    dubClips = _items(DubClipSerializer)
-    bgmClips = _items(BgmClipSerializer)
-    separationStems = _items(StemSerializer)
-    separationDirectives = _items(DirectiveSerializer)
-    processingSeparations = _items(ProcessingSeparationSerializer)
-    currentPlayheadMs = _ms()
-    selectedSegmentId = _text()
-    selectedClipId = _text()
-    isRangeSelecting = serializers.BooleanField(required=False, allow_null=True)
-    pendingRangeStartMs = _ms()
-    pendingRangeEndMs = _ms()
-    videoDurationMs = _ms(min_value=0)
-
-
-class ChatMessageSerializer(serializers.Serializer):
-    role = serializers.ChoiceField(choices=["user", "model"])
-    content = _text(max_length=MAX_MESSAGE_CHARS)
-
-
-class ChatSerializer(serializers.Serializer):
-    messages = ChatMessageSerializer(many=True, required=False, allow_null=True)
-    projectContext = ProjectContextSerializer(required=False, allow_null=True)
-    locale = _text(max_length=35)
-
-
-class ChatRequestSchemaSerializer(ChatSerializer):
-    """What the schema promises: no messages (absent, null or empty) is 400."""
-
-    messages = serializers.ListField(child=ChatMessageSerializer(), min_length=1)
 
 
 class ChatApi(APIView):
     parser_classes = [StrictJSONParser]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "chat"
-    InputSerializer = ChatSerializer
 
     @extend_schema(
         operation_id="chat",
-        request=ChatRequestSchemaSerializer,
+        request=ChatRequestSerializer,
         responses={
             200: inline_serializer(
                 name="ChatResponse",
@@ -170,13 +63,7 @@ class ChatApi(APIView):
         "Answers a text or a proposal of at most 5 validated steps.",
     )
     def post(self, request):
-        payload = self.InputSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        messages = payload.validated_data.get("messages") or []
-        if not messages:
-            raise BadRequest(ErrorCode.MESSAGES_REQUIRED)
-        turns = [ChatTurn(role=message["role"], text=message.get("content") or "") for message in messages]
-        context = ProjectContext(payload=dict(payload.validated_data.get("projectContext") or {}))
+        chat_request = chat_request_from_request(request)
         try:
             with (
                 CHAT_BULKHEAD.slot(retry_after_sec=settings.CHAT_RETRY_AFTER_SEC),
@@ -184,7 +71,7 @@ class ChatApi(APIView):
                     seconds=settings.CHAT_GEMINI_DEADLINE_SEC, max_attempts=settings.CHAT_GEMINI_MAX_ATTEMPTS
                 ),
             ):
-                answer = chat_reply(turns=turns, context=context, locale=payload.validated_data.get("locale") or "ko")
+                answer = chat_reply(turns=chat_request.turns, context=chat_request.context, locale=chat_request.locale)
         except BulkheadFull as error:
             return Response(
                 error_body(error.code, error.detail),

@@ -117,6 +117,7 @@ class ErrorCode(StrEnum):
     SOURCE_LANGUAGE_REQUIRED = "source_language_required"
     SOURCE_MISSING = "source_missing"
     SOURCE_REQUIRED = "source_required"
+    SPEC_REQUIRED = "spec_required"
     STEM_MISSING = "stem_missing"
     TARGET_LANGUAGE_REQUIRED = "target_language_required"
     TOKEN_EXPIRED = "token_expired"

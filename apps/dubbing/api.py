@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 from apps.accounts.authentication import download_owner_check
 from apps.core.downloads import SignedDownloadApi, stored_file_response
 from apps.core.error_codes import ErrorCode
-from apps.core.errors import BadRequest, NotFound
+from apps.core.errors import NotFound
 from apps.core.schema import (
     ERROR_RESPONSES,
     IDEMPOTENCY_PARAMETER,
@@ -29,57 +29,13 @@ from apps.dubbing.selectors import (
     dubbed_storage_key,
     dubbed_urls,
 )
-from apps.dubbing.services import AutoDubSpec, autodub_submit
+from apps.dubbing.serializers import AutoDubSpecSerializer, autodub_spec_from_request
+from apps.dubbing.services import autodub_submit
 from apps.jobs.models import Job, JobKind
 from apps.jobs.public_status import READY_STATUSES, ready_status
 from apps.jobs.serializers import JobIdSerializer
 from apps.jobs.submits import idempotency_header
-from apps.media.fields import language_code_field, source_language_field
-from apps.media.sources import (
-    MEDIA_TYPES,
-    language_code_check,
-    spec_media_type,
-    spec_number_of_speakers,
-    spec_optional_str,
-    spec_source_language,
-)
-from apps.media.uploads import json_form_item_parse, uploaded_file_path
-from apps.perso.languages import perso_languages_check
-
-
-def autodub_spec_parse(raw) -> AutoDubSpec:
-    payload = json_form_item_parse(raw)
-    media_type = spec_media_type(payload)
-    source_language = spec_source_language(payload)
-    target = spec_optional_str(payload, "targetLanguageCode")
-    if target is None:
-        raise BadRequest(ErrorCode.TARGET_LANGUAGE_REQUIRED, "targetLanguageCode is required")
-    tts_model = spec_optional_str(payload, "ttsModel")
-    spec = AutoDubSpec(
-        media_type=media_type,
-        source_language_code=source_language,
-        target_language_code=language_code_check(target, field="targetLanguageCode"),
-        number_of_speakers=spec_number_of_speakers(payload),
-        tts_model=tts_model.upper() if tts_model else None,
-        edited_render_job_id=spec_optional_str(payload, "editedRenderJobId"),
-    )
-    perso_languages_check(source=spec.source_language_code, targets=[spec.target_language_code])
-    return spec
-
-
-class AutoDubSpecSerializer(serializers.Serializer):
-    """The JSON `spec` form item: explicit nulls accepted, unknown keys ignored."""
-
-    mediaType = serializers.ChoiceField(choices=MEDIA_TYPES)
-    sourceLanguageCode = source_language_field()
-    targetLanguageCode = language_code_field(help_text="Must differ from the source language")
-    numberOfSpeakers = serializers.IntegerField(min_value=1, max_value=10, required=False, allow_null=True)
-    ttsModel = serializers.CharField(
-        required=False, allow_null=True, help_text="ELEVEN_V2 (natural) or ELEVEN_V3 (emotional); default natural"
-    )
-    editedRenderJobId = serializers.CharField(
-        required=False, allow_null=True, help_text="A completed render of the caller; wins over `file`"
-    )
+from apps.media.uploads import uploaded_file_path
 
 
 class AutoDubSubmitApi(APIView):
@@ -109,7 +65,7 @@ class AutoDubSubmitApi(APIView):
     )
     def post(self, request):
         upload = request.FILES.get("file")
-        spec = autodub_spec_parse(request.data.get("spec") or request.FILES.get("spec"))
+        spec = autodub_spec_from_request(request)
         if upload is not None and not spec.edited_render_job_id:
             with uploaded_file_path(upload) as path:
                 job = autodub_submit(

@@ -1,12 +1,10 @@
-"""What the feature submits share: the multipart `spec`, language codes, the source media (an upload
+"""What the feature submits share: language codes, the source media (an upload
 probed in the request, or a finished render of the caller, `editedRenderJobId`), and the status strings.
 
 Used by apps.subtitles, apps.dubbing and apps.separation; the render output keys are written by
 apps.render.services.render_run.
 """
 
-import math
-import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -30,7 +28,6 @@ from apps.media.ffmpeg import FfmpegError, MediaInfo, NotMedia, probe, run_ffmpe
 AUTO_LANGUAGE = "auto"
 MEDIA_TYPES = ("VIDEO", "AUDIO")
 LANGUAGE_CODE_PATTERN = r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8}){0,2}$"
-_LANGUAGE_CODE = re.compile(LANGUAGE_CODE_PATTERN)
 
 # Keys of `Job.result` written by a successful render (apps.render.services.render_run).
 RESULT_OUTPUT_KEY = "output_key"
@@ -39,61 +36,6 @@ RESULT_DURATION_MS = "duration_ms"
 
 SOURCE_UPLOAD = "upload"
 SOURCE_RENDER = "render"
-
-
-def spec_media_type(payload: dict) -> str:
-    media_type = payload.get("mediaType")
-    if not isinstance(media_type, str) or media_type.strip().upper() not in MEDIA_TYPES:
-        raise BadRequest(ErrorCode.INVALID_MEDIA_TYPE, f"mediaType must be VIDEO or AUDIO (got {media_type!r})")
-    return media_type.strip().upper()
-
-
-def spec_optional_str(payload: dict, name: str) -> str | None:
-    value = payload.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise BadRequest(ErrorCode.INVALID_SPEC, f"{name} must be a string or null (got {value!r})")
-    return value.strip() or None
-
-
-def spec_number_of_speakers(payload: dict) -> int:
-    value = payload.get("numberOfSpeakers")
-    if value is None:
-        return 1
-    valid = not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
-    if not valid or value != int(value) or not 1 <= value <= 10:
-        raise BadRequest(ErrorCode.INVALID_NUMBER_OF_SPEAKERS, f"numberOfSpeakers must be in 1..10 (got {value!r})")
-    return int(value)
-
-
-def language_code_check(code: str, *, field: str, allow_auto: bool = False) -> str:
-    """A language code as sent (ISO 639 with optional region/script), or "auto" where allowed."""
-    if allow_auto and code.lower() == AUTO_LANGUAGE:
-        return AUTO_LANGUAGE
-    if not _LANGUAGE_CODE.match(code):
-        raise BadRequest(ErrorCode.UNSUPPORTED_LANGUAGE, f"{field} is not a supported language code (got {code!r})")
-    return code
-
-
-def spec_source_language(payload: dict, *, allow_auto: bool = True) -> str:
-    value = payload.get("sourceLanguageCode")
-    if value is not None and not isinstance(value, str):
-        raise BadRequest(ErrorCode.INVALID_SPEC, f"sourceLanguageCode must be a string (got {value!r})")
-    if not value or not value.strip():
-        raise BadRequest(ErrorCode.SOURCE_LANGUAGE_REQUIRED, "sourceLanguageCode is required")
-    return language_code_check(value.strip(), field="sourceLanguageCode", allow_auto=allow_auto)
-
-
-def spec_target_languages(payload: dict) -> list[str]:
-    """Distinct non-blank target codes in the order sent (null or absent = none)."""
-    value = payload.get("targetLanguageCodes")
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(item, str | type(None)) for item in value):
-        raise BadRequest(ErrorCode.INVALID_SPEC, "targetLanguageCodes must be a list of language codes")
-    codes = [item.strip() for item in value if item and item.strip()]
-    return list(dict.fromkeys(language_code_check(code, field="targetLanguageCodes") for code in codes))
 
 
 def same_language(first: str | None, second: str | None) -> bool:

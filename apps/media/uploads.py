@@ -1,5 +1,5 @@
-"""Multipart uploads: spooled to a temp file and cut off the moment they pass the size limit; the
-JSON form items (`spec`) parsed the one way every endpoint shares."""
+"""Multipart uploads: spooled to a temp file and cut off the moment they pass the size limit (the
+JSON form items, `spec`, are read by apps.core.serializers.JsonFormItemSerializer)."""
 
 import tempfile
 from collections.abc import Iterator
@@ -10,8 +10,7 @@ from django.conf import settings
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 
 from apps.core.error_codes import ErrorCode
-from apps.core.errors import BadRequest, PayloadTooLarge
-from apps.core.json_input import JsonInputError, json_loads_strict
+from apps.core.errors import PayloadTooLarge
 
 
 class UploadTooLarge(PayloadTooLarge):
@@ -32,28 +31,6 @@ class LimitedTemporaryFileUploadHandler(TemporaryFileUploadHandler):
             self.file.close()  # a NamedTemporaryFile: closing deletes it, nothing is left behind
             raise UploadTooLarge(detail=f"File exceeds maximum size of {settings.MAX_UPLOAD_FILE_SIZE_MB}MB")
         return super().receive_data_chunk(raw_data, start)
-
-
-MAX_JSON_FORM_ITEM_BYTES = 64 * 1024
-
-
-def json_form_item_parse(raw, *, name: str = "spec", max_bytes: int = MAX_JSON_FORM_ITEM_BYTES) -> dict:
-    """A multipart JSON form item (`spec`; a small file part is accepted too) as a JSON object."""
-    if raw is None or raw == "":
-        raise BadRequest(f"{name}_required", f"{name} is required")
-    if hasattr(raw, "read"):
-        raw = raw.read(max_bytes + 1)
-    if isinstance(raw, bytes):
-        raw = raw.decode("utf-8", errors="replace")
-    if len(raw) > max_bytes:
-        raise BadRequest(f"invalid_{name}", f"{name} is too large")
-    try:
-        payload = json_loads_strict(raw)
-    except JsonInputError as exc:
-        raise BadRequest(f"invalid_{name}", f"{name} is not valid JSON: {exc}") from exc
-    if not isinstance(payload, dict):
-        raise BadRequest(f"invalid_{name}", f"{name} must be a JSON object")
-    return payload
 
 
 @contextmanager

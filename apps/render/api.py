@@ -31,12 +31,9 @@ from apps.jobs.selectors import job_status_snapshot
 from apps.jobs.services import job_touch_expiry
 from apps.jobs.submits import idempotency_header
 from apps.media.sources import RESULT_OUTPUT_KEY, RESULT_OUTPUT_KIND
-from apps.render.config import load_config_document
-from apps.render.schema import RenderConfigSchema
+from apps.render.config import RenderConfigSerializer, config_document_from_request
 from apps.render.selectors import render_job_get
 from apps.render.services import render_input_store, render_submit
-
-MAX_CONFIG_BYTES = 1024 * 1024
 
 
 @contextmanager
@@ -53,15 +50,6 @@ def _local_paths(files) -> Iterator[dict[str, str]]:
             handle.flush()
             paths[name] = handle.name
         yield paths
-
-
-def _config_raw(request):
-    raw = request.data.get("config")
-    if raw is None and "config" in request.FILES:
-        raw = request.FILES["config"].read(MAX_CONFIG_BYTES + 1)
-    if isinstance(raw, str | bytes) and len(raw) > MAX_CONFIG_BYTES:
-        raise BadRequest(ErrorCode.INVALID_CONFIG, "config is too large")
-    return raw
 
 
 _MULTIPART_NOTE = "multipart/form-data; file parts first, the `config` JSON form item last."
@@ -138,7 +126,7 @@ class RenderSubmitApi(APIView):
                     "bgm_0": serializers.FileField(required=False, help_text="BGM (bgm_<i>)"),
                     "audio_override": serializers.FileField(required=False),
                     "subtitles": serializers.FileField(required=False, help_text="ASS file to burn in"),
-                    "config": RenderConfigSchema(help_text="RenderConfig JSON (see docs/render.md)"),
+                    "config": RenderConfigSerializer(help_text="RenderConfig JSON (see docs/render.md)"),
                 },
             ),
             json_items=("config",),
@@ -147,7 +135,7 @@ class RenderSubmitApi(APIView):
         description="Starts a render (one ffmpeg pass on a render host). " + _MULTIPART_NOTE,
     )
     def post(self, request):
-        config_document = load_config_document(_config_raw(request))
+        config_document = config_document_from_request(request)
         input_id = request.data.get("inputId")
         input_id = input_id.strip() if isinstance(input_id, str) and input_id.strip() else None
         files = {name: request.FILES.getlist(name)[-1] for name in request.FILES if name != "config"}

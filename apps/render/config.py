@@ -1,17 +1,23 @@
-"""`RenderConfig` (the multipart `config` JSON of POST /render) parsed into dataclasses.
+"""`RenderConfig` (the multipart `config` JSON of POST /render): the serializers that validate it and
+that the schema shows, and the dataclasses they build.
 
 Lenient where the phone needs it (unknown keys ignored, explicit nulls mean "default"), strict
 where ffmpeg would be hurt (every number finite, times ≥ 0, speeds > 0, colours `#RRGGBB`).
-Every refusal is a `BadRequest` with a stable code; see docs/render.md for the list.
+Every refusal is a `BadRequest` with a stable code and says where (`segments[1].trimStartMs ...`);
+see docs/render.md for the list.
 """
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from drf_spectacular.utils import extend_schema_serializer
+from rest_framework import serializers
+from rest_framework.fields import empty
+
 from apps.core.error_codes import ErrorCode
-from apps.core.errors import BadRequest
-from apps.core.json_input import JsonInputError, json_loads_strict
+from apps.core.serializers import ContractField, JsonFormItemSerializer, RequestSerializer, refusal
 
 SEGMENT_TYPES = ("VIDEO", "IMAGE")
 OUTPUT_KINDS = ("video", "audio")
@@ -131,108 +137,447 @@ class RenderConfig:
         return keys
 
 
-class _Reader:
-    """Reads one JSON object with a path for error messages (`segments[1].trimStartMs`)."""
+# --- fields: JSON types checked strictly, absent and null mean the default ---------------------------------
 
-    def __init__(self, data, path: str):
-        if not isinstance(data, dict):
-            raise BadRequest(ErrorCode.INVALID_CONFIG, f"{path or 'config'}: expected an object")
-        self.data = data
-        self.path = path
 
-    def _where(self, key: str) -> str:
-        return f"{self.path}.{key}" if self.path else key
+class _ConfigField(ContractField):
+    """`default` for absent or null unless `required`; the schema shows the DRF base class."""
 
-    def raw(self, key: str):
-        return self.data.get(key)
+    def __init__(self, *, default=None, required: bool = False, schema_required: bool | None = None, **kwargs):
+        self.value_default, self.value_required = default, required
+        schema_required = required if schema_required is None else schema_required
+        if default is not None and not schema_required:
+            kwargs["default"] = default
+        super().__init__(required=schema_required, **kwargs)
 
-    def string(self, key: str, *, default: str | None = None, required: bool = False) -> str | None:
-        value = self.data.get(key)
+    def parse(self, value):
         if value is None:
-            if required:
-                raise BadRequest(ErrorCode.INVALID_CONFIG, f"{self._where(key)} is required")
-            return default
-        if not isinstance(value, str):
-            raise BadRequest(ErrorCode.INVALID_CONFIG, f"{self._where(key)}: expected a string")
+            if self.value_required:
+                self.refuse(ErrorCode.INVALID_CONFIG, f"{self.field_name} is required")
+            return self.value_default
+        return self.checked(value)
+
+    def checked(self, value):
         return value
 
-    def number(self, key: str, *, default: float | None = None, required: bool = False) -> float | None:
-        value = self.data.get(key)
-        if value is None:
-            if required:
-                raise BadRequest(ErrorCode.INVALID_CONFIG, f"{self._where(key)} is required")
-            return default
+
+class ConfigStringField(_ConfigField, serializers.CharField):
+    def checked(self, value):
+        if not isinstance(value, str):
+            self.refuse(ErrorCode.INVALID_CONFIG, f"{self.field_name}: expected a string")
+        return value
+
+
+class FileKeyField(ConfigStringField):
+    """The name of a part sent with the request (or a stem URL); required, not blank."""
+
+    def __init__(self, **kwargs):
+        super().__init__(required=True, **kwargs)
+
+    def checked(self, value):
+        value = super().checked(value).strip()
+        if not value:
+            self.refuse(ErrorCode.INVALID_CONFIG, f"{self.field_name} must not be blank")
+        return value
+
+
+class ConfigNumberField(_ConfigField, serializers.FloatField):
+    def checked(self, value):
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise BadRequest(ErrorCode.INVALID_CONFIG, f"{self._where(key)}: expected a number")
+            self.refuse(ErrorCode.INVALID_CONFIG, f"{self.field_name}: expected a number")
         if not math.isfinite(value):
-            raise BadRequest(ErrorCode.INVALID_CONFIG, f"{self._where(key)}: must be finite")
+            self.refuse(ErrorCode.INVALID_CONFIG, f"{self.field_name}: must be finite")
         return float(value)
 
-    def integer(self, key: str, *, default: int | None = None, required: bool = False) -> int | None:
-        value = self.number(key, default=None, required=required)
-        if value is None:
-            return default
+
+class ConfigIntegerField(_ConfigField, serializers.IntegerField):
+    def checked(self, value):
+        value = ConfigNumberField.checked(self, value)
         if value != int(value):
-            raise BadRequest(ErrorCode.INVALID_CONFIG, f"{self._where(key)}: expected an integer")
+            self.refuse(ErrorCode.INVALID_CONFIG, f"{self.field_name}: expected an integer")
         return int(value)
 
-    def time_ms(self, key: str, *, default: int | None = 0, required: bool = False) -> int | None:
-        value = self.integer(key, default=default, required=required)
-        if value is not None and value < 0:
-            raise BadRequest(ErrorCode.NEGATIVE_TIME, f"{self._where(key)} must be >= 0 (got {value})")
+
+class TimeMsField(ConfigIntegerField):
+    """Milliseconds, >= 0 (0 when absent unless told otherwise)."""
+
+    def __init__(self, *, default: int | None = 0, **kwargs):
+        kwargs.setdefault("min_value", 0)
+        super().__init__(default=default, **kwargs)
+
+    def checked(self, value):
+        value = super().checked(value)
+        if value < 0:
+            self.refuse(ErrorCode.NEGATIVE_TIME, f"{self.field_name} must be >= 0 (got {value})")
         return value
 
-    def volume(self, key: str) -> float:
-        value = self.number(key, default=1.0)
+
+class VolumeField(ConfigNumberField):
+    def __init__(self, **kwargs):
+        super().__init__(default=1.0, min_value=0, max_value=MAX_VOLUME, **kwargs)
+
+    def checked(self, value):
+        value = super().checked(value)
         if value < 0 or value > MAX_VOLUME:
-            raise BadRequest(
-                ErrorCode.INVALID_VOLUME, f"{self._where(key)} must be between 0 and {MAX_VOLUME:g} (got {value})"
+            self.refuse(
+                ErrorCode.INVALID_VOLUME, f"{self.field_name} must be between 0 and {MAX_VOLUME:g} (got {value})"
             )
         return value
 
-    def speed(self, key: str) -> float:
-        value = self.number(key, default=1.0)
+
+class SpeedField(ConfigNumberField):
+    def __init__(self, **kwargs):
+        super().__init__(default=1.0, min_value=MIN_SPEED, max_value=MAX_SPEED, **kwargs)
+
+    def checked(self, value):
+        value = super().checked(value)
         if not MIN_SPEED <= value <= MAX_SPEED:
-            raise BadRequest(
+            self.refuse(
                 ErrorCode.INVALID_SPEED,
-                f"{self._where(key)} must be between {MIN_SPEED:g} and {MAX_SPEED:g} (got {value})",
+                f"{self.field_name} must be between {MIN_SPEED:g} and {MAX_SPEED:g} (got {value})",
             )
         return value
 
-    def boolean(self, key: str, *, default: bool) -> bool:
-        value = self.data.get(key)
-        if value is None:
-            return default
+
+class SizePercentField(ConfigNumberField):
+    """> 0 and <= 1000 (% of the frame), or null."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_value=1000, **kwargs)
+
+    def checked(self, value):
+        value = super().checked(value)
+        if not 0 < value <= 1000:
+            self.refuse(ErrorCode.INVALID_PERCENT, f"{self.field_name} must be > 0 and <= 1000 (got {value})")
+        return value
+
+
+class PositionPercentField(ConfigNumberField):
+    """-1000..1000 (% of the frame, checked by the object once both are read); required."""
+
+    def __init__(self, **kwargs):
+        super().__init__(required=True, min_value=-1000, max_value=1000, **kwargs)
+
+
+class ConfigBooleanField(_ConfigField, serializers.BooleanField):
+    def checked(self, value):
         if not isinstance(value, bool):
-            raise BadRequest(ErrorCode.INVALID_CONFIG, f"{self._where(key)}: expected true or false")
+            self.refuse(ErrorCode.INVALID_CONFIG, f"{self.field_name}: expected true or false")
         return value
 
-    def objects(self, key: str) -> list["_Reader"]:
-        value = self.data.get(key)
+
+class ConfigChoiceField(_ConfigField, serializers.ChoiceField):
+    """One of `choices` (a string), refused with `code`."""
+
+    def __init__(self, choices, *, code: ErrorCode, **kwargs):
+        self.refusal_code = code
+        super().__init__(choices=choices, **kwargs)
+
+    def checked(self, value):
+        value = ConfigStringField.checked(self, value)
+        if value not in self.choices:
+            names = [f"'{choice}'" for choice in self.choices]
+            allowed = ", ".join(names[:-1]) + " or " + names[-1]
+            self.refuse(self.refusal_code, f"{self.field_name} must be {allowed} (got {value!r})")
+        return value
+
+
+class ColorField(_ConfigField, serializers.RegexField):
+    """`#RRGGBB` (the `#` optional); black when absent."""
+
+    def __init__(self, **kwargs):
+        super().__init__(regex=_COLOR.pattern, default="#000000", **kwargs)
+
+    def checked(self, value):
+        value = ConfigStringField.checked(self, value).strip()
+        if not _COLOR.match(value):
+            self.refuse(ErrorCode.INVALID_BACKGROUND_COLOR, f"{self.field_name} must look like #RRGGBB")
+        return "#" + value.lstrip("#")
+
+
+class ObjectsField(ContractField, serializers.ListField):
+    """A list of `child` objects; absent or null is none."""
+
+    def __init__(self, child, **kwargs):
+        super().__init__(child=child, required=False, **kwargs)
+
+    def parse(self, value):
         if value is None:
-            return []
+            return ()
         if not isinstance(value, list):
-            raise BadRequest(ErrorCode.INVALID_CONFIG, f"{self._where(key)}: expected a list")
-        return [_Reader(item, f"{self._where(key)}[{index}]") for index, item in enumerate(value)]
+            self.refuse(ErrorCode.INVALID_CONFIG, f"{self.field_name}: expected a list")
+        for index, item in enumerate(value):  # every item an object before any item is read
+            if not isinstance(item, Mapping):
+                self.refuse(ErrorCode.INVALID_CONFIG, f"{self.field_name}[{index}]: expected an object")
+        return tuple(serializers.ListField.run_validation(self, value))
 
-    def file_key(self, key: str) -> str:
-        value = self.string(key, required=True).strip()
-        if not value:
-            raise BadRequest(ErrorCode.INVALID_CONFIG, f"{self._where(key)} must not be blank")
-        return value
+
+class _ConfigObject(RequestSerializer):
+    # One object of the config; a refusal inside says where (a comment: see RequestSerializer).
+
+    error_code = ErrorCode.INVALID_CONFIG
+    error_paths = True
+
+    def run_validation(self, data=empty):
+        absent = data is empty or (data is None and self.allow_null)
+        if not absent and not isinstance(data, Mapping):
+            self.refuse(ErrorCode.INVALID_CONFIG, "expected an object")
+        return super().run_validation(data)
+
+
+# --- the objects ---------------------------------------------------------------------------------------
+
+
+@extend_schema_serializer(component_name="DubClipSchema")
+class DubClipSerializer(_ConfigObject):
+    audioFileKey = FileKeyField(help_text="`audio_<i>`: a part sent with the request")
+    startMs = TimeMsField(required=True)
+    durationMs = TimeMsField(help_text="0 = the whole clip")
+    volume = VolumeField()
+
+    def validate(self, attrs):
+        return DubClip(
+            audio_file_key=attrs["audioFileKey"],
+            start_ms=attrs["startMs"],
+            duration_ms=attrs["durationMs"],
+            volume=attrs["volume"],
+        )
+
+
+@extend_schema_serializer(component_name="SegmentSchema")
+class SegmentSerializer(_ConfigObject):
+    type = ConfigChoiceField(SEGMENT_TYPES, code=ErrorCode.INVALID_SEGMENT_TYPE, required=True)
+    order = ConfigIntegerField(required=True, min_value=0)
+    durationMs = TimeMsField()
+    trimStartMs = TimeMsField(allow_null=True)
+    trimEndMs = TimeMsField(allow_null=True, help_text="0 = to the end")
+    width = ConfigIntegerField(allow_null=True, help_text="<= 0 = the source's")
+    height = ConfigIntegerField(allow_null=True)
+    sourceFileKey = FileKeyField(help_text="`video_<order>` or `segment_image_<order>`")
+    imageXPct = ConfigNumberField(allow_null=True)
+    imageYPct = ConfigNumberField(allow_null=True)
+    imageWidthPct = SizePercentField(allow_null=True)
+    imageHeightPct = SizePercentField(allow_null=True)
+    volumeScale = VolumeField()
+    speedScale = SpeedField()
+
+    def validate_order(self, order):
+        if order < 0:
+            raise refusal(ErrorCode.SEGMENT_ORDER_GAP, f"order must be >= 0 (got {order})")
+        return order
+
+    def after_trimEndMs(self, attrs):
+        start_ms, end_ms = attrs["trimStartMs"], attrs["trimEndMs"]
+        if attrs["type"] == "VIDEO" and end_ms and end_ms <= start_ms:
+            self.refuse(ErrorCode.INVALID_TRIM_RANGE, f"trimEndMs ({end_ms}) must be after trimStartMs ({start_ms})")
+        if attrs["type"] == "IMAGE" and not attrs["durationMs"]:
+            self.refuse_field("durationMs", ErrorCode.INVALID_DURATION, "durationMs must be > 0 for an IMAGE segment")
+
+    def validate(self, attrs):
+        return Segment(
+            source_file_key=attrs["sourceFileKey"],
+            type=attrs["type"],
+            order=attrs["order"],
+            duration_ms=attrs["durationMs"],
+            trim_start_ms=attrs["trimStartMs"],
+            trim_end_ms=attrs["trimEndMs"],
+            width=attrs["width"] if attrs["width"] and attrs["width"] > 0 else None,
+            height=attrs["height"] if attrs["height"] and attrs["height"] > 0 else None,
+            image_x_pct=attrs["imageXPct"],
+            image_y_pct=attrs["imageYPct"],
+            image_width_pct=attrs["imageWidthPct"],
+            image_height_pct=attrs["imageHeightPct"],
+            volume_scale=attrs["volumeScale"],
+            speed_scale=attrs["speedScale"],
+        )
+
+
+class SegmentsField(ObjectsField):
+    """Sorted by order; the orders are 0..n-1, each once."""
+
+    def __init__(self, **kwargs):
+        super().__init__(SegmentSerializer(), allow_null=True, **kwargs)
+
+    def parse(self, value):
+        segments = super().parse(value)
+        orders = sorted(segment.order for segment in segments)
+        if len(set(orders)) != len(orders):
+            self.refuse(ErrorCode.DUPLICATE_SEGMENT_ORDER, f"segments[].order values repeat: {orders}")
+        if orders and orders != list(range(len(orders))):
+            self.refuse(
+                ErrorCode.SEGMENT_ORDER_GAP, f"segments[].order must be 0..{len(orders) - 1} without gaps: {orders}"
+            )
+        return tuple(sorted(segments, key=lambda segment: segment.order))
+
+
+@extend_schema_serializer(component_name="ImageClipSchema")
+class ImageClipSerializer(_ConfigObject):
+    startMs = TimeMsField(required=True)
+    endMs = TimeMsField(required=True)
+    xPct = PositionPercentField(help_text="the sticker's centre, % of the frame width")
+    yPct = PositionPercentField(help_text="the sticker's centre, % of the frame height")
+    widthPct = SizePercentField(schema_required=True)
+    heightPct = SizePercentField(schema_required=True)
+    imageFileKey = FileKeyField(help_text="`image_<i>`")
+
+    def after_endMs(self, attrs):
+        start_ms, end_ms = attrs["startMs"], attrs["endMs"]
+        if end_ms <= start_ms:
+            self.refuse(ErrorCode.INVALID_CLIP_RANGE, f"endMs ({end_ms}) must be after startMs ({start_ms})")
+
+    def after_yPct(self, attrs):
+        for name in ("xPct", "yPct"):
+            if not -1000 <= attrs[name] <= 1000:
+                self.refuse_field(
+                    name, ErrorCode.INVALID_PERCENT, f"{name} must be between -1000 and 1000 (got {attrs[name]})"
+                )
+
+    def after_heightPct(self, attrs):
+        if attrs["widthPct"] is None or attrs["heightPct"] is None:
+            self.refuse(ErrorCode.INVALID_CONFIG, "widthPct and heightPct are required")
+
+    def validate(self, attrs):
+        return ImageClip(
+            image_file_key=attrs["imageFileKey"],
+            start_ms=attrs["startMs"],
+            end_ms=attrs["endMs"],
+            x_pct=attrs["xPct"],
+            y_pct=attrs["yPct"],
+            width_pct=attrs["widthPct"],
+            height_pct=attrs["heightPct"],
+        )
+
+
+@extend_schema_serializer(component_name="FrameSchema")
+class FrameSerializer(_ConfigObject):
+    width = ConfigIntegerField(required=True, min_value=1, max_value=MAX_FRAME_SIDE)
+    height = ConfigIntegerField(required=True, min_value=1, max_value=MAX_FRAME_SIDE)
+    backgroundColorHex = ColorField()
+
+    def after_height(self, attrs):
+        if not (0 < attrs["width"] <= MAX_FRAME_SIDE and 0 < attrs["height"] <= MAX_FRAME_SIDE):
+            self.refuse(ErrorCode.INVALID_FRAME, f"must be between 1x1 and {MAX_FRAME_SIDE}x{MAX_FRAME_SIDE}")
+
+    def validate(self, attrs):
+        return Frame(width=attrs["width"], height=attrs["height"], background_color_hex=attrs["backgroundColorHex"])
+
+
+@extend_schema_serializer(component_name="BgmClipSchema")
+class BgmClipSerializer(_ConfigObject):
+    sourceTrimStartMs = TimeMsField()
+    sourceTrimEndMs = TimeMsField(help_text="0 = to the end of the file")
+    audioFileKey = FileKeyField(help_text="`bgm_<i>`")
+    startMs = TimeMsField(required=True)
+    volume = VolumeField()
+    speed = SpeedField()
+
+    def after_sourceTrimEndMs(self, attrs):
+        if attrs["sourceTrimEndMs"] and attrs["sourceTrimEndMs"] <= attrs["sourceTrimStartMs"]:
+            self.refuse(ErrorCode.INVALID_TRIM_RANGE, "sourceTrimEndMs must be after sourceTrimStartMs")
+
+    def validate(self, attrs):
+        return BgmClip(
+            audio_file_key=attrs["audioFileKey"],
+            start_ms=attrs["startMs"],
+            volume=attrs["volume"],
+            speed=attrs["speed"],
+            source_trim_start_ms=attrs["sourceTrimStartMs"],
+            source_trim_end_ms=attrs["sourceTrimEndMs"],
+        )
+
+
+@extend_schema_serializer(component_name="StemSelectionSchema")
+class StemSelectionSerializer(_ConfigObject):
+    stemId = ConfigStringField(default="", schema_required=True)
+    audioUrl = FileKeyField(help_text="one of our signed stem URLs (any host prefix); never fetched")
+    volume = VolumeField()
+
+    def validate(self, attrs):
+        return StemSelection(stem_id=attrs["stemId"], audio_url=attrs["audioUrl"], volume=attrs["volume"])
+
+
+class DirectiveIdField(ContractField, serializers.CharField):
+    """Any JSON value, kept as text (null or absent = "")."""
+
+    def parse(self, value):
+        return "" if value is None else str(value)
+
+
+@extend_schema_serializer(component_name="SeparationDirectiveSchema")
+class SeparationDirectiveSerializer(_ConfigObject):
+    rangeStartMs = TimeMsField(required=True)
+    rangeEndMs = TimeMsField(required=True, min_value=1)
+    selections = ObjectsField(StemSelectionSerializer())
+    id = DirectiveIdField()
+    muteOriginalSegmentAudio = ConfigBooleanField(default=False, schema_required=True)
+    numberOfSpeakers = ConfigIntegerField(allow_null=True)
+
+    def after_rangeEndMs(self, attrs):
+        if attrs["rangeEndMs"] <= attrs["rangeStartMs"]:
+            self.refuse(ErrorCode.INVALID_CLIP_RANGE, f"rangeEndMs ({attrs['rangeEndMs']}) must be after rangeStartMs")
+
+    def validate(self, attrs):
+        return SeparationDirective(
+            id=attrs["id"],
+            range_start_ms=attrs["rangeStartMs"],
+            range_end_ms=attrs["rangeEndMs"],
+            mute_original_segment_audio=attrs["muteOriginalSegmentAudio"],
+            selections=attrs["selections"],
+            number_of_speakers=attrs["numberOfSpeakers"],
+        )
+
+
+@extend_schema_serializer(component_name="RenderConfigSchema")
+class RenderConfigSerializer(JsonFormItemSerializer, _ConfigObject):
+    # The `config` form item of POST /render, read into a RenderConfig.
+
+    form_item_name = "config"
+    form_item_max_bytes = 1024 * 1024
+    required_code = ErrorCode.CONFIG_REQUIRED
+    invalid_json_code = ErrorCode.INVALID_CONFIG_JSON
+    error_code = ErrorCode.INVALID_CONFIG
+
+    outputKind = ConfigChoiceField(OUTPUT_KINDS, code=ErrorCode.INVALID_OUTPUT_KIND, default="video")
+    quality = ConfigChoiceField(QUALITIES, code=ErrorCode.INVALID_QUALITY, default="medium")
+    videoDurationMs = TimeMsField(default=None, allow_null=True, help_text="legacy mode")
+    audioOverrideKey = ConfigStringField(allow_null=True)
+    dubClips = ObjectsField(DubClipSerializer())
+    segments = SegmentsField()
+    imageClips = ObjectsField(ImageClipSerializer())
+    frame = FrameSerializer(required=False, allow_null=True)
+    bgmClips = ObjectsField(BgmClipSerializer())
+    separationDirectives = ObjectsField(SeparationDirectiveSerializer())
+    outputLanguageCode = ConfigStringField(default="original")
+
+    @classmethod
+    def form_item_absent(cls, raw) -> bool:
+        return raw is None or (isinstance(raw, str | bytes) and not raw.strip())
+
+    def validate(self, attrs):
+        audio_override_key = attrs["audioOverrideKey"]
+        return RenderConfig(
+            dub_clips=attrs["dubClips"],
+            video_duration_ms=attrs["videoDurationMs"] or None,
+            segments=attrs["segments"],
+            image_clips=attrs["imageClips"],
+            frame=attrs.get("frame"),
+            bgm_clips=attrs["bgmClips"],
+            audio_override_key=audio_override_key if audio_override_key and audio_override_key.strip() else None,
+            separation_directives=attrs["separationDirectives"],
+            output_language_code=attrs["outputLanguageCode"],
+            output_kind=attrs["outputKind"],
+            quality=attrs["quality"],
+        )
+
+
+def config_document_from_request(request) -> dict:
+    """The `config` form item of POST /render as a JSON object (its fields are read by render_submit)."""
+    return load_config_document(RenderConfigSerializer.form_item_of(request))
 
 
 def load_config_document(raw: str | bytes | None) -> dict:
     """The `config` form item as a JSON object; raises BadRequest config_required / invalid_config_json."""
-    if raw is None or (isinstance(raw, str | bytes) and not raw.strip()):
-        raise BadRequest(ErrorCode.CONFIG_REQUIRED, "config is required")
-    try:
-        document = json_loads_strict(raw)
-    except JsonInputError as exc:
-        raise BadRequest(ErrorCode.INVALID_CONFIG_JSON, f"config is not valid JSON: {exc}")
-    if not isinstance(document, dict):
-        raise BadRequest(ErrorCode.INVALID_CONFIG, "config must be a JSON object")
-    return document
+    return RenderConfigSerializer.form_item_object(raw)
 
 
 def parse_render_config(raw: str | bytes | None) -> RenderConfig:
@@ -241,174 +586,4 @@ def parse_render_config(raw: str | bytes | None) -> RenderConfig:
 
 
 def render_config_from_dict(document) -> RenderConfig:
-    reader = _Reader(document, "")
-    output_kind = reader.string("outputKind", default="video")
-    if output_kind not in OUTPUT_KINDS:
-        raise BadRequest(ErrorCode.INVALID_OUTPUT_KIND, f"outputKind must be 'video' or 'audio' (got {output_kind!r})")
-    quality = reader.string("quality", default="medium")
-    if quality not in QUALITIES:
-        raise BadRequest(ErrorCode.INVALID_QUALITY, f"quality must be 'high', 'medium' or 'low' (got {quality!r})")
-    video_duration_ms = reader.time_ms("videoDurationMs", default=None)
-    if video_duration_ms == 0:
-        video_duration_ms = None
-    audio_override_key = reader.string("audioOverrideKey")
-    if audio_override_key is not None and not audio_override_key.strip():
-        audio_override_key = None
-    return RenderConfig(
-        dub_clips=tuple(_dub_clip(item) for item in reader.objects("dubClips")),
-        video_duration_ms=video_duration_ms,
-        segments=_segments(reader.objects("segments")),
-        image_clips=tuple(_image_clip(item) for item in reader.objects("imageClips")),
-        frame=_frame(reader.raw("frame")),
-        bgm_clips=tuple(_bgm_clip(item) for item in reader.objects("bgmClips")),
-        audio_override_key=audio_override_key,
-        separation_directives=tuple(_directive(item) for item in reader.objects("separationDirectives")),
-        output_language_code=reader.string("outputLanguageCode", default="original"),
-        output_kind=output_kind,
-        quality=quality,
-    )
-
-
-def _dub_clip(item: _Reader) -> DubClip:
-    return DubClip(
-        audio_file_key=item.file_key("audioFileKey"),
-        start_ms=item.time_ms("startMs", required=True),
-        duration_ms=item.time_ms("durationMs"),
-        volume=item.volume("volume"),
-    )
-
-
-def _segments(items: list[_Reader]) -> tuple[Segment, ...]:
-    segments = [_segment(item) for item in items]
-    orders = sorted(segment.order for segment in segments)
-    if len(set(orders)) != len(orders):
-        raise BadRequest(ErrorCode.DUPLICATE_SEGMENT_ORDER, f"segments[].order values repeat: {orders}")
-    if orders and orders != list(range(len(orders))):
-        raise BadRequest(
-            ErrorCode.SEGMENT_ORDER_GAP, f"segments[].order must be 0..{len(orders) - 1} without gaps: {orders}"
-        )
-    return tuple(sorted(segments, key=lambda segment: segment.order))
-
-
-def _segment(item: _Reader) -> Segment:
-    segment_type = item.string("type", required=True)
-    if segment_type not in SEGMENT_TYPES:
-        raise BadRequest(
-            ErrorCode.INVALID_SEGMENT_TYPE, f"{item.path}.type must be 'VIDEO' or 'IMAGE' (got {segment_type!r})"
-        )
-    order = item.integer("order", required=True)
-    if order < 0:
-        raise BadRequest(ErrorCode.SEGMENT_ORDER_GAP, f"{item.path}.order must be >= 0 (got {order})")
-    duration_ms = item.time_ms("durationMs")
-    trim_start_ms = item.time_ms("trimStartMs")
-    trim_end_ms = item.time_ms("trimEndMs")
-    if segment_type == "VIDEO" and trim_end_ms and trim_end_ms <= trim_start_ms:
-        raise BadRequest(
-            ErrorCode.INVALID_TRIM_RANGE,
-            f"{item.path}: trimEndMs ({trim_end_ms}) must be after trimStartMs ({trim_start_ms})",
-        )
-    if segment_type == "IMAGE" and not duration_ms:
-        raise BadRequest(ErrorCode.INVALID_DURATION, f"{item.path}.durationMs must be > 0 for an IMAGE segment")
-    width, height = item.integer("width"), item.integer("height")
-    return Segment(
-        source_file_key=item.file_key("sourceFileKey"),
-        type=segment_type,
-        order=order,
-        duration_ms=duration_ms,
-        trim_start_ms=trim_start_ms,
-        trim_end_ms=trim_end_ms,
-        width=width if width and width > 0 else None,
-        height=height if height and height > 0 else None,
-        image_x_pct=item.number("imageXPct"),
-        image_y_pct=item.number("imageYPct"),
-        image_width_pct=_optional_size_pct(item, "imageWidthPct"),
-        image_height_pct=_optional_size_pct(item, "imageHeightPct"),
-        volume_scale=item.volume("volumeScale"),
-        speed_scale=item.speed("speedScale"),
-    )
-
-
-def _optional_size_pct(item: _Reader, key: str) -> float | None:
-    value = item.number(key)
-    if value is not None and not 0 < value <= 1000:
-        raise BadRequest(ErrorCode.INVALID_PERCENT, f"{item.path}.{key} must be > 0 and <= 1000 (got {value})")
-    return value
-
-
-def _image_clip(item: _Reader) -> ImageClip:
-    start_ms = item.time_ms("startMs", required=True)
-    end_ms = item.time_ms("endMs", required=True)
-    if end_ms <= start_ms:
-        raise BadRequest(
-            ErrorCode.INVALID_CLIP_RANGE, f"{item.path}: endMs ({end_ms}) must be after startMs ({start_ms})"
-        )
-    x_pct, y_pct = item.number("xPct", required=True), item.number("yPct", required=True)
-    for key, value in (("xPct", x_pct), ("yPct", y_pct)):
-        if not -1000 <= value <= 1000:
-            raise BadRequest(
-                ErrorCode.INVALID_PERCENT, f"{item.path}.{key} must be between -1000 and 1000 (got {value})"
-            )
-    width_pct, height_pct = _optional_size_pct(item, "widthPct"), _optional_size_pct(item, "heightPct")
-    if width_pct is None or height_pct is None:
-        raise BadRequest(ErrorCode.INVALID_CONFIG, f"{item.path}: widthPct and heightPct are required")
-    return ImageClip(
-        image_file_key=item.file_key("imageFileKey"),
-        start_ms=start_ms,
-        end_ms=end_ms,
-        x_pct=x_pct,
-        y_pct=y_pct,
-        width_pct=width_pct,
-        height_pct=height_pct,
-    )
-
-
-def _frame(raw) -> Frame | None:
-    if raw is None:
-        return None
-    item = _Reader(raw, "frame")
-    width, height = item.integer("width", required=True), item.integer("height", required=True)
-    if not (0 < width <= MAX_FRAME_SIDE and 0 < height <= MAX_FRAME_SIDE):
-        raise BadRequest(ErrorCode.INVALID_FRAME, f"frame must be between 1x1 and {MAX_FRAME_SIDE}x{MAX_FRAME_SIDE}")
-    color = item.string("backgroundColorHex", default="#000000").strip()
-    if not _COLOR.match(color):
-        raise BadRequest(ErrorCode.INVALID_BACKGROUND_COLOR, "frame.backgroundColorHex must look like #RRGGBB")
-    return Frame(width=width, height=height, background_color_hex="#" + color.lstrip("#"))
-
-
-def _bgm_clip(item: _Reader) -> BgmClip:
-    source_trim_start_ms = item.time_ms("sourceTrimStartMs")
-    source_trim_end_ms = item.time_ms("sourceTrimEndMs")
-    if source_trim_end_ms and source_trim_end_ms <= source_trim_start_ms:
-        raise BadRequest(ErrorCode.INVALID_TRIM_RANGE, f"{item.path}: sourceTrimEndMs must be after sourceTrimStartMs")
-    return BgmClip(
-        audio_file_key=item.file_key("audioFileKey"),
-        start_ms=item.time_ms("startMs", required=True),
-        volume=item.volume("volume"),
-        speed=item.speed("speed"),
-        source_trim_start_ms=source_trim_start_ms,
-        source_trim_end_ms=source_trim_end_ms,
-    )
-
-
-def _directive(item: _Reader) -> SeparationDirective:
-    start_ms = item.time_ms("rangeStartMs", required=True)
-    end_ms = item.time_ms("rangeEndMs", required=True)
-    if end_ms <= start_ms:
-        raise BadRequest(ErrorCode.INVALID_CLIP_RANGE, f"{item.path}: rangeEndMs ({end_ms}) must be after rangeStartMs")
-    selections = tuple(
-        StemSelection(
-            stem_id=selection.string("stemId", default=""),
-            audio_url=selection.file_key("audioUrl"),
-            volume=selection.volume("volume"),
-        )
-        for selection in item.objects("selections")
-    )
-    raw_id = item.raw("id")
-    return SeparationDirective(
-        id="" if raw_id is None else str(raw_id),
-        range_start_ms=start_ms,
-        range_end_ms=end_ms,
-        mute_original_segment_audio=item.boolean("muteOriginalSegmentAudio", default=False),
-        selections=selections,
-        number_of_speakers=item.integer("numberOfSpeakers"),
-    )
+    return RenderConfigSerializer.validated(document)

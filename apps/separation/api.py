@@ -1,6 +1,5 @@
 """HTTP API of audio separation and stem mixing (`/api/v2/separate...`)."""
 
-import math
 from pathlib import Path
 
 from drf_spectacular.types import OpenApiTypes
@@ -29,10 +28,8 @@ from apps.core.signing import verify_token
 from apps.core.throttling import ScopedRateThrottle
 from apps.jobs.models import JobStatus
 from apps.jobs.public_status import COMPLETED_STATUSES, READY_STATUSES, completed_status, ready_status
-from apps.media.sources import language_code_check
 from apps.media.stems import separation_stem_get, separation_stems
-from apps.media.uploads import json_form_item_parse, uploaded_file_path
-from apps.perso.languages import perso_languages_check
+from apps.media.uploads import uploaded_file_path
 from apps.separation.selectors import (
     MIX_RESOURCE_ID,
     RESULT_MIX_OUTPUT_KEY,
@@ -44,12 +41,13 @@ from apps.separation.selectors import (
     signed_mix_download_url,
     signed_stem_url,
 )
-from apps.separation.submits import (
-    SeparationSpec,
-    StemVolume,
-    separation_submit,
-    stem_mix_submit,
+from apps.separation.serializers import (
+    SeparationSpecSerializer,
+    StemMixSubmitInputSerializer,
+    separation_spec_from_request,
+    stem_volumes_from_request,
 )
+from apps.separation.submits import separation_submit, stem_mix_submit
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_IDEMPOTENCY_HEADER_LENGTH = 255
@@ -78,62 +76,6 @@ def _idempotency_header(request) -> str | None:
     if len(value) > MAX_IDEMPOTENCY_HEADER_LENGTH:
         raise BadRequest(ErrorCode.INVALID_IDEMPOTENCY_KEY, f"{IDEMPOTENCY_HEADER} is longer than 255 characters")
     return value
-
-
-def _optional_int(payload: dict, name: str) -> int | None:
-    value = payload.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value != int(value):
-        raise BadRequest(ErrorCode.INVALID_SPEC, f"{name} must be an integer or null (got {value!r})")
-    return int(value)
-
-
-def separation_spec_parse(raw) -> SeparationSpec:
-    """The multipart `spec` JSON: every optional key may be an explicit null; unknown keys are ignored."""
-    payload = json_form_item_parse(raw)
-    media_type = payload.get("mediaType")
-    if not isinstance(media_type, str) or media_type.strip().upper() not in ("VIDEO", "AUDIO"):
-        raise BadRequest(ErrorCode.INVALID_MEDIA_TYPE, f"mediaType must be VIDEO or AUDIO (got {media_type!r})")
-    speakers = payload.get("numberOfSpeakers")
-    if speakers is not None:
-        valid = not isinstance(speakers, bool) and isinstance(speakers, int | float) and math.isfinite(speakers)
-        if not valid or speakers != int(speakers) or not 1 <= speakers <= 10:
-            raise BadRequest(
-                ErrorCode.INVALID_NUMBER_OF_SPEAKERS, f"numberOfSpeakers must be in 1..10 (got {speakers!r})"
-            )
-        speakers = int(speakers)
-    language = payload.get("sourceLanguageCode")
-    if language is not None and not isinstance(language, str):
-        raise BadRequest(ErrorCode.INVALID_SPEC, f"sourceLanguageCode must be a string or null (got {language!r})")
-    language = language_code_check((language or "").strip() or "auto", field="sourceLanguageCode", allow_auto=True)
-    perso_languages_check(source=language)
-    render_job_id = payload.get("editedRenderJobId")
-    if render_job_id is not None and not isinstance(render_job_id, str):
-        raise BadRequest(ErrorCode.INVALID_SPEC, f"editedRenderJobId must be a string or null (got {render_job_id!r})")
-    return SeparationSpec(
-        media_type=media_type.strip().upper(),
-        number_of_speakers=speakers,
-        source_language_code=language,
-        trim_start_ms=_optional_int(payload, "trimStartMs"),
-        trim_end_ms=_optional_int(payload, "trimEndMs"),
-        edited_render_job_id=(render_job_id or "").strip() or None,
-    )
-
-
-class SeparationSpecSerializer(serializers.Serializer):
-    """The JSON `spec` form item (the phone sends every key, nulls explicit); unknown keys ignored."""
-
-    mediaType = serializers.ChoiceField(choices=["VIDEO", "AUDIO"])
-    numberOfSpeakers = serializers.IntegerField(
-        min_value=1, max_value=10, required=False, allow_null=True, help_text="A hint; Perso detects when null"
-    )
-    sourceLanguageCode = serializers.CharField(required=False, allow_null=True, help_text="Default 'auto'")
-    trimStartMs = serializers.IntegerField(required=False, allow_null=True, help_text="Both trim bounds or neither")
-    trimEndMs = serializers.IntegerField(required=False, allow_null=True)
-    editedRenderJobId = serializers.CharField(
-        required=False, allow_null=True, help_text="A completed render of the caller; wins over `file`"
-    )
 
 
 class SeparationSubmitApi(APIView):
@@ -175,7 +117,7 @@ class SeparationSubmitApi(APIView):
         upload = request.FILES.get("file") or next(
             (item for name, item in request.FILES.items() if name != "spec"), None
         )
-        spec = separation_spec_parse(request.data.get("spec") or request.FILES.get("spec"))
+        spec = separation_spec_from_request(request)
         header_key = _idempotency_header(request)
         if upload is not None and not spec.edited_render_job_id:
             with uploaded_file_path(upload) as upload_path:
@@ -276,20 +218,13 @@ class StemMixSubmitApi(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "submit"
 
-    class InputSerializer(serializers.Serializer):
-        class StemVolumeSerializer(serializers.Serializer):
-            stemId = serializers.CharField()
-            volume = serializers.FloatField(required=False, allow_null=True, default=1.0, min_value=0, max_value=2)
-
-        stems = StemVolumeSerializer(many=True, allow_empty=False)
-
     class OutputSerializer(serializers.Serializer):
         mixJobId = serializers.CharField()
 
     @extend_schema(
         operation_id="separation_mix_submit",
         parameters=[_IDEMPOTENCY_PARAMETER],
-        request=InputSerializer,
+        request=StemMixSubmitInputSerializer,
         responses={
             202: OutputSerializer,
             **ERROR_RESPONSES,
@@ -307,27 +242,11 @@ class StemMixSubmitApi(APIView):
     def post(self, request, job_id: str):
         # Ownership first, before the body is read.
         separation_job = separation_job_get(owner=request.user, public_id=job_id)
-        stems = _stem_volumes_parse(request.data)
+        stems = stem_volumes_from_request(request)
         mix_job, _ = stem_mix_submit(
             separation_job=separation_job, stems=stems, idempotency_header=_idempotency_header(request)
         )
         return Response({"mixJobId": mix_job.public_id}, status=202)
-
-
-def _stem_volumes_parse(payload) -> list[StemVolume]:
-    entries = payload.get("stems") if isinstance(payload, dict) else None
-    if not isinstance(entries, list) or not entries:
-        raise BadRequest(ErrorCode.NO_STEMS, "stems must be a non-empty list of {stemId, volume}")
-    stems = []
-    for entry in entries:
-        if not isinstance(entry, dict) or not isinstance(entry.get("stemId"), str):
-            raise BadRequest(ErrorCode.INVALID_STEMS, "each stem needs a string stemId")
-        volume = entry.get("volume", 1.0)
-        volume = 1.0 if volume is None else volume
-        if isinstance(volume, bool) or not isinstance(volume, int | float) or not math.isfinite(volume):
-            raise BadRequest(ErrorCode.INVALID_VOLUME, f"volume of {entry['stemId']} must be a finite number")
-        stems.append(StemVolume(stem_id=entry["stemId"], volume=float(volume)))
-    return stems
 
 
 class MixStatusApi(APIView):

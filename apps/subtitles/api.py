@@ -28,70 +28,17 @@ from apps.jobs.models import Job, JobKind
 from apps.jobs.public_status import READY_STATUSES, ready_status
 from apps.jobs.serializers import JobIdSerializer
 from apps.jobs.submits import idempotency_header
-from apps.media.fields import language_code_field, source_language_field
-from apps.media.sources import (
-    MEDIA_TYPES,
-    spec_media_type,
-    spec_number_of_speakers,
-    spec_optional_str,
-    spec_source_language,
-    spec_target_languages,
-)
-from apps.media.uploads import json_form_item_parse, uploaded_file_path
-from apps.perso.languages import perso_languages_check
+from apps.media.uploads import uploaded_file_path
 from apps.subtitles.selectors import ORIGINAL, srt_resource_id, srt_storage_key, subtitles_job_get, subtitles_urls
-from apps.subtitles.services import (
-    SubtitleRegenerateSpec,
-    SubtitleSpec,
-    subtitles_regenerate_submit,
-    subtitles_submit,
+from apps.subtitles.serializers import (
+    SubtitleRegenerateSpecSerializer,
+    SubtitleSpecSerializer,
+    regenerate_spec_from_request,
+    subtitle_spec_from_request,
 )
+from apps.subtitles.services import subtitles_regenerate_submit, subtitles_submit
 
 SRT_CONTENT_TYPE = "application/x-subrip; charset=utf-8"
-
-
-def subtitle_spec_parse(raw) -> SubtitleSpec:
-    """Every requested target is kept, the source's own language included: it gets a copy of the original."""
-    payload = json_form_item_parse(raw)
-    spec = SubtitleSpec(
-        media_type=spec_media_type(payload),
-        source_language_code=spec_source_language(payload),
-        target_language_codes=spec_target_languages(payload),
-        number_of_speakers=spec_number_of_speakers(payload),
-        edited_render_job_id=spec_optional_str(payload, "editedRenderJobId"),
-    )
-    perso_languages_check(source=spec.source_language_code, targets=spec.target_language_codes)
-    return spec
-
-
-def regenerate_spec_parse(raw) -> SubtitleRegenerateSpec:
-    payload = json_form_item_parse(raw)
-    spec = SubtitleRegenerateSpec(
-        source_language_code=spec_source_language(payload), target_language_codes=spec_target_languages(payload)
-    )
-    perso_languages_check(source=spec.source_language_code, targets=spec.target_language_codes)
-    return spec
-
-
-class SubtitleSpecSerializer(serializers.Serializer):
-    """The JSON `spec` form item: explicit nulls accepted, unknown keys ignored."""
-
-    mediaType = serializers.ChoiceField(choices=MEDIA_TYPES)
-    sourceLanguageCode = source_language_field()
-    targetLanguageCodes = serializers.ListField(
-        child=language_code_field(), required=False, allow_null=True, help_text="Default: none (original only)"
-    )
-    numberOfSpeakers = serializers.IntegerField(min_value=1, max_value=10, required=False, allow_null=True)
-    editedRenderJobId = serializers.CharField(
-        required=False, allow_null=True, help_text="A completed render of the caller; wins over `file`"
-    )
-
-
-class SubtitleRegenerateSpecSerializer(serializers.Serializer):
-    """The JSON `spec` form item of a regenerate: explicit nulls accepted, unknown keys ignored."""
-
-    sourceLanguageCode = source_language_field()
-    targetLanguageCodes = serializers.ListField(child=language_code_field(), required=False, allow_null=True)
 
 
 _SUBMIT_FORM = inline_serializer(
@@ -122,7 +69,7 @@ class SubtitleSubmitApi(APIView):
     )
     def post(self, request):
         upload = request.FILES.get("file")
-        spec = subtitle_spec_parse(request.data.get("spec") or request.FILES.get("spec"))
+        spec = subtitle_spec_from_request(request)
         if upload is not None and not spec.edited_render_job_id:
             with uploaded_file_path(upload) as path:
                 job = subtitles_submit(
@@ -162,7 +109,7 @@ class SubtitleRegenerateApi(APIView):
     )
     def post(self, request):
         upload = request.FILES.get("file") or request.FILES.get("srtFile")
-        spec = regenerate_spec_parse(request.data.get("spec") or request.FILES.get("spec"))
+        spec = regenerate_spec_from_request(request)
         if upload is None:
             raise BadRequest(ErrorCode.FILE_REQUIRED, "file is required")
         job = subtitles_regenerate_submit(
