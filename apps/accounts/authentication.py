@@ -4,8 +4,6 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
 from apps.accounts.services import access_token_user
-from apps.core.error_codes import ErrorCode
-from apps.core.errors import ApiError, NotFound
 from apps.observability.context import log_context_bind
 
 
@@ -24,23 +22,6 @@ class BearerJWTAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return 'Bearer realm="api"'
-
-
-def bearer_user_or_none(request):
-    """The user of a valid Bearer, else None: signed downloads need no Bearer (players send no headers)."""
-    try:
-        authenticated = BearerJWTAuthentication().authenticate(request)
-    except ApiError:
-        return None
-    return authenticated[0] if authenticated else None
-
-
-def download_owner_check(request, *, owner_id: int) -> None:
-    """A signed URL opened under another user's Bearer is not found for them (a leaked URL is not a
-    way into someone else's jobs); without a Bearer the token alone decides."""
-    user = bearer_user_or_none(request)
-    if user is not None and user.pk != owner_id:
-        raise NotFound(ErrorCode.NOT_FOUND)
 
 
 class BearerJWTScheme(OpenApiAuthenticationExtension):

@@ -3,7 +3,7 @@
 import hashlib
 import re
 from collections.abc import Iterator, Sequence
-from typing import IO
+from typing import IO, Any, cast
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -17,11 +17,14 @@ from django.http import (
 )
 from django.utils.http import http_date, parse_http_date_safe
 from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import APIException
 from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from apps.core.error_codes import ErrorCode
-from apps.core.errors import NotFound, error_body
+from apps.core.errors import ApiError, NotFound, error_body
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _CHUNK = 256 * 1024
@@ -121,3 +124,25 @@ class SignedDownloadApi(APIView):
 
     authentication_classes: Sequence[type[BaseAuthentication]] = []
     permission_classes = [AllowAny]
+
+    def owner_check(self, request: Request, *, owner_id: int) -> None:
+        """A signed URL opened under another user's Bearer is not found for them (a leaked URL is not a
+        way into someone else's jobs); without a valid Bearer the token alone decides."""
+        user = _bearer_user_or_none(request)
+        if user is not None and user.pk != owner_id:
+            raise NotFound(ErrorCode.NOT_FOUND)
+
+
+def _bearer_user_or_none(request: Request) -> Any:
+    """The user a valid Bearer names, by the authenticators every other view runs
+    (REST_FRAMEWORK's DEFAULT_AUTHENTICATION_CLASSES), else None."""
+    # api_settings has imported the dotted paths by now; the stubs type the raw setting (strings).
+    authentication_classes = cast(Sequence[type[BaseAuthentication]], api_settings.DEFAULT_AUTHENTICATION_CLASSES)
+    for authentication_class in authentication_classes:
+        try:
+            authenticated = authentication_class().authenticate(request)
+        except (ApiError, APIException):
+            return None
+        if authenticated:
+            return authenticated[0]
+    return None

@@ -1,23 +1,13 @@
-"""Reads of autodub jobs: the caller's job by id, its dubbed files and their signed path-only URLs."""
+"""Reads of autodub jobs: their dubbed files and their signed path-only URLs."""
 
 from django.conf import settings
 
-from apps.core.error_codes import ErrorCode
-from apps.core.errors import NotFound
 from apps.core.signing import signed_path, token_expiry
 from apps.dubbing.services import RESULT_AUDIO_KEY, RESULT_VIDEO_KEY
-from apps.jobs.models import Job, JobKind, JobStatus
+from apps.jobs.models import Job, JobStatus
 
 AUDIO_RESOURCE_ID = "dubbed"
 VIDEO_RESOURCE_ID = "dubbedvideo"
-
-
-def autodub_job_get(*, owner, public_id: str) -> Job:
-    """The caller's autodub job, else 404 (another user's id is not found, never forbidden)."""
-    job = Job.objects.filter(public_id=public_id, owner=owner, kind=JobKind.AUTODUB).first()
-    if job is None:
-        raise NotFound(ErrorCode.NOT_FOUND, f"AutoDub job not found: {public_id}")
-    return job
 
 
 def dubbed_storage_key(*, job: Job, resource_id: str) -> str | None:

@@ -19,40 +19,16 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import transaction
 from django.utils import timezone
 
 from apps.core.error_codes import ErrorCode
 from apps.core.errors import BadRequest, JobFailure
 from apps.core.storage import job_file_key, local_copy, storage_save_file
 from apps.jobs.models import Job, JobKind
-from apps.jobs.services import (
-    job_advance,
-    job_create,
-    job_heartbeat,
-    job_set_result,
-    job_succeed,
-    job_update_upstream,
-)
-from apps.jobs.submits import (
-    SPEC_REQUEST_FINGERPRINT,
-    SubmitIdentity,
-    job_for_submit,
-    same_request_check,
-)
+from apps.jobs.services import job_advance, job_heartbeat, job_set_result, job_succeed, job_update_upstream
 from apps.media.ffmpeg import FfmpegError, NotMedia, probe, run_ffmpeg
-from apps.media.sources import (
-    AUTO_LANGUAGE,
-    SourceMedia,
-    audio_to_mp3,
-    render_source,
-    same_language,
-    source_local_path,
-    submit_source_identity,
-    upload_probe,
-    upload_store,
-    work_dir,
-)
+from apps.media.sources import AUTO_LANGUAGE, audio_to_mp3, same_language, source_local_path, work_dir
+from apps.media.submit_source import submit_source
 from apps.perso.outputs import perso_download_target
 from apps.perso.submits import perso_submit_project
 from apps.perso.uploads import perso_upload_media
@@ -96,62 +72,25 @@ def autodub_spec_check(spec: AutoDubSpec) -> None:
 # --- Submit -------------------------------------------------------------------------------------------
 
 
-def autodub_submit(
-    *,
-    owner,
-    spec: AutoDubSpec,
-    upload_path: Path | None,
-    upload_name: str = "",
-    idempotency_header: str | None = None,
-) -> Job:
+def autodub_submit(*, owner, spec: AutoDubSpec, upload, idempotency_header: str | None = None) -> Job:
     """Validates the source in the request (ffprobe on the bytes) and creates the job.
     `editedRenderJobId` wins over an uploaded file."""
     autodub_spec_check(spec)
-    source: SourceMedia | None = None
-    info = None
-    if spec.edited_render_job_id:
-        source = render_source(owner=owner, render_job_id=spec.edited_render_job_id)
-    elif upload_path is not None:
-        info = upload_probe(upload_path)
-    else:
-        raise BadRequest(ErrorCode.SOURCE_REQUIRED, "either file part or editedRenderJobId is required")
-    job_spec = {
-        "mediaType": spec.media_type,
-        "sourceLanguageCode": spec.source_language_code,
-        "targetLanguageCode": spec.target_language_code,
-        "numberOfSpeakers": spec.number_of_speakers,
-        "ttsModel": spec.tts_model,
-        "editedRenderJobId": spec.edited_render_job_id,
-    }
-    identity = SubmitIdentity.of_request(
-        kind=JobKind.AUTODUB,
-        header=idempotency_header,
-        source=submit_source_identity(source, upload_path),
-        spec=job_spec,
-    )
-    existing, key = job_for_submit(owner=owner, kind=JobKind.AUTODUB, identity=identity)
-    if existing is not None:
-        return existing
-    job_spec[SPEC_REQUEST_FINGERPRINT] = identity.fingerprint
-    with transaction.atomic():
-        job, created = job_create(
+    with submit_source(owner=owner, render_job_id=spec.edited_render_job_id, upload=upload) as source:
+        return source.job_submit(
             kind=JobKind.AUTODUB,
-            owner=owner,
-            spec=job_spec,
+            spec={
+                "mediaType": spec.media_type,
+                "sourceLanguageCode": spec.source_language_code,
+                "targetLanguageCode": spec.target_language_code,
+                "numberOfSpeakers": spec.number_of_speakers,
+                "ttsModel": spec.tts_model,
+                "editedRenderJobId": spec.edited_render_job_id,
+            },
+            idempotency_header=idempotency_header,
             first_stage=STAGE_UPLOAD,
-            idempotency_key=key,
             expires_at=timezone.now() + timedelta(seconds=settings.RESULT_RETENTION_SEC),
-            progress_reason="Queued",
         )
-        if not created:  # a concurrent submit of the same request won the race
-            same_request_check(job, identity)
-            return job
-        if source is None:
-            source = upload_store(public_id=job.public_id, upload_path=upload_path, upload_name=upload_name, info=info)
-        # Still part of creating the row: nobody sees it, and its first stage is sent only after commit.
-        job.spec = {**job_spec, "source": source.as_spec()}
-        job.save(update_fields=["spec"])
-    return job
 
 
 # --- Stage: upload (upload worker) ---------------------------------------------------------------------

@@ -2,11 +2,18 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import psycopg
 from django.db import connection
 
+from apps.core.error_codes import ErrorCode
+from apps.core.errors import NotFound
+from apps.jobs.models import Job, JobKind
 from apps.observability.context import log_context_bind
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import _User  # django-stubs' name for AUTH_USER_MODEL (no runtime name)
 
 
 @dataclass(frozen=True)
@@ -49,3 +56,34 @@ def job_status_snapshot(*, owner_id: int, public_id: str, kind: str) -> JobStatu
     if row:
         log_context_bind(job_id=public_id)
     return JobStatusSnapshot(*row) if row else None
+
+
+# How a 404 names a job of each kind ("Subtitle job not found: sub-…").
+JOB_NOUNS: dict[str, str] = {
+    JobKind.SUBTITLES: "Subtitle job",
+    JobKind.AUTODUB: "AutoDub job",
+    JobKind.SEPARATION: "Separation job",
+    JobKind.MIX: "Mix job",
+    JobKind.RENDER: "Render job",
+}
+
+
+def job_not_found(*, kind: str, public_id: str) -> NotFound:
+    return NotFound(ErrorCode.NOT_FOUND, f"{JOB_NOUNS[kind]} not found: {public_id}")
+
+
+def owned_job_get(*, owner: "_User", public_id: str, kind: str) -> Job:
+    """The caller's job of `kind`, else 404 (another user's id, or a job of another kind, is not
+    found, never forbidden)."""
+    job = Job.objects.filter(public_id=public_id, owner=owner, kind=kind).first()
+    if job is None:
+        raise job_not_found(kind=kind, public_id=public_id)
+    return job
+
+
+def job_of_kind_get(*, public_id: str, kind: str) -> Job:
+    """Any user's job of `kind`, else 404: for a signed download, whose token already names the job."""
+    job = Job.objects.filter(public_id=public_id, kind=kind).first()
+    if job is None:
+        raise job_not_found(kind=kind, public_id=public_id)
+    return job

@@ -13,17 +13,18 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
 from apps.core.error_codes import ErrorCode
 from apps.core.errors import ApiError, BadRequest, Conflict
 from apps.jobs.models import ACTIVE_STATUSES, Job
-from apps.jobs.services import job_find_live_by_key
+from apps.jobs.services import job_create, job_find_live_by_key
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import _User  # django-stubs' name for AUTH_USER_MODEL (no runtime name)
@@ -94,10 +95,17 @@ def same_request_check(job: Job, identity: SubmitIdentity) -> None:
 
 
 def job_for_submit(
-    *, owner: "_User", kind: str, identity: SubmitIdentity, reusable: Callable[[Job], bool] = job_in_progress
+    *,
+    owner: "_User",
+    kind: str,
+    identity: SubmitIdentity,
+    reusable: Callable[[Job], bool] = job_in_progress,
+    replayable: Callable[[Job], bool] = lambda job: True,
 ) -> tuple[Job | None, str]:
-    """(the job that answers this submit, or None; the key a new job must take). A live job that
-    may not answer again keeps its key under the unique index, so the next job chains after it."""
+    """(the job that answers this submit, or None; the key a new job must take). Without a header a
+    live job of the same request answers while `reusable`; with one, the job of the same key answers
+    for 24 h while `replayable`. A live job that may not answer again keeps its key under the unique
+    index, so the next job chains after it."""
     base_key = identity.base_key
     key = base_key
     now = timezone.now()
@@ -105,10 +113,46 @@ def job_for_submit(
         existing = job_find_live_by_key(owner=owner, kind=kind, idempotency_key=key)
         if existing is None:
             return None, key
-        if identity.header and existing.created_at >= now - IDEMPOTENCY_HEADER_WINDOW:
+        if identity.header and existing.created_at >= now - IDEMPOTENCY_HEADER_WINDOW and replayable(existing):
             same_request_check(existing, identity)
             return existing, key
         if not identity.header and reusable(existing):
             return existing, key
         key = f"{base_key}|after:{existing.public_id}"[:255]
     raise Conflict(ErrorCode.IDEMPOTENCY_CHAIN_TOO_LONG, "Too many submits with the same idempotency key")
+
+
+def job_submit(
+    *,
+    owner: "_User",
+    kind: str,
+    identity: SubmitIdentity,
+    spec: dict[str, Any],
+    first_stage: str,
+    expires_at: datetime,
+    progress_reason: str = "Queued",
+    attach: Callable[[Job], None] | None = None,
+) -> Job:
+    """The job that answers a submit: the live job of the same request, else a new row carrying the
+    request's fingerprint. `attach` stores what a new job needs under its own prefix (the upload, the
+    inputs) inside the transaction that creates the row: a failed copy leaves no job, and the first
+    stage is sent only after commit."""
+    existing, key = job_for_submit(owner=owner, kind=kind, identity=identity)
+    if existing is not None:
+        return existing
+    with transaction.atomic():
+        job, created = job_create(
+            kind=kind,
+            owner=owner,
+            spec={**spec, SPEC_REQUEST_FINGERPRINT: identity.fingerprint},
+            first_stage=first_stage,
+            idempotency_key=key,
+            expires_at=expires_at,
+            progress_reason=progress_reason,
+        )
+        if not created:  # a concurrent submit of the same request won the race
+            same_request_check(job, identity)
+            return job
+        if attach is not None:
+            attach(job)
+    return job

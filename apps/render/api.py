@@ -13,9 +13,8 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.downloads import stored_file_response
 from apps.core.error_codes import ErrorCode
-from apps.core.errors import BadRequest, NotFound
+from apps.core.errors import BadRequest
 from apps.core.schema import (
     ERROR_RESPONSES,
     IDEMPOTENCY_PARAMETER,
@@ -25,14 +24,15 @@ from apps.core.schema import (
     file_responses,
     multipart_request,
 )
+from apps.jobs.endpoints import JobStatusApi, job_file_response
 from apps.jobs.models import JobKind, JobStatus
-from apps.jobs.public_status import COMPLETED_STATUSES, completed_status
-from apps.jobs.selectors import job_status_snapshot
+from apps.jobs.public_status import FAILED, completed_status
+from apps.jobs.selectors import job_not_found, job_status_snapshot, owned_job_get
+from apps.jobs.serializers import CompletedJobStatusSerializer
 from apps.jobs.services import job_touch_expiry
 from apps.jobs.submits import idempotency_header
 from apps.media.sources import RESULT_OUTPUT_KEY, RESULT_OUTPUT_KIND
 from apps.render.config import RenderConfigSerializer, config_document_from_request
-from apps.render.selectors import render_job_get
 from apps.render.services import render_input_store, render_submit
 
 
@@ -150,40 +150,25 @@ class RenderSubmitApi(APIView):
         return Response({"jobId": job.public_id})
 
 
-class RenderStatusApi(APIView):
-    class OutputSerializer(serializers.Serializer):
-        jobId = serializers.CharField()
-        status = serializers.ChoiceField(choices=COMPLETED_STATUSES)
-        progress = serializers.IntegerField()
-        progressReason = serializers.CharField(allow_null=True)
-        error = serializers.CharField(allow_null=True)
+class RenderStatusApi(JobStatusApi):
+    class OutputSerializer(CompletedJobStatusSerializer):
+        pass
 
-    @extend_schema(
+    @JobStatusApi.status_schema(
         operation_id="render_status",
-        responses={200: OutputSerializer, **ERROR_RESPONSES},
+        serializer=OutputSerializer,
         description="`progressReason` is `queued` while the render waits for a render slot.",
     )
     def get(self, request, job_id: str):
         job = job_status_snapshot(owner_id=request.user.pk, public_id=job_id, kind=JobKind.RENDER)
         if job is None:
-            raise NotFound(ErrorCode.NOT_FOUND, f"Render job not found: {job_id}")
-        status = completed_status(job)
-        error = None
-        if status == "FAILED":
+            raise job_not_found(kind=JobKind.RENDER, public_id=job_id)
+        body = self.status_body(job, status=completed_status(job), failure="Render failed")
+        if body["status"] == FAILED:
             # The first line only: the stderr tail stays in the job row for operators.
-            error = (job.error_detail or job.error_code or "Render failed").splitlines()[0][:500]
-            if job.status == JobStatus.CANCELLED:
-                error = "Cancelled"
-        reason = error if status == "FAILED" else (job.progress_reason or None)
-        return Response(
-            {
-                "jobId": job.public_id,
-                "status": status,
-                "progress": int(job.progress),
-                "progressReason": reason,
-                "error": error,
-            }
-        )
+            error = "Cancelled" if job.status == JobStatus.CANCELLED else body["error"].splitlines()[0][:500]
+            body["error"] = body["progressReason"] = error
+        return Response(body)
 
 
 class RenderDownloadApi(APIView):
@@ -198,15 +183,15 @@ class RenderDownloadApi(APIView):
         description="The owner's finished render, with Range support.",
     )
     def get(self, request, job_id: str):
-        job = render_job_get(owner=request.user, public_id=job_id)
-        output_key = job.result.get(RESULT_OUTPUT_KEY)
-        if job.status != JobStatus.SUCCEEDED or not output_key:
-            raise NotFound(ErrorCode.NOT_FOUND, f"Render not ready: status={completed_status(job)}")
-        job_touch_expiry(job=job, ttl_sec=settings.RENDER_OUTPUT_TTL_SEC)
+        job = owned_job_get(owner=request.user, public_id=job_id, kind=JobKind.RENDER)
+        output_key = job.result.get(RESULT_OUTPUT_KEY) if job.status == JobStatus.SUCCEEDED else None
+        if output_key:
+            job_touch_expiry(job=job, ttl_sec=settings.RENDER_OUTPUT_TTL_SEC)
         audio = job.result.get(RESULT_OUTPUT_KIND) == "audio"
-        return stored_file_response(
+        return job_file_response(
             request,
             storage_key=output_key,
+            missing=f"Render not ready: status={completed_status(job)}",
             content_type="audio/mp4" if audio else "video/mp4",
             filename=f"{job.public_id}.{'m4a' if audio else 'mp4'}",
         )

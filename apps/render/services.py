@@ -3,7 +3,6 @@ running a render on a render host (download inputs, plan, one ffmpeg pass, uploa
 
 import dataclasses
 import fcntl
-import hashlib
 import logging
 import re
 import shutil
@@ -17,7 +16,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils import timezone
 
 from apps.core.chaos import chaos_point
@@ -25,13 +24,8 @@ from apps.core.error_codes import ErrorCode
 from apps.core.errors import BadRequest, JobFailure, PayloadTooLarge
 from apps.core.storage import job_file_key, local_copy, storage_delete_prefix, storage_save_file, storage_size
 from apps.jobs.models import Job, JobKind
-from apps.jobs.services import JobLost, job_create, job_heartbeat, job_succeed, job_touch_expiry
-from apps.jobs.submits import (
-    SPEC_REQUEST_FINGERPRINT,
-    SubmitIdentity,
-    job_for_submit,
-    same_request_check,
-)
+from apps.jobs.services import JobLost, job_heartbeat, job_succeed, job_touch_expiry
+from apps.jobs.submits import SubmitIdentity, file_sha256, job_submit
 from apps.media.ffmpeg import (
     FfmpegCancelled,
     FfmpegError,
@@ -168,7 +162,7 @@ def _check_render_size(config: RenderConfig) -> None:
 def _probe_parts(uploads: Mapping[str, str]) -> tuple[dict[str, _AcceptedInput], dict[str, str]]:
     """Every file part probed once per distinct content (segments sharing one source cost one
     probe), with each part's SHA-256 for the request fingerprint."""
-    digests = {name: _file_sha256(path) for name, path in uploads.items()}
+    digests = {name: file_sha256(path) for name, path in uploads.items()}
     probed: dict[tuple[str, str], MediaInfo] = {}
     accepted: dict[str, _AcceptedInput] = {}
     for name, path in uploads.items():
@@ -188,14 +182,6 @@ def _input_cache_prefix(public_id: str) -> str:
     return f"render-inputs/{public_id}/"
 
 
-def _file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1024 * 1024), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def render_input_store(*, owner, video_path: str, audio_paths: Mapping[str, str]) -> RenderInput:
     """Caches a video (+ dub audios keyed `audio_<i>`) for later renders of the same owner. The same
     video from the same owner lands in the same entry: the video is not rewritten (a render may be
@@ -205,7 +191,7 @@ def render_input_store(*, owner, video_path: str, audio_paths: Mapping[str, str]
     render_inputs_expired_delete(limit=20)
     now = timezone.now()
     expires_at = now + timedelta(seconds=settings.RENDER_INPUT_CACHE_TTL_SEC)
-    video_sha256 = _file_sha256(video_path)
+    video_sha256 = file_sha256(video_path)
     entry = RenderInput.objects.filter(owner=owner, video_sha256=video_sha256).first()
     if entry is None:
         entry = RenderInput(
@@ -320,25 +306,9 @@ def render_submit(
     identity = SubmitIdentity.of_request(
         kind=JobKind.RENDER, header=idempotency_header, config=config_document, parts=digests, input_id=input_id or None
     )
-    existing, key = job_for_submit(owner=owner, kind=JobKind.RENDER, identity=identity)
-    if existing is not None:
-        return existing
-    spec[SPEC_REQUEST_FINGERPRINT] = identity.fingerprint
-    # The row and its files go together: the stage is sent only when this block commits, i.e. after
-    # every input is stored; if storing fails, no job exists and the partial files are removed.
-    with transaction.atomic():
-        job, created = job_create(
-            kind=JobKind.RENDER,
-            owner=owner,
-            spec=spec,
-            first_stage=RENDER_STAGE,
-            idempotency_key=key,
-            progress_reason=QUEUED_REASON,
-            expires_at=timezone.now() + timedelta(seconds=settings.RENDER_OUTPUT_TTL_SEC),
-        )
-        if not created:  # a concurrent submit of the same request won the race
-            same_request_check(job, identity)
-            return job
+
+    def attach_inputs(job: Job) -> None:
+        # Stored with the row: if storing fails, no job exists and the partial files are removed.
         try:
             for key, item in accepted.items():
                 if item.local_path:
@@ -348,7 +318,17 @@ def render_submit(
         except Exception:
             storage_delete_prefix(f"jobs/{job.public_id}/")
             raise
-    return job
+
+    return job_submit(
+        owner=owner,
+        kind=JobKind.RENDER,
+        identity=identity,
+        spec=spec,
+        first_stage=RENDER_STAGE,
+        expires_at=timezone.now() + timedelta(seconds=settings.RENDER_OUTPUT_TTL_SEC),
+        progress_reason=QUEUED_REASON,
+        attach=attach_inputs,
+    )
 
 
 def _add_cached_inputs(accepted: dict[str, _AcceptedInput], *, config: RenderConfig, entry: RenderInput) -> None:

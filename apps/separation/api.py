@@ -5,39 +5,25 @@ from pathlib import Path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from apps.accounts.authentication import download_owner_check
-from apps.core.downloads import SignedDownloadApi, stored_file_response
+from apps.core.downloads import stored_file_response
 from apps.core.error_codes import ErrorCode
-from apps.core.errors import BadRequest, NotFound
+from apps.core.errors import NotFound
 from apps.core.json_input import StrictJSONParser
-from apps.core.schema import (
-    ERROR_RESPONSES,
-    RANGE_PARAMETER,
-    TOKEN_ERROR_RESPONSES,
-    TOKEN_PARAMETER,
-    UPLOAD_ERROR_RESPONSES,
-    ErrorSerializer,
-    file_responses,
-    multipart_request,
-)
-from apps.core.signing import verify_token
-from apps.core.throttling import ScopedRateThrottle
-from apps.jobs.models import JobStatus
-from apps.jobs.public_status import COMPLETED_STATUSES, READY_STATUSES, completed_status, ready_status
+from apps.core.schema import ERROR_RESPONSES, ErrorSerializer
+from apps.jobs.endpoints import JobStatusApi, JobSubmitApi, SignedJobDownloadApi, job_file_response
+from apps.jobs.models import JobKind, JobStatus
+from apps.jobs.public_status import COMPLETED, COMPLETED_STATUSES, completed_status, ready_status
+from apps.jobs.selectors import owned_job_get
+from apps.jobs.serializers import JobIdSerializer, ReadyJobStatusSerializer
+from apps.jobs.submits import IDEMPOTENCY_HEADER, idempotency_header
 from apps.media.stems import separation_stem_get, separation_stems
 from apps.media.uploads import uploaded_file_path
 from apps.separation.selectors import (
     MIX_RESOURCE_ID,
     RESULT_MIX_OUTPUT_KEY,
     live_mix_of,
-    mix_job_by_public_id,
-    mix_job_get,
-    separation_job_by_public_id,
-    separation_job_get,
     signed_mix_download_url,
     signed_stem_url,
 )
@@ -47,10 +33,10 @@ from apps.separation.serializers import (
     separation_spec_from_request,
     stem_volumes_from_request,
 )
-from apps.separation.submits import separation_submit, stem_mix_submit
-
-IDEMPOTENCY_HEADER = "Idempotency-Key"
-MAX_IDEMPOTENCY_HEADER_LENGTH = 255
+from apps.separation.submits import (
+    separation_submit,
+    stem_mix_submit,
+)
 
 STEM_CONTENT_TYPES = {
     ".wav": "audio/wav",
@@ -69,40 +55,24 @@ _IDEMPOTENCY_PARAMETER = OpenApiParameter(
 )
 
 
-def _idempotency_header(request) -> str | None:
-    value = (request.headers.get(IDEMPOTENCY_HEADER) or "").strip()
-    if not value:
-        return None
-    if len(value) > MAX_IDEMPOTENCY_HEADER_LENGTH:
-        raise BadRequest(ErrorCode.INVALID_IDEMPOTENCY_KEY, f"{IDEMPOTENCY_HEADER} is longer than 255 characters")
-    return value
+class SeparationSubmitApi(JobSubmitApi):
+    class OutputSerializer(JobIdSerializer):
+        pass
 
-
-class SeparationSubmitApi(APIView):
-    parser_classes = [MultiPartParser, FormParser]
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "submit"
-
-    class OutputSerializer(serializers.Serializer):
-        jobId = serializers.CharField()
-
-    @extend_schema(
+    @JobSubmitApi.submit_schema(
         operation_id="separation_submit",
-        parameters=[_IDEMPOTENCY_PARAMETER],
-        request=multipart_request(
-            inline_serializer(
-                name="SeparationSubmitForm",
-                fields={
-                    "file": serializers.FileField(
-                        required=False, help_text="Optional source (mp4/mov/webm video or mp3/wav/m4a audio)"
-                    ),
-                    "spec": SeparationSpecSerializer(help_text="JSON form item, sent after the file part"),
-                },
-            )
+        idempotency_parameter=_IDEMPOTENCY_PARAMETER,
+        form=inline_serializer(
+            name="SeparationSubmitForm",
+            fields={
+                "file": serializers.FileField(
+                    required=False, help_text="Optional source (mp4/mov/webm video or mp3/wav/m4a audio)"
+                ),
+                "spec": SeparationSpecSerializer(help_text="JSON form item, sent after the file part"),
+            },
         ),
         responses={
             202: OutputSerializer,
-            **UPLOAD_ERROR_RESPONSES,
             500: OpenApiResponse(ErrorSerializer, description="ffmpeg_error: the media could not be probed"),
         },
         description=(
@@ -118,7 +88,7 @@ class SeparationSubmitApi(APIView):
             (item for name, item in request.FILES.items() if name != "spec"), None
         )
         spec = separation_spec_from_request(request)
-        header_key = _idempotency_header(request)
+        header_key = idempotency_header(request)
         if upload is not None and not spec.edited_render_job_id:
             with uploaded_file_path(upload) as upload_path:
                 job, _ = separation_submit(
@@ -126,7 +96,7 @@ class SeparationSubmitApi(APIView):
                 )
         else:
             job, _ = separation_submit(owner=request.user, spec=spec, upload_path=None, idempotency_header=header_key)
-        return Response({"jobId": job.public_id}, status=202)
+        return self.accepted(job)
 
 
 class StemSerializer(serializers.Serializer):
@@ -136,42 +106,28 @@ class StemSerializer(serializers.Serializer):
     durationMs = serializers.IntegerField(allow_null=True)
 
 
-class SeparationStatusApi(APIView):
-    class OutputSerializer(serializers.Serializer):
-        jobId = serializers.CharField()
-        status = serializers.ChoiceField(choices=READY_STATUSES)
-        progress = serializers.IntegerField()
-        progressReason = serializers.CharField(allow_null=True)
-        error = serializers.CharField(allow_null=True)
+class SeparationStatusApi(JobStatusApi):
+    class OutputSerializer(ReadyJobStatusSerializer):
         stems = StemSerializer(many=True)
         mixJobId = serializers.CharField(allow_null=True)
 
-    @extend_schema(
+    @JobStatusApi.status_schema(
         operation_id="separation_status",
-        responses={200: OutputSerializer, **ERROR_RESPONSES},
+        serializer=OutputSerializer,
         description=(
             "READY always carries a non-empty stems list. On FAILED the readable reason is in progressReason "
             "(and error). mixJobId is set once a mix holds or consumed the stems (then stems is empty)."
         ),
     )
     def get(self, request, job_id: str):
-        job = separation_job_get(owner=request.user, public_id=job_id)
+        job = owned_job_get(owner=request.user, public_id=job_id, kind=JobKind.SEPARATION)
         stems = separation_stems(job=job)
         mix = live_mix_of(separation_job=job) if job.status == JobStatus.SUCCEEDED else None
-        status = ready_status(job)
-        progress_reason = job.progress_reason or None
-        error = (job.error_detail or job.error_code or "Separation failed") if status == "FAILED" else None
-        if status == "READY" and not stems and mix is None:
-            # Never a READY without stems (the phone would poll forever); a consumed job keeps READY + mixJobId.
-            status, error = "FAILED", "Separation produced no stems"
-            progress_reason = error
+        # Never a READY without stems (the phone would poll forever); a consumed job keeps READY + mixJobId.
+        lost_reason = "Separation produced no stems" if not stems and mix is None else None
         return Response(
             {
-                "jobId": job.public_id,
-                "status": status,
-                "progress": int(job.progress),
-                "progressReason": progress_reason,
-                "error": error,
+                **self.status_body(job, status=ready_status(job), failure="Separation failed", lost_reason=lost_reason),
                 "stems": [
                     {
                         "stemId": stem.stem_id,
@@ -186,21 +142,17 @@ class SeparationStatusApi(APIView):
         )
 
 
-class StemDownloadApi(SignedDownloadApi):
-    @extend_schema(
+class StemDownloadApi(SignedJobDownloadApi):
+    job_kind = JobKind.SEPARATION
+
+    @SignedJobDownloadApi.download_schema(
         operation_id="separation_stem_download",
-        auth=[],
-        parameters=[TOKEN_PARAMETER, RANGE_PARAMETER],
-        responses={
-            **file_responses("audio/*", "The stem audio"),
-            **TOKEN_ERROR_RESPONSES,
-        },
+        content_type="audio/*",
+        file_description="The stem audio",
         description="Signed stem stream; no Bearer needed. With a valid Bearer of another user → 404.",
     )
     def get(self, request, job_id: str, stem_id: str):
-        verify_token(token=request.query_params.get("token"), job_id=job_id, resource_id=stem_id)
-        job = separation_job_by_public_id(public_id=job_id)
-        download_owner_check(request, owner_id=job.owner_id)
+        job = self.signed_job(request, job_id=job_id, resource_id=stem_id)
         stem = separation_stem_get(job=job, stem_id=stem_id)
         if stem is None:
             raise NotFound(ErrorCode.NOT_FOUND, f"Stem not found: {stem_id}")
@@ -213,10 +165,8 @@ class StemDownloadApi(SignedDownloadApi):
         )
 
 
-class StemMixSubmitApi(APIView):
+class StemMixSubmitApi(JobSubmitApi):
     parser_classes = [StrictJSONParser]
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "submit"
 
     class OutputSerializer(serializers.Serializer):
         mixJobId = serializers.CharField()
@@ -241,15 +191,15 @@ class StemMixSubmitApi(APIView):
     )
     def post(self, request, job_id: str):
         # Ownership first, before the body is read.
-        separation_job = separation_job_get(owner=request.user, public_id=job_id)
+        separation_job = owned_job_get(owner=request.user, public_id=job_id, kind=JobKind.SEPARATION)
         stems = stem_volumes_from_request(request)
         mix_job, _ = stem_mix_submit(
-            separation_job=separation_job, stems=stems, idempotency_header=_idempotency_header(request)
+            separation_job=separation_job, stems=stems, idempotency_header=idempotency_header(request)
         )
-        return Response({"mixJobId": mix_job.public_id}, status=202)
+        return self.accepted(mix_job, id_field="mixJobId")
 
 
-class MixStatusApi(APIView):
+class MixStatusApi(JobStatusApi):
     class OutputSerializer(serializers.Serializer):
         mixJobId = serializers.CharField()
         status = serializers.ChoiceField(choices=COMPLETED_STATUSES)
@@ -259,38 +209,31 @@ class MixStatusApi(APIView):
 
     @extend_schema(operation_id="separation_mix_status", responses={200: OutputSerializer, **ERROR_RESPONSES})
     def get(self, request, mix_job_id: str):
-        job = mix_job_get(owner=request.user, public_id=mix_job_id)
-        status = completed_status(job)
+        job = owned_job_get(owner=request.user, public_id=mix_job_id, kind=JobKind.MIX)
+        body = self.status_body(job, status=completed_status(job), failure="Mix failed")
         return Response(
             {
                 "mixJobId": job.public_id,
-                "status": status,
-                "progress": int(job.progress),
-                "error": (job.error_detail or job.error_code or "Mix failed") if status == "FAILED" else None,
-                "downloadUrl": signed_mix_download_url(mix_job=job) if status == "COMPLETED" else None,
+                "status": body["status"],
+                "progress": body["progress"],
+                "error": body["error"],
+                "downloadUrl": signed_mix_download_url(mix_job=job) if body["status"] == COMPLETED else None,
             }
         )
 
 
-class MixDownloadApi(SignedDownloadApi):
-    @extend_schema(
-        operation_id="separation_mix_download",
-        auth=[],
-        parameters=[TOKEN_PARAMETER, RANGE_PARAMETER],
-        responses={
-            **file_responses("audio/mpeg", "The mix as mp3"),
-            **TOKEN_ERROR_RESPONSES,
-        },
+class MixDownloadApi(SignedJobDownloadApi):
+    job_kind = JobKind.MIX
+
+    @SignedJobDownloadApi.download_schema(
+        operation_id="separation_mix_download", content_type="audio/mpeg", file_description="The mix as mp3"
     )
     def get(self, request, mix_job_id: str):
-        verify_token(token=request.query_params.get("token"), job_id=mix_job_id, resource_id=MIX_RESOURCE_ID)
-        job = mix_job_by_public_id(public_id=mix_job_id)
-        download_owner_check(request, owner_id=job.owner_id)
-        if job.status != JobStatus.SUCCEEDED or not job.result.get(RESULT_MIX_OUTPUT_KEY):
-            raise NotFound(ErrorCode.NOT_FOUND, f"Mix not ready: status={completed_status(job)}")
-        return stored_file_response(
+        job = self.signed_job(request, job_id=mix_job_id, resource_id=MIX_RESOURCE_ID)
+        return job_file_response(
             request,
-            storage_key=job.result[RESULT_MIX_OUTPUT_KEY],
+            storage_key=job.result.get(RESULT_MIX_OUTPUT_KEY) if job.status == JobStatus.SUCCEEDED else None,
+            missing=f"Mix not ready: status={completed_status(job)}",
             content_type="audio/mpeg",
             filename=f"{job.public_id}.mp3",
         )

@@ -1,10 +1,8 @@
-"""Reads of separation and mix jobs: the caller's jobs by id and signed stem and mix URLs. The stems
+"""Reads of separation and mix jobs: the mix holding a separation's stems, signed stem and mix URLs. The stems
 themselves and a stem URL resolved to its storage key are read in apps.media.stems."""
 
 from django.conf import settings
 
-from apps.core.error_codes import ErrorCode
-from apps.core.errors import NotFound
 from apps.core.signing import signed_path, token_expiry
 from apps.jobs.models import Job, JobKind, JobStatus
 
@@ -23,21 +21,6 @@ def mix_download_path(*, mix_job_id: str) -> str:
     return f"/api/v2/separate/mix/{mix_job_id}/download"
 
 
-def separation_job_get(*, owner, public_id: str) -> Job:
-    """The caller's separation job, else 404 (another user's id is not found, never forbidden)."""
-    job = Job.objects.filter(public_id=public_id, owner=owner, kind=JobKind.SEPARATION).first()
-    if job is None:
-        raise NotFound(ErrorCode.NOT_FOUND, f"Separation job not found: {public_id}")
-    return job
-
-
-def mix_job_get(*, owner, public_id: str) -> Job:
-    job = Job.objects.filter(public_id=public_id, owner=owner, kind=JobKind.MIX).first()
-    if job is None:
-        raise NotFound(ErrorCode.NOT_FOUND, f"Mix job not found: {public_id}")
-    return job
-
-
 def live_mix_of(*, separation_job: Job) -> Job | None:
     """The mix holding the separation's stems: one queued, running or succeeded. A failed or cancelled
     mix holds nothing, so a failure releases the reservation without any bookkeeping."""
@@ -47,21 +30,6 @@ def live_mix_of(*, separation_job: Job) -> Job | None:
         .order_by("-created_at")
         .first()
     )
-
-
-def separation_job_by_public_id(*, public_id: str) -> Job:
-    """Any user's separation job: for the token-authorised stream, whose token already names the job."""
-    job = Job.objects.filter(public_id=public_id, kind=JobKind.SEPARATION).first()
-    if job is None:
-        raise NotFound(ErrorCode.NOT_FOUND, f"Separation job not found: {public_id}")
-    return job
-
-
-def mix_job_by_public_id(*, public_id: str) -> Job:
-    job = Job.objects.filter(public_id=public_id, kind=JobKind.MIX).first()
-    if job is None:
-        raise NotFound(ErrorCode.NOT_FOUND, f"Mix job not found: {public_id}")
-    return job
 
 
 def signed_stem_url(*, job: Job, stem_id: str) -> str:

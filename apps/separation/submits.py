@@ -18,8 +18,15 @@ from apps.core.error_codes import ErrorCode
 from apps.core.errors import BadRequest, Conflict, NotFound
 from apps.core.storage import local_copy, storage_save_file
 from apps.jobs.models import Job, JobKind, JobStatus
-from apps.jobs.services import job_create, job_find_live_by_key
-from apps.jobs.submits import SPEC_REQUEST_FINGERPRINT, SubmitIdentity, request_fingerprint, same_request_check
+from apps.jobs.services import job_create
+from apps.jobs.submits import (
+    SPEC_REQUEST_FINGERPRINT,
+    SubmitIdentity,
+    file_sha256,
+    job_for_submit,
+    request_fingerprint,
+    same_request_check,
+)
 from apps.media.sources import render_output_source
 from apps.media.stems import separation_stems
 from apps.separation.selectors import live_mix_of
@@ -32,8 +39,6 @@ SOURCE_UPLOAD = "upload"
 SOURCE_RENDER = "render"
 UPLOAD_STAGING_PREFIX = "uploads/separation/"
 
-# An explicit Idempotency-Key header is honoured this long.
-IDEMPOTENCY_HEADER_WINDOW = timedelta(hours=24)
 # A ready job is handed out again only with at least this much retention left (the phone keeps stems days).
 MIN_REMAINING_RETENTION = timedelta(days=1)
 
@@ -59,16 +64,8 @@ class StemVolume:
 # --- Submit ---------------------------------------------------------------------------------------
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1024 * 1024), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def separation_idempotency_key(*, source_fingerprint: str, spec: SeparationSpec, window: TrimWindow | None) -> str:
-    """Same source + same window + same spec → same key (the owner is part of the unique constraint)."""
+def separation_request_fingerprint(*, source_fingerprint: str, spec: SeparationSpec, window: TrimWindow | None) -> str:
+    """Same source + same window + same spec → same fingerprint (and so the same key for the same owner)."""
     trim = f"{window.start_ms}-{window.end_ms}" if window else "full"
     material = "|".join(
         [
@@ -82,37 +79,12 @@ def separation_idempotency_key(*, source_fingerprint: str, spec: SeparationSpec,
     return "spec:" + hashlib.sha256(material.encode()).hexdigest()
 
 
-def header_idempotency_key(header_value: str) -> str:
-    return "hdr:" + hashlib.sha256(header_value.encode()).hexdigest()
-
-
-def _reusable(job: Job, *, key: str) -> bool:
-    """Whether a live job found by key may answer this submit again."""
-    now = timezone.now()
-    if key.startswith("hdr:") and job.created_at < now - IDEMPOTENCY_HEADER_WINDOW:
+def _separation_reusable(job: Job) -> bool:
+    """Whether a live separation may answer a submit again: not once a mix consumed its stems (a new
+    separation is a new request), nor with less than a day of retention left."""
+    if job.status == JobStatus.SUCCEEDED and live_mix_of(separation_job=job) is not None:
         return False
-    if job.kind == JobKind.SEPARATION:
-        if job.status == JobStatus.SUCCEEDED and live_mix_of(separation_job=job) is not None:
-            return False  # consumed by a mix: a new separation is a new request
-        if job.expires_at and job.expires_at < now + MIN_REMAINING_RETENTION:
-            return False
-    return True
-
-
-def _find_reusable(*, owner, kind: str, base_key: str, fingerprint: str = "") -> tuple[Job | None, str]:
-    """(a job that answers this submit, or None; the key a new job must take). A live job that may
-    not be reused keeps its key under the partial unique constraint, so the next job chains after it."""
-    key = base_key
-    for _ in range(50):
-        existing = job_find_live_by_key(owner=owner, kind=kind, idempotency_key=key)
-        if existing is None:
-            return None, key
-        if _reusable(existing, key=base_key):
-            if base_key.startswith("hdr:"):
-                same_request_check(existing, SubmitIdentity(fingerprint=fingerprint, header=base_key))
-            return existing, key
-        key = f"{base_key}|after:{existing.public_id}"[:255]
-    raise Conflict(ErrorCode.IDEMPOTENCY_CHAIN_TOO_LONG, "Too many submits with the same idempotency key")
+    return not (job.expires_at and job.expires_at < timezone.now() + MIN_REMAINING_RETENTION)
 
 
 def separation_submit(
@@ -129,18 +101,20 @@ def separation_submit(
         source, fingerprint, duration_ms = _render_source(owner=owner, render_job_id=spec.edited_render_job_id)
     elif upload_path is not None:
         duration_ms = source_probe(path=upload_path).duration_ms
-        source, fingerprint = {"kind": SOURCE_UPLOAD}, "sha256:" + _file_sha256(upload_path)
+        source, fingerprint = {"kind": SOURCE_UPLOAD}, "sha256:" + file_sha256(upload_path)
     else:
         raise BadRequest(ErrorCode.SOURCE_REQUIRED, "either file part or editedRenderJobId is required")
     window = trim_fit_to_duration(window=window, duration_ms=duration_ms)
 
-    base_key = (
-        header_idempotency_key(idempotency_header)
-        if idempotency_header
-        else separation_idempotency_key(source_fingerprint=fingerprint, spec=spec, window=window)
+    request_print = separation_request_fingerprint(source_fingerprint=fingerprint, spec=spec, window=window)
+    identity = SubmitIdentity(fingerprint=request_print, header=idempotency_header)
+    existing, key = job_for_submit(
+        owner=owner,
+        kind=JobKind.SEPARATION,
+        identity=identity,
+        reusable=_separation_reusable,
+        replayable=_separation_reusable,
     )
-    request_print = separation_idempotency_key(source_fingerprint=fingerprint, spec=spec, window=window)
-    existing, key = _find_reusable(owner=owner, kind=JobKind.SEPARATION, base_key=base_key, fingerprint=request_print)
     if existing is not None:
         return existing, False
 
@@ -177,8 +151,8 @@ def separation_submit(
         raise
     if not created and staging_key:
         default_storage.delete(staging_key)  # a concurrent double tap won the race
-    if not created and idempotency_header:
-        same_request_check(job, SubmitIdentity(fingerprint=request_print, header=idempotency_header))
+    if not created:
+        same_request_check(job, identity)
     return job, created
 
 
@@ -230,10 +204,10 @@ def stem_mix_submit(
     key = ""
     if idempotency_header:
         # Scoped to the separation: the same header on another separation is another request.
-        base_key = header_idempotency_key(f"{separation_job.public_id}:{idempotency_header}")
-        existing, key = _find_reusable(
-            owner=owner, kind=JobKind.MIX, base_key=base_key, fingerprint=_mix_fingerprint(stems)
+        identity = SubmitIdentity(
+            fingerprint=_mix_fingerprint(stems), header=f"{separation_job.public_id}:{idempotency_header}"
         )
+        existing, key = job_for_submit(owner=owner, kind=JobKind.MIX, identity=identity)
         if existing is not None:
             return existing, False
     with transaction.atomic():

@@ -1,22 +1,12 @@
-"""Reads of subtitles jobs: the caller's job by id, its SRT files and their signed path-only URLs."""
+"""Reads of subtitles jobs: their SRT files and their signed path-only URLs."""
 
 from django.conf import settings
 
-from apps.core.error_codes import ErrorCode
-from apps.core.errors import NotFound
 from apps.core.signing import signed_path, token_expiry
-from apps.jobs.models import Job, JobKind, JobStatus
+from apps.jobs.models import Job, JobStatus
 from apps.subtitles.services import RESULT_ORIGINAL_KEY, RESULT_TRANSLATIONS
 
 ORIGINAL = "original"
-
-
-def subtitles_job_get(*, owner, public_id: str) -> Job:
-    """The caller's subtitles job, else 404 (another user's id is not found, never forbidden)."""
-    job = Job.objects.filter(public_id=public_id, owner=owner, kind=JobKind.SUBTITLES).first()
-    if job is None:
-        raise NotFound(ErrorCode.NOT_FOUND, f"Subtitle job not found: {public_id}")
-    return job
 
 
 def srt_resource_id(lang: str) -> str:

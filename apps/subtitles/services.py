@@ -15,46 +15,22 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 from io import BytesIO
-from pathlib import Path
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import transaction
 from django.utils import timezone
 
 from apps.core.chaos import chaos_point
 from apps.core.error_codes import ErrorCode
-from apps.core.errors import BadRequest, JobFailure, PayloadTooLarge
+from apps.core.errors import JobFailure, PayloadTooLarge
 from apps.core.storage import job_file_key, safe_file_name, storage_save_stream
 from apps.gemini.client import GeminiError, translate_srt
 from apps.jobs.models import Job, JobKind
-from apps.jobs.services import (
-    job_advance,
-    job_create,
-    job_heartbeat,
-    job_set_result,
-    job_succeed,
-    job_update_upstream,
-)
-from apps.jobs.submits import (
-    SPEC_REQUEST_FINGERPRINT,
-    SubmitIdentity,
-    job_for_submit,
-    same_request_check,
-)
-from apps.media.sources import (
-    AUTO_LANGUAGE,
-    SourceMedia,
-    audio_to_mp3,
-    render_source,
-    same_language,
-    source_local_path,
-    submit_source_identity,
-    upload_probe,
-    upload_store,
-    work_dir,
-)
+from apps.jobs.services import job_advance, job_heartbeat, job_set_result, job_succeed, job_update_upstream
+from apps.jobs.submits import SubmitIdentity, job_submit
+from apps.media.sources import AUTO_LANGUAGE, audio_to_mp3, same_language, source_local_path, work_dir
 from apps.media.srt import Cue, srt_bytes_clean, srt_parse_bytes, srt_write
+from apps.media.submit_source import submit_source
 from apps.perso.outputs import perso_stt_sentences
 from apps.perso.submits import perso_submit_project
 from apps.perso.uploads import perso_upload_media
@@ -105,61 +81,23 @@ def translated_srt_key(public_id: str, language: str) -> str:
 # --- Submit -------------------------------------------------------------------------------------------
 
 
-def subtitles_submit(
-    *,
-    owner,
-    spec: SubtitleSpec,
-    upload_path: Path | None,
-    upload_name: str = "",
-    idempotency_header: str | None = None,
-) -> Job:
+def subtitles_submit(*, owner, spec: SubtitleSpec, upload, idempotency_header: str | None = None) -> Job:
     """Validates the source in the request (ffprobe on the bytes) and creates the job.
     `editedRenderJobId` wins over an uploaded file."""
-    source: SourceMedia | None = None
-    info = None
-    if spec.edited_render_job_id:
-        source = render_source(owner=owner, render_job_id=spec.edited_render_job_id)
-    elif upload_path is not None:
-        info = upload_probe(upload_path)
-    else:
-        raise BadRequest(ErrorCode.SOURCE_REQUIRED, "either file part or editedRenderJobId is required")
-    job_spec = {
-        "mediaType": spec.media_type,
-        "sourceLanguageCode": spec.source_language_code,
-        "targetLanguageCodes": spec.target_language_codes,
-        "numberOfSpeakers": spec.number_of_speakers,
-        "editedRenderJobId": spec.edited_render_job_id,
-    }
-    identity = SubmitIdentity.of_request(
-        kind=JobKind.SUBTITLES,
-        header=idempotency_header,
-        source=submit_source_identity(source, upload_path),
-        spec=job_spec,
-    )
-    existing, key = job_for_submit(owner=owner, kind=JobKind.SUBTITLES, identity=identity)
-    if existing is not None:
-        return existing
-    job_spec[SPEC_REQUEST_FINGERPRINT] = identity.fingerprint
-    with transaction.atomic():
-        job, created = job_create(
+    with submit_source(owner=owner, render_job_id=spec.edited_render_job_id, upload=upload) as source:
+        return source.job_submit(
             kind=JobKind.SUBTITLES,
-            owner=owner,
-            spec=job_spec,
+            spec={
+                "mediaType": spec.media_type,
+                "sourceLanguageCode": spec.source_language_code,
+                "targetLanguageCodes": spec.target_language_codes,
+                "numberOfSpeakers": spec.number_of_speakers,
+                "editedRenderJobId": spec.edited_render_job_id,
+            },
+            idempotency_header=idempotency_header,
             first_stage=STAGE_UPLOAD,
-            idempotency_key=key,
             expires_at=_expiry(),
-            progress_reason="Queued",
         )
-        if not created:  # a concurrent submit of the same request won the race
-            same_request_check(job, identity)
-            return job
-        if source is None:
-            # Stored under the job's own prefix inside the transaction: a failed copy leaves no job.
-            source = upload_store(public_id=job.public_id, upload_path=upload_path, upload_name=upload_name, info=info)
-        # Still part of creating the row: nobody sees it, and its first stage is sent only after commit.
-        job.spec = {**job_spec, "source": source.as_spec()}
-        job.save(update_fields=["spec"])
-    return job
 
 
 def subtitles_regenerate_submit(
@@ -185,23 +123,8 @@ def subtitles_regenerate_submit(
         source="sha256:" + hashlib.sha256(srt_bytes).hexdigest(),
         spec=job_spec,
     )
-    existing, key = job_for_submit(owner=owner, kind=JobKind.SUBTITLES, identity=identity)
-    if existing is not None:
-        return existing
-    job_spec[SPEC_REQUEST_FINGERPRINT] = identity.fingerprint
-    with transaction.atomic():
-        job, created = job_create(
-            kind=JobKind.SUBTITLES,
-            owner=owner,
-            spec=job_spec,
-            first_stage=STAGE_TRANSLATE,
-            idempotency_key=key,
-            expires_at=_expiry(),
-            progress_reason="Queued",
-        )
-        if not created:
-            same_request_check(job, identity)
-            return job
+
+    def attach_original(job: Job) -> None:
         # The user's file as written, control characters removed (the parse above proved it UTF-8).
         key = storage_save_stream(key=original_srt_key(job.public_id), stream=BytesIO(srt_bytes_clean(srt_bytes)))
         job.result = {
@@ -209,7 +132,16 @@ def subtitles_regenerate_submit(
             RESULT_SOURCE_LANGUAGE: None if source_language == AUTO_LANGUAGE else source_language,
         }
         job.save(update_fields=["result"])
-    return job
+
+    return job_submit(
+        owner=owner,
+        kind=JobKind.SUBTITLES,
+        identity=identity,
+        spec=job_spec,
+        first_stage=STAGE_TRANSLATE,
+        expires_at=_expiry(),
+        attach=attach_original,
+    )
 
 
 # --- Stage: upload (upload worker) ---------------------------------------------------------------------
