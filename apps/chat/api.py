@@ -1,12 +1,11 @@
 """POST /api/v2/chat: the conversation and the project context in, a text or a proposal out."""
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.chat.serializers import ChatRequestSerializer, chat_request_from_request
+from apps.chat.serializers import ChatRequestSerializer, ChatResponseSerializer, chat_request_from_request
 from apps.chat.services import ChatRetryLater, chat_reply
 from apps.core.bulkhead import Bulkhead, BulkheadFull
 from apps.core.errors import error_body
@@ -28,30 +27,7 @@ class ChatApi(APIView):
         operation_id="chat",
         request=ChatRequestSerializer,
         responses={
-            200: inline_serializer(
-                name="ChatResponse",
-                fields={
-                    "kind": serializers.ChoiceField(choices=["text", "proposal"]),
-                    "text": serializers.CharField(required=False, help_text="Only when kind is text"),
-                    "proposal": inline_serializer(
-                        name="ChatProposal",
-                        required=False,
-                        help_text="Only when kind is proposal",
-                        fields={
-                            "rationale": serializers.CharField(),
-                            "steps": inline_serializer(
-                                name="ChatStep",
-                                many=True,
-                                help_text="At most 5, applied in order",
-                                fields={
-                                    "name": serializers.CharField(),
-                                    "args": serializers.DictField(help_text="Absent optional arguments left out"),
-                                },
-                            ),
-                        },
-                    ),
-                },
-            ),
+            200: ChatResponseSerializer,
             **ERROR_RESPONSES,
             502: OpenApiResponse(ErrorSerializer, description="The assistant model failed; try again"),
             503: OpenApiResponse(

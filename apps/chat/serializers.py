@@ -1,5 +1,6 @@
 """The chat request: the conversation and the editor's project context, validated and described by
-one serializer (unknown keys ignored, explicit nulls accepted), and what the service takes built from it."""
+one serializer (unknown keys ignored, explicit nulls accepted), what the service takes built from it, and the
+answer as the schema shows it."""
 
 from dataclasses import dataclass
 
@@ -27,35 +28,29 @@ def _text(**kwargs) -> serializers.CharField:
     return serializers.CharField(required=False, allow_null=True, allow_blank=True, trim_whitespace=False, **kwargs)
 
 
-class SegmentSerializer(serializers.Serializer):
+class _TimelineItemSerializer(serializers.Serializer):
     id = serializers.CharField()
     startMs = _ms()
     endMs = _ms()
+
+
+class SegmentSerializer(_TimelineItemSerializer):
     sourceUri = _text()
     speedScale = _scale()
     volumeScale = _scale()
 
 
-class SubtitleClipSerializer(serializers.Serializer):
-    id = serializers.CharField()
+class SubtitleClipSerializer(_TimelineItemSerializer):
     index = _ms()
-    startMs = _ms()
-    endMs = _ms()
     text = _text()
     languageCode = _text()
 
 
-class DubClipSerializer(serializers.Serializer):
-    id = serializers.CharField()
-    startMs = _ms()
-    endMs = _ms()
+class DubClipSerializer(_TimelineItemSerializer):
     voiceId = _text()
 
 
-class BgmClipSerializer(serializers.Serializer):
-    id = serializers.CharField()
-    startMs = _ms()
-    endMs = _ms()
+class BgmClipSerializer(_TimelineItemSerializer):
     volumeScale = _scale()
     speedScale = _scale()
 
@@ -131,6 +126,24 @@ class ChatRequestSerializer(RequestSerializer):
         if not attrs["messages"]:
             raise BadRequest(ErrorCode.MESSAGES_REQUIRED)
         return attrs
+
+
+class ChatStepSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    args = serializers.DictField(help_text="Absent optional arguments left out")
+
+
+class ChatProposalSerializer(serializers.Serializer):
+    rationale = serializers.CharField()
+    steps = ChatStepSerializer(many=True, help_text="At most 5, applied in order")
+
+
+class ChatResponseSerializer(serializers.Serializer):
+    # The 200 answer, for the schema (a comment: a docstring would become its description).
+
+    kind = serializers.ChoiceField(choices=["text", "proposal"])
+    text = serializers.CharField(required=False, help_text="Only when kind is text")
+    proposal = ChatProposalSerializer(required=False, help_text="Only when kind is proposal")
 
 
 @dataclass(frozen=True)

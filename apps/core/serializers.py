@@ -8,7 +8,8 @@ None), so the phone's nulls never meet DRF's `required`/`null` refusals; its DRF
 arguments are what the schema shows.
 """
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 
 from rest_framework import serializers
@@ -21,6 +22,12 @@ from apps.core.json_input import JsonInputError, json_loads_strict
 
 REGISTERED_CODES = frozenset(code.value for code in ErrorCode)
 NON_FIELD = api_settings.NON_FIELD_ERRORS_KEY
+_WORD_START = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+def snake_case(name: str) -> str:
+    """`sourceTrimStartMs` → `source_trim_start_ms`: a wire name as the Python name of what it fills."""
+    return _WORD_START.sub("_", name).lower()
 
 
 def refusal(code: ErrorCode, message: str) -> serializers.ValidationError:
@@ -47,29 +54,32 @@ class ContractField(serializers.Field):  # type: ignore[type-arg]
         raise refusal(code, message)
 
 
-class OptionalStringField(ContractField, serializers.CharField):
-    """A string or null; stripped, blank → None."""
+class OptionalField(ContractField):
+    """Mixed in before a DRF field class: absent or null is None, anything else goes to `checked`."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(required=False, allow_null=True, **kwargs)
 
-    def parse(self, value: Any) -> str | None:
-        if value is None:
-            return None
+    def parse(self, value: Any) -> Any:
+        return None if value is None else self.checked(value)
+
+    def checked(self, value: Any) -> Any:
+        raise NotImplementedError
+
+
+class OptionalStringField(OptionalField, serializers.CharField):
+    """A string or null; stripped, blank → None."""
+
+    def checked(self, value: Any) -> str | None:
         if not isinstance(value, str):
             self.refuse(ErrorCode.INVALID_SPEC, f"{self.field_name} must be a string or null (got {value!r})")
         return value.strip() or None
 
 
-class OptionalIntegerField(ContractField, serializers.IntegerField):
+class OptionalIntegerField(OptionalField, serializers.IntegerField):
     """A whole JSON number (2.0 counts) or null."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(required=False, allow_null=True, **kwargs)
-
-    def parse(self, value: Any) -> int | None:
-        if value is None:
-            return None
+    def checked(self, value: Any) -> int:
         if not json_integer(value):
             self.refuse(ErrorCode.INVALID_SPEC, f"{self.field_name} must be an integer or null (got {value!r})")
         return int(value)
@@ -83,9 +93,11 @@ class RequestSerializer(serializers.Serializer):  # type: ignore[type-arg]
     # Fields in declared order, first refusal wins. `after_<field>(attrs)` runs once that field is in
     # `attrs`, for a check across the fields read so far; `validate(attrs)` runs after the last one.
     # With `error_paths`, a refusal inside a nested object says where (`segments[1].trimStartMs ...`).
+    # With `builds`, the validated fields are passed to it by their snake_case names.
 
     error_code: ErrorCode = ErrorCode.VALIDATION_ERROR
     error_paths = False
+    builds: Callable[..., Any] | None = None
 
     def not_an_object(self, data: object) -> serializers.ValidationError:
         message = self.error_messages["invalid"].format(datatype=type(data).__name__)
@@ -114,6 +126,11 @@ class RequestSerializer(serializers.Serializer):  # type: ignore[type-arg]
                         raise
                     raise serializers.ValidationError({NON_FIELD: exc.detail}) from exc
         return attrs
+
+    def validate(self, attrs: Any) -> Any:
+        if self.builds is None:
+            return attrs
+        return self.builds(**{snake_case(name): value for name, value in attrs.items()})
 
     def refuse(self, code: ErrorCode, message: str) -> NoReturn:
         """A refusal of the object as a whole (a check across its fields)."""

@@ -10,6 +10,7 @@ from apps.perso.languages import perso_languages_check
 class AutoDubSpecSerializer(JsonFormItemSerializer):
     """The JSON `spec` form item: explicit nulls accepted, unknown keys ignored."""
 
+    builds = AutoDubSpec
     mediaType = MediaTypeField()
     sourceLanguageCode = SourceLanguageField()
     targetLanguageCode = TargetLanguageField(code_checked_later=True, help_text="Must differ from the source language")
@@ -23,16 +24,8 @@ class AutoDubSpecSerializer(JsonFormItemSerializer):
 
     def validate(self, attrs):
         perso_languages_check(source=attrs["sourceLanguageCode"], targets=[attrs["targetLanguageCode"]])
-        return attrs
+        return super().validate({**attrs, "ttsModel": attrs["ttsModel"].upper() if attrs["ttsModel"] else None})
 
 
 def autodub_spec_from_request(request) -> AutoDubSpec:
-    spec = AutoDubSpecSerializer.from_request(request)
-    return AutoDubSpec(
-        media_type=spec["mediaType"],
-        source_language_code=spec["sourceLanguageCode"],
-        target_language_code=spec["targetLanguageCode"],
-        number_of_speakers=spec["numberOfSpeakers"],
-        tts_model=spec["ttsModel"].upper() if spec["ttsModel"] else None,
-        edited_render_job_id=spec["editedRenderJobId"],
-    )
+    return AutoDubSpecSerializer.from_request(request)

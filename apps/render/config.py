@@ -330,22 +330,18 @@ class _ConfigObject(RequestSerializer):
 
 @extend_schema_serializer(component_name="DubClipSchema")
 class DubClipSerializer(_ConfigObject):
+    builds = DubClip
+
     audioFileKey = FileKeyField(help_text="`audio_<i>`: a part sent with the request")
     startMs = TimeMsField(required=True)
     durationMs = TimeMsField(help_text="0 = the whole clip")
     volume = VolumeField()
 
-    def validate(self, attrs):
-        return DubClip(
-            audio_file_key=attrs["audioFileKey"],
-            start_ms=attrs["startMs"],
-            duration_ms=attrs["durationMs"],
-            volume=attrs["volume"],
-        )
-
 
 @extend_schema_serializer(component_name="SegmentSchema")
 class SegmentSerializer(_ConfigObject):
+    builds = Segment
+
     type = ConfigChoiceField(SEGMENT_TYPES, code=ErrorCode.INVALID_SEGMENT_TYPE, required=True)
     order = ConfigIntegerField(required=True, min_value=0)
     durationMs = TimeMsField()
@@ -374,21 +370,14 @@ class SegmentSerializer(_ConfigObject):
             self.refuse_field("durationMs", ErrorCode.INVALID_DURATION, "durationMs must be > 0 for an IMAGE segment")
 
     def validate(self, attrs):
-        return Segment(
-            source_file_key=attrs["sourceFileKey"],
-            type=attrs["type"],
-            order=attrs["order"],
-            duration_ms=attrs["durationMs"],
-            trim_start_ms=attrs["trimStartMs"],
-            trim_end_ms=attrs["trimEndMs"],
-            width=attrs["width"] if attrs["width"] and attrs["width"] > 0 else None,
-            height=attrs["height"] if attrs["height"] and attrs["height"] > 0 else None,
-            image_x_pct=attrs["imageXPct"],
-            image_y_pct=attrs["imageYPct"],
-            image_width_pct=attrs["imageWidthPct"],
-            image_height_pct=attrs["imageHeightPct"],
-            volume_scale=attrs["volumeScale"],
-            speed_scale=attrs["speedScale"],
+        # A width or height <= 0 means the source's.
+        width, height = attrs["width"], attrs["height"]
+        return super().validate(
+            {
+                **attrs,
+                "width": width if width and width > 0 else None,
+                "height": height if height and height > 0 else None,
+            }
         )
 
 
@@ -412,6 +401,8 @@ class SegmentsField(ObjectsField):
 
 @extend_schema_serializer(component_name="ImageClipSchema")
 class ImageClipSerializer(_ConfigObject):
+    builds = ImageClip
+
     startMs = TimeMsField(required=True)
     endMs = TimeMsField(required=True)
     xPct = PositionPercentField(help_text="the sticker's centre, % of the frame width")
@@ -436,20 +427,11 @@ class ImageClipSerializer(_ConfigObject):
         if attrs["widthPct"] is None or attrs["heightPct"] is None:
             self.refuse(ErrorCode.INVALID_CONFIG, "widthPct and heightPct are required")
 
-    def validate(self, attrs):
-        return ImageClip(
-            image_file_key=attrs["imageFileKey"],
-            start_ms=attrs["startMs"],
-            end_ms=attrs["endMs"],
-            x_pct=attrs["xPct"],
-            y_pct=attrs["yPct"],
-            width_pct=attrs["widthPct"],
-            height_pct=attrs["heightPct"],
-        )
-
 
 @extend_schema_serializer(component_name="FrameSchema")
 class FrameSerializer(_ConfigObject):
+    builds = Frame
+
     width = ConfigIntegerField(required=True, min_value=1, max_value=MAX_FRAME_SIDE)
     height = ConfigIntegerField(required=True, min_value=1, max_value=MAX_FRAME_SIDE)
     backgroundColorHex = ColorField()
@@ -458,12 +440,11 @@ class FrameSerializer(_ConfigObject):
         if not (0 < attrs["width"] <= MAX_FRAME_SIDE and 0 < attrs["height"] <= MAX_FRAME_SIDE):
             self.refuse(ErrorCode.INVALID_FRAME, f"must be between 1x1 and {MAX_FRAME_SIDE}x{MAX_FRAME_SIDE}")
 
-    def validate(self, attrs):
-        return Frame(width=attrs["width"], height=attrs["height"], background_color_hex=attrs["backgroundColorHex"])
-
 
 @extend_schema_serializer(component_name="BgmClipSchema")
 class BgmClipSerializer(_ConfigObject):
+    builds = BgmClip
+
     sourceTrimStartMs = TimeMsField()
     sourceTrimEndMs = TimeMsField(help_text="0 = to the end of the file")
     audioFileKey = FileKeyField(help_text="`bgm_<i>`")
@@ -475,25 +456,14 @@ class BgmClipSerializer(_ConfigObject):
         if attrs["sourceTrimEndMs"] and attrs["sourceTrimEndMs"] <= attrs["sourceTrimStartMs"]:
             self.refuse(ErrorCode.INVALID_TRIM_RANGE, "sourceTrimEndMs must be after sourceTrimStartMs")
 
-    def validate(self, attrs):
-        return BgmClip(
-            audio_file_key=attrs["audioFileKey"],
-            start_ms=attrs["startMs"],
-            volume=attrs["volume"],
-            speed=attrs["speed"],
-            source_trim_start_ms=attrs["sourceTrimStartMs"],
-            source_trim_end_ms=attrs["sourceTrimEndMs"],
-        )
-
 
 @extend_schema_serializer(component_name="StemSelectionSchema")
 class StemSelectionSerializer(_ConfigObject):
+    builds = StemSelection
+
     stemId = ConfigStringField(default="", schema_required=True)
     audioUrl = FileKeyField(help_text="one of our signed stem URLs (any host prefix); never fetched")
     volume = VolumeField()
-
-    def validate(self, attrs):
-        return StemSelection(stem_id=attrs["stemId"], audio_url=attrs["audioUrl"], volume=attrs["volume"])
 
 
 class DirectiveIdField(ContractField, serializers.CharField):
@@ -505,6 +475,8 @@ class DirectiveIdField(ContractField, serializers.CharField):
 
 @extend_schema_serializer(component_name="SeparationDirectiveSchema")
 class SeparationDirectiveSerializer(_ConfigObject):
+    builds = SeparationDirective
+
     rangeStartMs = TimeMsField(required=True)
     rangeEndMs = TimeMsField(required=True, min_value=1)
     selections = ObjectsField(StemSelectionSerializer())
@@ -516,16 +488,6 @@ class SeparationDirectiveSerializer(_ConfigObject):
         if attrs["rangeEndMs"] <= attrs["rangeStartMs"]:
             self.refuse(ErrorCode.INVALID_CLIP_RANGE, f"rangeEndMs ({attrs['rangeEndMs']}) must be after rangeStartMs")
 
-    def validate(self, attrs):
-        return SeparationDirective(
-            id=attrs["id"],
-            range_start_ms=attrs["rangeStartMs"],
-            range_end_ms=attrs["rangeEndMs"],
-            mute_original_segment_audio=attrs["muteOriginalSegmentAudio"],
-            selections=attrs["selections"],
-            number_of_speakers=attrs["numberOfSpeakers"],
-        )
-
 
 @extend_schema_serializer(component_name="RenderConfigSchema")
 class RenderConfigSerializer(JsonFormItemSerializer, _ConfigObject):
@@ -536,6 +498,7 @@ class RenderConfigSerializer(JsonFormItemSerializer, _ConfigObject):
     required_code = ErrorCode.CONFIG_REQUIRED
     invalid_json_code = ErrorCode.INVALID_CONFIG_JSON
     error_code = ErrorCode.INVALID_CONFIG
+    builds = RenderConfig
 
     outputKind = ConfigChoiceField(OUTPUT_KINDS, code=ErrorCode.INVALID_OUTPUT_KIND, default="video")
     quality = ConfigChoiceField(QUALITIES, code=ErrorCode.INVALID_QUALITY, default="medium")
@@ -555,18 +518,12 @@ class RenderConfigSerializer(JsonFormItemSerializer, _ConfigObject):
 
     def validate(self, attrs):
         audio_override_key = attrs["audioOverrideKey"]
-        return RenderConfig(
-            dub_clips=attrs["dubClips"],
-            video_duration_ms=attrs["videoDurationMs"] or None,
-            segments=attrs["segments"],
-            image_clips=attrs["imageClips"],
-            frame=attrs.get("frame"),
-            bgm_clips=attrs["bgmClips"],
-            audio_override_key=audio_override_key if audio_override_key and audio_override_key.strip() else None,
-            separation_directives=attrs["separationDirectives"],
-            output_language_code=attrs["outputLanguageCode"],
-            output_kind=attrs["outputKind"],
-            quality=attrs["quality"],
+        return super().validate(
+            {
+                **attrs,
+                "videoDurationMs": attrs["videoDurationMs"] or None,
+                "audioOverrideKey": audio_override_key if audio_override_key and audio_override_key.strip() else None,
+            }
         )
 
 

@@ -26,6 +26,7 @@ NO_STEMS_MESSAGE = "stems must be a non-empty list of {stemId, volume}"
 class SeparationSpecSerializer(JsonFormItemSerializer):
     """The JSON `spec` form item (the phone sends every key, nulls explicit); unknown keys ignored."""
 
+    builds = SeparationSpec
     mediaType = MediaTypeField()
     numberOfSpeakers = NumberOfSpeakersField(default_count=None, help_text="A hint; Perso detects when null")
     sourceLanguageCode = OptionalSourceLanguageField()
@@ -39,15 +40,7 @@ class SeparationSpecSerializer(JsonFormItemSerializer):
 
 
 def separation_spec_from_request(request) -> SeparationSpec:
-    spec = SeparationSpecSerializer.from_request(request)
-    return SeparationSpec(
-        media_type=spec["mediaType"],
-        number_of_speakers=spec["numberOfSpeakers"],
-        source_language_code=spec["sourceLanguageCode"],
-        trim_start_ms=spec["trimStartMs"],
-        trim_end_ms=spec["trimEndMs"],
-        edited_render_job_id=spec["editedRenderJobId"],
-    )
+    return SeparationSpecSerializer.from_request(request)
 
 
 class StemIdField(ContractField, serializers.CharField):
@@ -69,6 +62,8 @@ class VolumeField(ContractField, serializers.FloatField):
 
 @extend_schema_serializer(component_name="InputSerializerStemVolume")
 class StemVolumeSerializer(RequestSerializer):
+    builds = StemVolume
+
     stemId = StemIdField()
     volume = VolumeField()
 
@@ -81,7 +76,7 @@ class StemVolumeSerializer(RequestSerializer):
         volume = attrs["volume"]
         if isinstance(volume, bool) or not isinstance(volume, int | float) or not math.isfinite(volume):
             self.refuse(ErrorCode.INVALID_VOLUME, f"volume of {attrs['stemId']} must be a finite number")
-        return {**attrs, "volume": float(volume)}
+        return super().validate({**attrs, "volume": float(volume)})
 
 
 class StemVolumesField(ContractField, serializers.ListField):
@@ -104,5 +99,4 @@ class StemMixSubmitInputSerializer(RequestSerializer):
 
 
 def stem_volumes_from_request(request) -> list[StemVolume]:
-    body = StemMixSubmitInputSerializer.validated(request.data)
-    return [StemVolume(stem_id=stem["stemId"], volume=stem["volume"]) for stem in body["stems"]]
+    return StemMixSubmitInputSerializer.validated(request.data)["stems"]

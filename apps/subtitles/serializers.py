@@ -10,6 +10,7 @@ from apps.subtitles.services import SubtitleRegenerateSpec, SubtitleSpec
 class SubtitleSpecSerializer(JsonFormItemSerializer):
     """The JSON `spec` form item: explicit nulls accepted, unknown keys ignored."""
 
+    builds = SubtitleSpec
     mediaType = MediaTypeField()
     sourceLanguageCode = SourceLanguageField()
     targetLanguageCodes = TargetLanguagesField(help_text="Default: none (original only)")
@@ -18,34 +19,25 @@ class SubtitleSpecSerializer(JsonFormItemSerializer):
 
     def validate(self, attrs):
         perso_languages_check(source=attrs["sourceLanguageCode"], targets=attrs["targetLanguageCodes"])
-        return attrs
+        return super().validate(attrs)
 
 
 class SubtitleRegenerateSpecSerializer(JsonFormItemSerializer):
     """The JSON `spec` form item of a regenerate: explicit nulls accepted, unknown keys ignored."""
 
+    builds = SubtitleRegenerateSpec
     sourceLanguageCode = SourceLanguageField()
     targetLanguageCodes = TargetLanguagesField()
 
     def validate(self, attrs):
         perso_languages_check(source=attrs["sourceLanguageCode"], targets=attrs["targetLanguageCodes"])
-        return attrs
+        return super().validate(attrs)
 
 
 def subtitle_spec_from_request(request) -> SubtitleSpec:
     """Every requested target is kept, the source's own language included: it gets a copy of the original."""
-    spec = SubtitleSpecSerializer.from_request(request)
-    return SubtitleSpec(
-        media_type=spec["mediaType"],
-        source_language_code=spec["sourceLanguageCode"],
-        target_language_codes=spec["targetLanguageCodes"],
-        number_of_speakers=spec["numberOfSpeakers"],
-        edited_render_job_id=spec["editedRenderJobId"],
-    )
+    return SubtitleSpecSerializer.from_request(request)
 
 
 def regenerate_spec_from_request(request) -> SubtitleRegenerateSpec:
-    spec = SubtitleRegenerateSpecSerializer.from_request(request)
-    return SubtitleRegenerateSpec(
-        source_language_code=spec["sourceLanguageCode"], target_language_codes=spec["targetLanguageCodes"]
-    )
+    return SubtitleRegenerateSpecSerializer.from_request(request)

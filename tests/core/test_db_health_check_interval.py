@@ -1,7 +1,6 @@
 """Django's per-request connection health check (`SELECT 1`), run at most once per
 DATABASE_HEALTH_CHECK_INTERVAL_SEC per connection (apps/core/middleware.py)."""
 
-import psycopg
 import pytest
 from django.db import connection
 
@@ -14,30 +13,15 @@ def _as_the_server_starts_a_request() -> None:
     connection.close_if_unusable_or_obsolete()
 
 
-def _drop_the_connection_on_the_server_side() -> None:
-    backend_pid = connection.connection.info.backend_pid
-    settings_dict = connection.settings_dict
-    with psycopg.connect(
-        host=settings_dict["HOST"],
-        port=settings_dict["PORT"] or 5432,
-        user=settings_dict["USER"],
-        dbname=settings_dict["NAME"],
-        autocommit=True,
-    ) as admin_connection:
-        admin_connection.execute("SELECT pg_terminate_backend(%s)", (backend_pid,))
-
-
 @pytest.fixture
-def postgres_with_health_checks():
-    if connection.vendor != "postgresql":
-        pytest.fail("this test needs PostgreSQL (the test command uses it when reachable)")
+def postgres_with_health_checks(drop_database_connection):
     connection.ensure_connection()
     assert connection.health_check_enabled
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_connection_checked_within_the_interval_is_trusted_without_a_second_check(
-    alice_client, settings, postgres_with_health_checks
+    alice_client, settings, postgres_with_health_checks, drop_database_connection
 ):
     settings.DATABASE_HEALTH_CHECK_INTERVAL_SEC = 60
     _as_the_server_starts_a_request()
@@ -48,7 +32,7 @@ def test_a_connection_checked_within_the_interval_is_trusted_without_a_second_ch
     assert connection.connection.info.backend_pid == first_backend
 
     # No check ran, so the dropped connection fails its query: a clean, retryable 503 …
-    _drop_the_connection_on_the_server_side()
+    drop_database_connection()
     _as_the_server_starts_a_request()
     dropped = alice_client.get(MISSING_STATUS)
     assert dropped.status_code == 503 and dropped["Retry-After"]
@@ -60,7 +44,7 @@ def test_a_connection_checked_within_the_interval_is_trusted_without_a_second_ch
 
 @pytest.mark.django_db(transaction=True)
 def test_past_the_interval_the_check_runs_and_replaces_a_dropped_connection(
-    alice_client, settings, postgres_with_health_checks
+    alice_client, settings, postgres_with_health_checks, drop_database_connection
 ):
     settings.DATABASE_HEALTH_CHECK_INTERVAL_SEC = 60
     _as_the_server_starts_a_request()
@@ -68,7 +52,7 @@ def test_past_the_interval_the_check_runs_and_replaces_a_dropped_connection(
     first_backend = connection.connection.info.backend_pid
 
     settings.DATABASE_HEALTH_CHECK_INTERVAL_SEC = 0  # the last check is now older than the interval
-    _drop_the_connection_on_the_server_side()
+    drop_database_connection()
     _as_the_server_starts_a_request()
     assert alice_client.get(MISSING_STATUS).status_code == 404
     assert connection.connection.info.backend_pid != first_backend
