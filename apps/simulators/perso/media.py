@@ -17,9 +17,12 @@
 """
 
 import json
+import math
 import re
 import subprocess
 import tarfile
+import wave
+from dataclasses import dataclass
 from pathlib import Path
 
 from apps.media.ffmpeg import ffmpeg_binary, ffprobe_binary
@@ -28,6 +31,7 @@ SILENCE_NOISE = "-35dB"
 SILENCE_MIN_SEC = 0.35
 MIN_SENTENCE_MS = 150
 MAX_SENTENCES = 300
+PCM_SAMPLE_BYTES = 2
 SPEAKER_TAG = re.compile(r"^\s*\[(\d{1,2})\]\s*(.*)$")
 
 
@@ -82,15 +86,27 @@ def probe_media(path: Path) -> dict | None:
     }
 
 
-def speech_segments(audio_path: Path, duration_ms: int) -> list[tuple[int, int]]:
-    """(start_ms, end_ms) of non-silent stretches."""
+def decode_with_speech_segments(source: Path, target: Path, duration_ms: int) -> list[tuple[int, int]]:
+    """Decodes `source` to 44.1 kHz stereo 16-bit WAV at `target` and returns the (start_ms, end_ms)
+    of its non-silent stretches, found by `silencedetect` on that same audio in the same ffmpeg run."""
     completed = _ffmpeg(
-        "-i", str(audio_path), "-af", f"silencedetect=noise={SILENCE_NOISE}:d={SILENCE_MIN_SEC}", "-f", "null", "-"
+        "-i",
+        str(source),
+        "-vn",
+        "-af",
+        f"aresample=44100,aformat=sample_fmts=s16:channel_layouts=stereo,"
+        f"silencedetect=noise={SILENCE_NOISE}:d={SILENCE_MIN_SEC}",
+        "-c:a",
+        "pcm_s16le",
+        str(target),
     )
-    text = completed.stderr.decode(errors="replace")
+    return _speech_segments(completed.stderr.decode(errors="replace"), duration_ms)
+
+
+def _speech_segments(silencedetect_log: str, duration_ms: int) -> list[tuple[int, int]]:
     silences: list[tuple[int, int]] = []
     start = None
-    for line in text.splitlines():
+    for line in silencedetect_log.splitlines():
         if "silence_start:" in line:
             start = int(float(line.split("silence_start:")[1].split()[0]) * 1000)
         elif "silence_end:" in line:
@@ -132,18 +148,59 @@ def build_sentences(*, segments: list[tuple[int, int]], lines: list[str], kind: 
     return sentences
 
 
-def _between(sentences: list[dict]) -> str:
-    parts = [f"between(t,{s['offsetMs'] / 1000:.3f},{(s['offsetMs'] + s['durationMs']) / 1000:.3f})" for s in sentences]
-    return "+".join(parts) or "0"
+@dataclass(frozen=True)
+class PcmAudio:
+    """A 16-bit PCM WAV held in memory: the outputs are the input with stretches muted, written with
+    the wave module (no ffmpeg run per output)."""
+
+    channels: int
+    sample_rate: int
+    frames: bytes
+
+    @classmethod
+    def read(cls, path: Path) -> "PcmAudio":
+        with wave.open(str(path), "rb") as reader:
+            if reader.getsampwidth() != PCM_SAMPLE_BYTES:
+                raise SimMediaError(f"expected 16-bit PCM in {path.name}")
+            return cls(
+                channels=reader.getnchannels(),
+                sample_rate=reader.getframerate(),
+                frames=reader.readframes(reader.getnframes()),
+            )
+
+    def write(self, target: Path, frames: bytes | bytearray | None = None) -> None:
+        with wave.open(str(target), "wb") as writer:
+            writer.setnchannels(self.channels)
+            writer.setsampwidth(PCM_SAMPLE_BYTES)
+            writer.setframerate(self.sample_rate)
+            writer.writeframes(self.frames if frames is None else frames)
+
+    def frame_range(self, sentence: dict) -> tuple[int, int]:
+        """The frames whose time t lies in [offset, offset + duration] (both ends, as ffmpeg's between())."""
+        start = math.ceil(sentence["offsetMs"] * self.sample_rate / 1000)
+        end = math.floor((sentence["offsetMs"] + sentence["durationMs"]) * self.sample_rate / 1000) + 1
+        frame_count = len(self.frames) // self.frame_bytes
+        return min(start, frame_count), min(end, frame_count)
+
+    @property
+    def frame_bytes(self) -> int:
+        return self.channels * PCM_SAMPLE_BYTES
 
 
-def _gate(source: Path, target: Path, *, keep: list[dict] | None, mute: list[dict] | None) -> None:
-    """Writes `source` with everything outside `keep` (or inside `mute`) muted."""
+def _gate(audio: PcmAudio, target: Path, *, keep: list[dict] | None, mute: list[dict] | None) -> None:
+    """Writes `audio` with everything outside `keep` (or inside `mute`) muted."""
     if keep is not None:
-        expression = f"volume=enable='not({_between(keep)})':volume=0"
+        gated = bytearray(len(audio.frames))
+        for sentence in keep:
+            start, end = audio.frame_range(sentence)
+            span = slice(start * audio.frame_bytes, end * audio.frame_bytes)
+            gated[span] = audio.frames[span]
     else:
-        expression = f"volume=enable='{_between(mute or [])}':volume=0"
-    _ffmpeg("-i", str(source), "-af", expression, str(target))
+        gated = bytearray(audio.frames)
+        for sentence in mute or []:
+            start, end = audio.frame_range(sentence)
+            gated[start * audio.frame_bytes : end * audio.frame_bytes] = bytes(max(0, end - start) * audio.frame_bytes)
+    audio.write(target, gated)
 
 
 def _srt_time(ms: int) -> str:
@@ -203,9 +260,8 @@ def generate_outputs(*, project: dict, media: dict, sidecar_text: str, folder: P
     folder.mkdir(parents=True, exist_ok=True)
     source = Path(media["path"])
     audio = folder / "input.wav"
-    _ffmpeg("-i", str(source), "-vn", "-ar", "44100", "-ac", "2", "-c:a", "pcm_s16le", str(audio))
     duration_ms = media["durationMs"]
-    segments = speech_segments(audio, duration_ms)
+    segments = decode_with_speech_segments(source, audio, duration_ms)
     lines = transcript_lines(sidecar_text=sidecar_text, comment=media.get("comment", ""))
     sentences = build_sentences(
         segments=segments, lines=lines, kind=project["kind"], speakers=int(project.get("numberOfSpeakers") or 1)
@@ -217,8 +273,9 @@ def generate_outputs(*, project: dict, media: dict, sidecar_text: str, folder: P
     _write_srt(folder / "OriginalSubtitle.srt", sentences, "text")
     files["originalSubtitle"] = "OriginalSubtitle.srt"
     if project["kind"] in ("separation", "translate"):
-        _gate(audio, folder / "OriginalVoiceOnly.wav", keep=sentences, mute=None)
-        _gate(audio, folder / "OriginalBaseBackground.wav", keep=None, mute=sentences)
+        pcm = PcmAudio.read(audio)
+        _gate(pcm, folder / "OriginalVoiceOnly.wav", keep=sentences, mute=None)
+        _gate(pcm, folder / "OriginalBaseBackground.wav", keep=None, mute=sentences)
         files["originalVoice"] = "OriginalVoiceOnly.wav"
         files["originalBackground"] = "OriginalBaseBackground.wav"
         speaker_ids = sorted({s["speaker"] for s in sentences})
@@ -226,11 +283,11 @@ def generate_outputs(*, project: dict, media: dict, sidecar_text: str, folder: P
             files["originalSubBackground"] = "OriginalBaseBackground.wav"
         else:
             files["originalSubBackground"] = "OriginalSubBackground.wav"
-            _ffmpeg("-i", str(audio), str(folder / "OriginalSubBackground.wav"))
+            pcm.write(folder / "OriginalSubBackground.wav")
         with tarfile.open(folder / "OriginalVoiceSpeakers.tar", "w") as bundle:
             for speaker in speaker_ids or [1]:
                 speaker_file = folder / f"OriginalVoiceSpeaker_{speaker}.wav"
-                _gate(audio, speaker_file, keep=[s for s in sentences if s["speaker"] == speaker], mute=None)
+                _gate(pcm, speaker_file, keep=[s for s in sentences if s["speaker"] == speaker], mute=None)
                 bundle.add(speaker_file, arcname=speaker_file.name)
         files["originalVoiceSpeakers"] = "OriginalVoiceSpeakers.tar"
     if project["kind"] == "translate":
