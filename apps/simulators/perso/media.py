@@ -1,4 +1,6 @@
-"""Real media outputs of simulated Perso projects, made with ffmpeg and espeak-ng from the upload.
+"""Real media outputs of simulated Perso projects, made from the upload: one ffmpeg run decodes it
+and finds its speech, the voice/background/speaker files are that PCM with stretches muted (written
+with the wave module, no ffmpeg run per output); dubbing uses ffmpeg and espeak-ng.
 
 - Sentences: speech is where `silencedetect` finds no silence (noise -35 dB, 0.35 s); each speech
   segment is one sentence with its offsetMs/durationMs.
@@ -18,14 +20,16 @@
 
 import json
 import math
+import os
 import re
+import struct
 import subprocess
 import tarfile
 import wave
 from dataclasses import dataclass
 from pathlib import Path
 
-from apps.media.ffmpeg import ffmpeg_binary, ffprobe_binary
+from apps.media.ffmpeg import ffmpeg_binary, ffprobe_binary, wav_header_info
 
 SILENCE_NOISE = "-35dB"
 SILENCE_MIN_SEC = 0.35
@@ -54,6 +58,9 @@ def _ffmpeg(*arguments: str) -> subprocess.CompletedProcess:
 
 def probe_media(path: Path) -> dict | None:
     """ffprobe facts of an uploaded file, or None when it is not media."""
+    wav_facts = _pcm_wav_facts(path)
+    if wav_facts is not None:
+        return wav_facts
     ffprobe = ffprobe_binary()
     if ffprobe is None:
         return None
@@ -84,6 +91,56 @@ def probe_media(path: Path) -> dict | None:
         "height": video.get("height") if video else None,
         "comment": tags.get("comment") or tags.get("description") or "",
     }
+
+
+def _pcm_wav_facts(path: Path) -> dict | None:
+    """probe_media's facts of a plain PCM WAV read from its chunks (what ffprobe reports: the duration,
+    and the comment from a LIST INFO ICMT); None for anything with other chunks, left to ffprobe."""
+    info = wav_header_info(path)
+    if info is None:
+        return None
+    comment = ""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(12)
+            while chunk_head := handle.read(8):
+                if len(chunk_head) < 8:
+                    return None
+                chunk_id, chunk_size = chunk_head[:4], struct.unpack("<I", chunk_head[4:])[0]
+                if chunk_id == b"LIST":
+                    body = handle.read(chunk_size)
+                    if len(body) < chunk_size or body[:4] != b"INFO":
+                        return None
+                    comment = _info_comment(body[4:]) or comment
+                    handle.seek(chunk_size % 2, os.SEEK_CUR)
+                elif chunk_id in (b"fmt ", b"data", b"fact"):
+                    handle.seek(chunk_size + chunk_size % 2, os.SEEK_CUR)
+                else:
+                    return None
+    except (OSError, struct.error):
+        return None
+    return {
+        "durationMs": info.duration_ms,
+        "hasVideo": False,
+        "hasAudio": True,
+        "width": None,
+        "height": None,
+        "comment": comment,
+    }
+
+
+def _info_comment(info_body: bytes) -> str:
+    offset = 0
+    while offset + 8 <= len(info_body):
+        entry_id, entry_size = (
+            info_body[offset : offset + 4],
+            struct.unpack("<I", info_body[offset + 4 : offset + 8])[0],
+        )
+        value = info_body[offset + 8 : offset + 8 + entry_size]
+        if entry_id == b"ICMT":
+            return value.split(b"\0", 1)[0].decode(errors="replace").strip()
+        offset += 8 + entry_size + entry_size % 2
+    return ""
 
 
 def decode_with_speech_segments(source: Path, target: Path, duration_ms: int) -> list[tuple[int, int]]:
