@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import threading
@@ -109,7 +110,11 @@ class NotMedia(FfmpegError):
 
 
 def probe(path: str | Path, *, timeout: float = 60.0) -> MediaInfo:
-    """Probes a file; raises NotMedia when it holds no readable audio or video stream."""
+    """Probes a file; raises NotMedia when it holds no readable audio or video stream. A plain PCM WAV
+    (what our own cuts, mixes and the stems are) is read from its header, as ffprobe would report it."""
+    wav_info = wav_header_info(Path(path))
+    if wav_info is not None:
+        return wav_info
     ffprobe = ffprobe_binary()
     if ffprobe is None:
         return _probe_with_ffmpeg(Path(path), timeout=timeout)
@@ -157,6 +162,80 @@ def probe(path: str | Path, *, timeout: float = 60.0) -> MediaInfo:
     return MediaInfo(
         duration_ms=int(float(duration) * 1000), format_name=format_info.get("format_name", ""), streams=streams
     )
+
+
+_WAVE_FORMAT_PCM = 1
+_WAVE_FORMAT_FLOAT = 3
+_WAVE_FORMAT_EXTENSIBLE = 0xFFFE
+_PCM_CODECS = {
+    (_WAVE_FORMAT_PCM, 8): "pcm_u8",
+    (_WAVE_FORMAT_PCM, 16): "pcm_s16le",
+    (_WAVE_FORMAT_PCM, 24): "pcm_s24le",
+    (_WAVE_FORMAT_PCM, 32): "pcm_s32le",
+    (_WAVE_FORMAT_FLOAT, 32): "pcm_f32le",
+    (_WAVE_FORMAT_FLOAT, 64): "pcm_f64le",
+}
+_WAV_MAX_CHUNKS = 32
+
+
+def wav_header_info(path: Path) -> MediaInfo | None:
+    """ffprobe's facts of a well-formed PCM WAV, read from its RIFF header without a subprocess; None
+    for anything else (other formats, streamed or truncated WAVs, compressed WAV codecs), which
+    then goes to ffprobe."""
+    try:
+        file_size = path.stat().st_size
+        with open(path, "rb") as handle:
+            head = handle.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return None
+            fmt: tuple[int, int, int, int, int] | None = None
+            for _ in range(_WAV_MAX_CHUNKS):
+                chunk_head = handle.read(8)
+                if len(chunk_head) < 8:
+                    return None
+                chunk_id, chunk_size = chunk_head[:4], struct.unpack("<I", chunk_head[4:])[0]
+                if chunk_id == b"fmt ":
+                    fmt = _wav_format(handle.read(chunk_size))
+                    if fmt is None:
+                        return None
+                    if chunk_size % 2:
+                        handle.seek(1, os.SEEK_CUR)
+                elif chunk_id == b"data":
+                    return _wav_data_info(
+                        fmt=fmt, data_size=chunk_size, data_end=handle.tell() + chunk_size, file_size=file_size
+                    )
+                else:
+                    handle.seek(chunk_size + chunk_size % 2, os.SEEK_CUR)
+    except (OSError, struct.error):
+        return None
+    return None
+
+
+def _wav_format(body: bytes) -> tuple[int, int, int, int, int] | None:
+    if len(body) < 16:
+        return None
+    format_tag, channels, sample_rate, _byte_rate, block_align, bits = struct.unpack("<HHIIHH", body[:16])
+    if format_tag == _WAVE_FORMAT_EXTENSIBLE:
+        if len(body) < 40:
+            return None
+        format_tag = struct.unpack("<H", body[24:26])[0]
+    return format_tag, channels, sample_rate, block_align, bits
+
+
+def _wav_data_info(
+    *, fmt: tuple[int, int, int, int, int] | None, data_size: int, data_end: int, file_size: int
+) -> MediaInfo | None:
+    if fmt is None:
+        return None
+    format_tag, channels, sample_rate, block_align, bits = fmt
+    codec = _PCM_CODECS.get((format_tag, bits))
+    if codec is None or channels < 1 or sample_rate < 1 or block_align != channels * bits // 8:
+        return None
+    if data_size == 0 or data_size % block_align or data_end > file_size:
+        return None
+    seconds = float(f"{data_size // block_align / sample_rate:.6f}")  # ffprobe prints microseconds
+    stream = StreamInfo(codec_type="audio", codec_name=codec, sample_rate=sample_rate, channels=channels)
+    return MediaInfo(duration_ms=int(seconds * 1000), format_name="wav", streams=(stream,))
 
 
 _DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")

@@ -1,4 +1,6 @@
-"""Real media outputs of simulated Perso projects, made with ffmpeg and espeak-ng from the upload.
+"""Real media outputs of simulated Perso projects, made from the upload: one ffmpeg run decodes it
+and finds its speech, the voice/background/speaker files are that PCM with stretches muted (written
+with the wave module, no ffmpeg run per output); dubbing uses ffmpeg and espeak-ng.
 
 - Sentences: speech is where `silencedetect` finds no silence (noise -35 dB, 0.35 s); each speech
   segment is one sentence with its offsetMs/durationMs.
@@ -17,17 +19,23 @@
 """
 
 import json
+import math
+import os
 import re
+import struct
 import subprocess
 import tarfile
+import wave
+from dataclasses import dataclass
 from pathlib import Path
 
-from apps.media.ffmpeg import ffmpeg_binary, ffprobe_binary
+from apps.media.ffmpeg import ffmpeg_binary, ffprobe_binary, wav_header_info
 
 SILENCE_NOISE = "-35dB"
 SILENCE_MIN_SEC = 0.35
 MIN_SENTENCE_MS = 150
 MAX_SENTENCES = 300
+PCM_SAMPLE_BYTES = 2
 SPEAKER_TAG = re.compile(r"^\s*\[(\d{1,2})\]\s*(.*)$")
 
 
@@ -50,6 +58,9 @@ def _ffmpeg(*arguments: str) -> subprocess.CompletedProcess:
 
 def probe_media(path: Path) -> dict | None:
     """ffprobe facts of an uploaded file, or None when it is not media."""
+    wav_facts = _pcm_wav_facts(path)
+    if wav_facts is not None:
+        return wav_facts
     ffprobe = ffprobe_binary()
     if ffprobe is None:
         return None
@@ -82,15 +93,77 @@ def probe_media(path: Path) -> dict | None:
     }
 
 
-def speech_segments(audio_path: Path, duration_ms: int) -> list[tuple[int, int]]:
-    """(start_ms, end_ms) of non-silent stretches."""
+def _pcm_wav_facts(path: Path) -> dict | None:
+    """probe_media's facts of a plain PCM WAV read from its chunks (what ffprobe reports: the duration,
+    and the comment from a LIST INFO ICMT); None for anything with other chunks, left to ffprobe."""
+    info = wav_header_info(path)
+    if info is None:
+        return None
+    comment = ""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(12)
+            while chunk_head := handle.read(8):
+                if len(chunk_head) < 8:
+                    return None
+                chunk_id, chunk_size = chunk_head[:4], struct.unpack("<I", chunk_head[4:])[0]
+                if chunk_id == b"LIST":
+                    body = handle.read(chunk_size)
+                    if len(body) < chunk_size or body[:4] != b"INFO":
+                        return None
+                    comment = _info_comment(body[4:]) or comment
+                    handle.seek(chunk_size % 2, os.SEEK_CUR)
+                elif chunk_id in (b"fmt ", b"data", b"fact"):
+                    handle.seek(chunk_size + chunk_size % 2, os.SEEK_CUR)
+                else:
+                    return None
+    except (OSError, struct.error):
+        return None
+    return {
+        "durationMs": info.duration_ms,
+        "hasVideo": False,
+        "hasAudio": True,
+        "width": None,
+        "height": None,
+        "comment": comment,
+    }
+
+
+def _info_comment(info_body: bytes) -> str:
+    offset = 0
+    while offset + 8 <= len(info_body):
+        entry_id, entry_size = (
+            info_body[offset : offset + 4],
+            struct.unpack("<I", info_body[offset + 4 : offset + 8])[0],
+        )
+        value = info_body[offset + 8 : offset + 8 + entry_size]
+        if entry_id == b"ICMT":
+            return value.split(b"\0", 1)[0].decode(errors="replace").strip()
+        offset += 8 + entry_size + entry_size % 2
+    return ""
+
+
+def decode_with_speech_segments(source: Path, target: Path, duration_ms: int) -> list[tuple[int, int]]:
+    """Decodes `source` to 44.1 kHz stereo 16-bit WAV at `target` and returns the (start_ms, end_ms)
+    of its non-silent stretches, found by `silencedetect` on that same audio in the same ffmpeg run."""
     completed = _ffmpeg(
-        "-i", str(audio_path), "-af", f"silencedetect=noise={SILENCE_NOISE}:d={SILENCE_MIN_SEC}", "-f", "null", "-"
+        "-i",
+        str(source),
+        "-vn",
+        "-af",
+        f"aresample=44100,aformat=sample_fmts=s16:channel_layouts=stereo,"
+        f"silencedetect=noise={SILENCE_NOISE}:d={SILENCE_MIN_SEC}",
+        "-c:a",
+        "pcm_s16le",
+        str(target),
     )
-    text = completed.stderr.decode(errors="replace")
+    return _speech_segments(completed.stderr.decode(errors="replace"), duration_ms)
+
+
+def _speech_segments(silencedetect_log: str, duration_ms: int) -> list[tuple[int, int]]:
     silences: list[tuple[int, int]] = []
     start = None
-    for line in text.splitlines():
+    for line in silencedetect_log.splitlines():
         if "silence_start:" in line:
             start = int(float(line.split("silence_start:")[1].split()[0]) * 1000)
         elif "silence_end:" in line:
@@ -132,18 +205,59 @@ def build_sentences(*, segments: list[tuple[int, int]], lines: list[str], kind: 
     return sentences
 
 
-def _between(sentences: list[dict]) -> str:
-    parts = [f"between(t,{s['offsetMs'] / 1000:.3f},{(s['offsetMs'] + s['durationMs']) / 1000:.3f})" for s in sentences]
-    return "+".join(parts) or "0"
+@dataclass(frozen=True)
+class PcmAudio:
+    """A 16-bit PCM WAV held in memory: the outputs are the input with stretches muted, written with
+    the wave module (no ffmpeg run per output)."""
+
+    channels: int
+    sample_rate: int
+    frames: bytes
+
+    @classmethod
+    def read(cls, path: Path) -> "PcmAudio":
+        with wave.open(str(path), "rb") as reader:
+            if reader.getsampwidth() != PCM_SAMPLE_BYTES:
+                raise SimMediaError(f"expected 16-bit PCM in {path.name}")
+            return cls(
+                channels=reader.getnchannels(),
+                sample_rate=reader.getframerate(),
+                frames=reader.readframes(reader.getnframes()),
+            )
+
+    def write(self, target: Path, frames: bytes | bytearray | None = None) -> None:
+        with wave.open(str(target), "wb") as writer:
+            writer.setnchannels(self.channels)
+            writer.setsampwidth(PCM_SAMPLE_BYTES)
+            writer.setframerate(self.sample_rate)
+            writer.writeframes(self.frames if frames is None else frames)
+
+    def frame_range(self, sentence: dict) -> tuple[int, int]:
+        """The frames whose time t lies in [offset, offset + duration] (both ends, as ffmpeg's between())."""
+        start = math.ceil(sentence["offsetMs"] * self.sample_rate / 1000)
+        end = math.floor((sentence["offsetMs"] + sentence["durationMs"]) * self.sample_rate / 1000) + 1
+        frame_count = len(self.frames) // self.frame_bytes
+        return min(start, frame_count), min(end, frame_count)
+
+    @property
+    def frame_bytes(self) -> int:
+        return self.channels * PCM_SAMPLE_BYTES
 
 
-def _gate(source: Path, target: Path, *, keep: list[dict] | None, mute: list[dict] | None) -> None:
-    """Writes `source` with everything outside `keep` (or inside `mute`) muted."""
+def _gate(audio: PcmAudio, target: Path, *, keep: list[dict] | None, mute: list[dict] | None) -> None:
+    """Writes `audio` with everything outside `keep` (or inside `mute`) muted."""
     if keep is not None:
-        expression = f"volume=enable='not({_between(keep)})':volume=0"
+        gated = bytearray(len(audio.frames))
+        for sentence in keep:
+            start, end = audio.frame_range(sentence)
+            span = slice(start * audio.frame_bytes, end * audio.frame_bytes)
+            gated[span] = audio.frames[span]
     else:
-        expression = f"volume=enable='{_between(mute or [])}':volume=0"
-    _ffmpeg("-i", str(source), "-af", expression, str(target))
+        gated = bytearray(audio.frames)
+        for sentence in mute or []:
+            start, end = audio.frame_range(sentence)
+            gated[start * audio.frame_bytes : end * audio.frame_bytes] = bytes(max(0, end - start) * audio.frame_bytes)
+    audio.write(target, gated)
 
 
 def _srt_time(ms: int) -> str:
@@ -203,9 +317,8 @@ def generate_outputs(*, project: dict, media: dict, sidecar_text: str, folder: P
     folder.mkdir(parents=True, exist_ok=True)
     source = Path(media["path"])
     audio = folder / "input.wav"
-    _ffmpeg("-i", str(source), "-vn", "-ar", "44100", "-ac", "2", "-c:a", "pcm_s16le", str(audio))
     duration_ms = media["durationMs"]
-    segments = speech_segments(audio, duration_ms)
+    segments = decode_with_speech_segments(source, audio, duration_ms)
     lines = transcript_lines(sidecar_text=sidecar_text, comment=media.get("comment", ""))
     sentences = build_sentences(
         segments=segments, lines=lines, kind=project["kind"], speakers=int(project.get("numberOfSpeakers") or 1)
@@ -217,8 +330,9 @@ def generate_outputs(*, project: dict, media: dict, sidecar_text: str, folder: P
     _write_srt(folder / "OriginalSubtitle.srt", sentences, "text")
     files["originalSubtitle"] = "OriginalSubtitle.srt"
     if project["kind"] in ("separation", "translate"):
-        _gate(audio, folder / "OriginalVoiceOnly.wav", keep=sentences, mute=None)
-        _gate(audio, folder / "OriginalBaseBackground.wav", keep=None, mute=sentences)
+        pcm = PcmAudio.read(audio)
+        _gate(pcm, folder / "OriginalVoiceOnly.wav", keep=sentences, mute=None)
+        _gate(pcm, folder / "OriginalBaseBackground.wav", keep=None, mute=sentences)
         files["originalVoice"] = "OriginalVoiceOnly.wav"
         files["originalBackground"] = "OriginalBaseBackground.wav"
         speaker_ids = sorted({s["speaker"] for s in sentences})
@@ -226,11 +340,11 @@ def generate_outputs(*, project: dict, media: dict, sidecar_text: str, folder: P
             files["originalSubBackground"] = "OriginalBaseBackground.wav"
         else:
             files["originalSubBackground"] = "OriginalSubBackground.wav"
-            _ffmpeg("-i", str(audio), str(folder / "OriginalSubBackground.wav"))
+            pcm.write(folder / "OriginalSubBackground.wav")
         with tarfile.open(folder / "OriginalVoiceSpeakers.tar", "w") as bundle:
             for speaker in speaker_ids or [1]:
                 speaker_file = folder / f"OriginalVoiceSpeaker_{speaker}.wav"
-                _gate(audio, speaker_file, keep=[s for s in sentences if s["speaker"] == speaker], mute=None)
+                _gate(pcm, speaker_file, keep=[s for s in sentences if s["speaker"] == speaker], mute=None)
                 bundle.add(speaker_file, arcname=speaker_file.name)
         files["originalVoiceSpeakers"] = "OriginalVoiceSpeakers.tar"
     if project["kind"] == "translate":
