@@ -9,6 +9,7 @@ once and taken in the same tick, instead of waiting out its queue backoff.
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -26,6 +27,7 @@ from apps.jobs.services import (
     jobs_due_for_poll_claim,
 )
 from apps.observability.context import job_log_context
+from apps.perso.client import PersoProgress
 from apps.perso.errors import PersoError, PersoRateLimited
 from apps.perso.progress import perso_progress_to_job_progress, perso_projects_progress
 from apps.perso.submits import STATE_DONE, STATE_QUEUED, STATE_SUBMITTING, perso_adopt_or_resubmit, perso_try_submit
@@ -127,9 +129,8 @@ def perso_poll_job(*, job: Job) -> bool:
     if last_poll_at and now < datetime.fromisoformat(last_poll_at) + floor:
         job_schedule_poll(job=job, next_poll_at=datetime.fromisoformat(last_poll_at) + floor)
         return False
-    job_update_upstream(job=job, upstream={"persoLastPollAt": now.isoformat()})
     try:
-        answer = perso_projects_progress(project_seqs=[int(seq) for seq in project_seqs])
+        answer = _projects_progress(job, project_seqs)
     except PersoRateLimited as exc:
         errors = int(upstream.get("persoPollErrors", 0)) + 1
         # Perso says when to come back: that (never sooner than the floor), not a growing backoff, so a
@@ -180,6 +181,17 @@ def perso_poll_job(*, job: Job) -> bool:
         progress_reason=answer.progress_reason or None,
     )
     return False
+
+
+def _projects_progress(job: Job, project_seqs: list[Any]) -> PersoProgress:
+    """Perso's progress of the job's projects. The floor counts from the last poll's answer: recorded
+    before the call (a worker that dies mid-poll still holds the floor) and again when it returns, so a
+    poll that reached Perso late never lets the next one arrive sooner than the floor after it."""
+    job_update_upstream(job=job, upstream={"persoLastPollAt": timezone.now().isoformat()})
+    try:
+        return perso_projects_progress(project_seqs=[int(seq) for seq in project_seqs])
+    finally:
+        job_update_upstream(job=job, upstream={"persoLastPollAt": timezone.now().isoformat()})
 
 
 def _schedule(
