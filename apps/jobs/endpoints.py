@@ -109,7 +109,7 @@ class JsonPollNegotiation(DefaultContentNegotiation):
             format_suffix is None
             and renderer.media_type == "application/json"
             and request.META.get("HTTP_ACCEPT", "*/*") in _JSON_ACCEPTS
-            and not request._request.GET
+            and not request.META.get("QUERY_STRING")
         ):
             return renderer, renderer.media_type
         return super().select_renderer(request, renderers, format_suffix)  # type: ignore[no-any-return]
