@@ -97,7 +97,7 @@ _JSON_ACCEPTS = frozenset({"application/json", "*/*"})
 
 class JsonPollNegotiation(DefaultContentNegotiation):
     """DRF's negotiation, short-cut for a JSON-only view polled with `Accept: application/json` or
-    `*/*` (or none) and no `?format=`: any other Accept is negotiated as before (406 when JSON is not
+    `*/*` (or none) and no query string (`?format=`): anything else is negotiated as before (406 when JSON is not
     acceptable)."""
 
     def select_renderer(
