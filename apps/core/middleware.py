@@ -1,15 +1,21 @@
 """Keeps HTML error pages off `/api/`: Django-level 404/405/413/500 there answer in the error shape;
-spares busy connections Django's per-request database health check."""
+spares busy connections Django's per-request database health check; runs the browser's middleware
+(sessions, CSRF, session user, messages) everywhere but on `/api/`."""
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError, connections
-from django.http import HttpRequest, HttpResponseBase, JsonResponse
+from django.http import HttpRequest, HttpResponseBase, HttpResponseForbidden, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
+from django.utils.deprecation import MiddlewareMixin
 
 from apps.core.error_codes import ErrorCode
 from apps.core.errors import close_broken_connections, error_body
@@ -113,3 +119,38 @@ class DatabaseHealthCheckIntervalMiddleware:
             if database.connection is not None and database.health_check_done and not database.errors_occurred:
                 database.vibi_health_checked_at = now
         return response
+
+
+API_PREFIX = "/api/"
+
+
+class _NotOnApi(MiddlewareMixin):
+    """A browser middleware that `/api/` requests pass by: the API authenticates by Bearer JWT only
+    (no session, no cookie, so nothing for CSRF to protect) and answers JSON (no messages). Every other
+    path (admin, swagger, probes) runs it unchanged."""
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
+        if request.path.startswith(API_PREFIX):
+            return self.get_response(request)  # under ASGI the awaitable of the next middleware
+        return super().__call__(request)
+
+
+class BrowserSessionMiddleware(_NotOnApi, SessionMiddleware):
+    pass
+
+
+class BrowserCsrfViewMiddleware(_NotOnApi, CsrfViewMiddleware):
+    def process_view(
+        self, request: HttpRequest, callback: Callable[..., Any], callback_args: Any, callback_kwargs: Any
+    ) -> HttpResponseForbidden | None:
+        if request.path.startswith(API_PREFIX):
+            return None
+        return super().process_view(request, callback, callback_args, callback_kwargs)
+
+
+class BrowserAuthenticationMiddleware(_NotOnApi, AuthenticationMiddleware):
+    pass
+
+
+class BrowserMessageMiddleware(_NotOnApi, MessageMiddleware):
+    pass

@@ -12,12 +12,14 @@ A capability's endpoints are a service, its serializers and a few lines of view 
   and answers `job_file_response`.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.http import HttpRequest, HttpResponseBase
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
@@ -89,8 +91,36 @@ class JobSubmitApi(APIView):
         return self.accepted(job)
 
 
-# A status poll: the caller's job, answered with a plain dict (no serializer round-trip per poll).
+# What a phone's poll accepts: answered JSON without parsing the Accept header.
+_JSON_ACCEPTS = frozenset({"application/json", "*/*"})
+
+
+class JsonPollNegotiation(DefaultContentNegotiation):
+    """DRF's negotiation, short-cut for a JSON-only view polled with `Accept: application/json` or
+    `*/*` (or none) and no query string (`?format=`): anything else is negotiated as before (406 when JSON is not
+    acceptable)."""
+
+    def select_renderer(
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        renderers = list(renderers)
+        renderer = renderers[0]
+        if (
+            format_suffix is None
+            and renderer.media_type == "application/json"
+            and request.META.get("HTTP_ACCEPT", "*/*") in _JSON_ACCEPTS
+            and not request.META.get("QUERY_STRING")
+        ):
+            return renderer, renderer.media_type
+        return super().select_renderer(request, renderers, format_suffix)  # type: ignore[no-any-return]
+
+
+# A status poll: the caller's job, answered with a plain dict (no serializer round-trip per poll);
+# never rate-limited (a 429 would end the job on the phone), so no throttle is consulted.
 class JobStatusApi(APIView):
+    content_negotiation_class = JsonPollNegotiation
+    throttle_classes: Sequence[type[Any]] = ()
+
     @staticmethod
     def status_schema(
         *, operation_id: str, serializer: type[Serializer[Any]], description: str | None = None

@@ -14,6 +14,8 @@ from apps.observability.context import (
 logger = logging.getLogger("vibi.request")
 
 REQUEST_ID_HEADER = "X-Request-ID"
+# Read from META: `request.headers` would build a dict of every header on every request for this one.
+REQUEST_ID_META_KEY = "HTTP_X_REQUEST_ID"
 
 
 class RequestIdMiddleware:
@@ -21,7 +23,7 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        request_id = request_id_from_header(request.headers.get(REQUEST_ID_HEADER))
+        request_id = request_id_from_header(request.META.get(REQUEST_ID_META_KEY))
         request.request_id = request_id
         token = log_context_start(request_id=request_id)
         started = time.monotonic()
