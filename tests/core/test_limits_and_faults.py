@@ -56,3 +56,12 @@ def test_postgres_connection_drop_is_a_clean_503_and_the_next_request_works(alic
     assert dropped.status_code == 503
     assert dropped.json()["error"] == "service_unavailable" and dropped["Retry-After"]
     assert alice_client.get("/api/v2/render/rnd-missing/status").status_code == 404
+
+
+def test_deploy_check_wants_a_csrf_middleware_and_accepts_the_browser_subclass(settings):
+    from apps.core.checks import csrf_middleware_check
+
+    assert "apps.core.middleware.BrowserCsrfViewMiddleware" in settings.MIDDLEWARE
+    assert csrf_middleware_check() == []
+    settings.MIDDLEWARE = [path for path in settings.MIDDLEWARE if "Csrf" not in path]
+    assert [warning.id for warning in csrf_middleware_check()] == ["vibi.W003"]
