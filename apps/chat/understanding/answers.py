@@ -272,19 +272,19 @@ _QUESTION_KO = re.compile(
 
 
 def _topic(text: str) -> str | None:
-    if intents.DUB.search(text):
+    if intents.WORDS["dub"].search(text):
         return "dub"
-    if intents.wants_subtitles(text) or intents.TRANSLATE.search(text):
+    if intents.wants_subtitles(text) or intents.WORDS["translate"].search(text):
         return "subtitles"
-    if intents.SEPARATE.search(text):
+    if intents.WORDS["separate"].search(text):
         return "separate"
     if re.search(r"speed|fast|slow|속도|배속|빠르|느리", text):
         return "speed"
-    if intents.MUSIC.search(text):
+    if intents.WORDS["music"].search(text):
         return "bgm"
     if re.search(r"volume|loud|quiet|mute|볼륨|소리|음량|음소거", text):
         return "volume"
-    if intents.DUPLICATE.search(text) or intents.DELETE.search(text):
+    if intents.WORDS["duplicate"].search(text) or intents.WORDS["delete"].search(text):
         return "cut"
     return None
 
@@ -326,7 +326,7 @@ def state_answer(text: str, language: str, context: dict) -> str | None:
             if ko
             else f"The video is {_seconds(duration)} s long ({len(segments)} clip(s))."
         )
-    if re.search(r"volume|loud|볼륨|음량|소리", text) and intents.MUSIC.search(text):
+    if re.search(r"volume|loud|볼륨|음량|소리", text) and intents.WORDS["music"].search(text):
         if not music:
             return "배경음악이 아직 없어요." if ko else "There is no background music in the project yet."
         levels = ", ".join(

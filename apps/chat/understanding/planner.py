@@ -42,53 +42,11 @@ from apps.chat.understanding.references import (
 )
 from apps.chat.understanding.scales import speed_scale, volume_scale
 from apps.chat.understanding.times import TimeFacts, strip_times, time_facts
+from apps.chat.understanding.vocabulary import load_patterns
 
 _SUBTITLE_AND_DUB_TOOLS = COSTLY_TOOLS - {"separate_audio_range"}  # what later length edits put out of sync
 
-AGREEMENT = re.compile(
-    r"^\s*(?:yes|yeah|yep|yup|ya|sure|ok(?:ay)?|k|go(?:\s+ahead)?|do\s+it|please\s+do|proceed|confirm(?:ed)?|sounds\s+good|"
-    r"let'?s\s+(?:do\s+it|go)|go\s+for\s+it|alright|fine|of\s+course|absolutely|definitely|correct|right|y|"
-    r"네|넵|넹|예|응|웅|어|ㅇㅇ|ㅇㅋ|오케이|좋아|좋아요|좋습니다|그래|그래요|진행|진행해|진행해\s*줘|진행해\s*주세요|해\s*줘|해\s*주세요|"
-    r"부탁해|부탁해요|부탁드려요|고고|콜|맞아|맞아요|그렇게\s*해|그렇게\s*해\s*줘|당연|물론)"
-    r"(?:[\s,.!~]+(?:please|thanks|go\s+ahead|do\s+it|proceed|진행해?\s*(?:줘|주세요)?|해\s*(?:줘|주세요)|부탁(?:해|해요|드려요)|좋아요?|"
-    r"그렇게\s*해\s*줘|바로|시작해\s*줘?)*)*[\s.!~]*$",
-    re.IGNORECASE,
-)
-AGREEMENT_START = re.compile(
-    r"^\s*(?:yes|yeah|yep|yup|sure|ok(?:ay)?|go\s+ahead|do\s+it|sounds\s+good|alright|of\s+course|absolutely|"
-    r"네|넵|넹|예|응|웅|ㅇㅇ|ㅇㅋ|오케이|좋아|좋습니다|그래|진행|해\s*줘|해\s*주세요|부탁)",
-    re.IGNORECASE,
-)
-REFUSAL = re.compile(
-    r"^\s*(?:no|nope|nah|cancel|stop|never\s*mind|don'?t|forget\s+it|not\s+now|아니|아니요|아뇨|아니야|취소|됐어|그만|하지\s*마|괜찮아요?|나중에)",
-    re.IGNORECASE,
-)
-SKIP_CONFIRMATION = re.compile(
-    r"right\s+away|without\s+asking|no\s+need\s+to\s+(?:ask|confirm)|don'?t\s+ask|just\s+do\s+it|immediately|straight\s+away|"
-    r"no\s+confirmation|바로|묻지\s*말고|물어보지\s*말고|(?<!대본\s)(?<!대본)(?<!스크립트\s)(?<!스크립트)(?<!검토\s)확인\s*(?:하지\s*말고|안\s*받고)|그냥\s*(?:해|진행)|즉시|당장"
-)
-PRONOUN = re.compile(r"\b(?:it|its|that|them|this)\b|그거|그것|걔|거기|그\s*(?:클립|부분|구간|노래|음악|자막)")
-_WHOLE = re.compile(
-    r"whole|entire|(?:start|beginning)\s+to\s+(?:the\s+)?(?:end|finish)|full\s+(?:video|length)|all\s+of\s+it|everything|전체|전부|처음부터\s*끝까지|영상\s*내내|끝까지\s*전부"
-)
-_TO_END = re.compile(r"(?:to|until|till)\s+the\s+end|끝까지|마지막까지|끝날\s*때까지")
-_TO_START = re.compile(
-    r"(?:to|at)\s+the\s+(?:very\s+)?(?:start|beginning)|처음으로|맨\s*앞으로|맨\s*처음|(?<![\d.])0\s*초로|시작\s*(?:부분|지점)으로|앞으로\s*(?:옮|이동|당)"
-)
-_PLAYHEAD = re.compile(
-    r"playhead|cursor|current\s+(?:position|time)|where\s+i\s+am|재생\s*(?:위치|헤드|바)|현재\s*(?:위치|시간|지점)|플레이\s*헤드|커서"
-)
-_TRIM_TO = re.compile(
-    r"\b(?:trim|shorten|cut|reduce|make|crop|chop|clip|get)\b.*\b(?:to|down\s+to)\s+\d|(?:로|으로)\s*(?:잘라|자르|줄여|줄이|짧게|다듬|맞춰|만들)"
-)
-_CLIP_AT = re.compile(
-    r"(?:clip|segment|video|scene|shot|part)\s+(?:at|around|playing\s+at)\s+(?:\d+:\d{2}|\d+(?:\.\d+)?\s*(?:s\b|secs?\b|seconds?\b))|"
-    r"\d+(?:\.\d+)?\s*초\s*(?:에|쯤|지점에?|즈음)\s*(?:있는\s*|나오는\s*)?(?:클립|영상|장면)"
-)
-_SHORTEN_BY = re.compile(r"\b(?:shorten|cut|trim|reduce)\b.*\bby\s+\d|\d\s*초\s*(?:만큼\s*)?(?:줄여|짧게)")
-_ALL = re.compile(r"\b(?:both|all|every|each)\b|(?:2|두)\s*개\s*(?:다|모두)|전부|모두|모든|둘\s*다|다\s*(?:같이|함께)")
-_KEEP = re.compile(r"\bkeep|\bleave|남기|남겨|살려")
-_DIRECTIVE = re.compile(r"separated|separation|분리(?:한|된|된\s*구간)|분리\s*구간")
+_CUES = load_patterns("planner.toml")
 
 
 @dataclass
@@ -171,17 +129,6 @@ class Understood:
 # --- family detection ----------------------------------------------------------------------------
 
 
-_EDIT_STRONG = re.compile(
-    r"\b(?:say|says|read|reads|should\s+(?:be|say|read))\b|->|→|"
-    r"(?:subtitle|caption|line|자막|문장|대사)[^:\n]{0,40}:\s*\S|"
-    r"(?:로|으로|라고)\s*(?:바꿔|바꾸|수정|고쳐|고치|변경|교체|대체|써|적어)|오타|\btypo|\bspelling|\bwording"
-)
-_EDIT_REWRITE = re.compile(
-    r"\b(?:change|replace|fix|correct|edit|rewrite|update|modify|amend|set)\b.*\b(?:to|into|with|as)\b|"
-    r"(?:텍스트|문구|내용|글자)\s*(?:을|를)?\s*(?:바꿔|수정|고쳐|변경)"
-)
-_GENERATE = re.compile(r"\b(?:add|create|generate|produce|put|burn|make)\b|만들|생성|달아|넣어|붙여|입혀|뽑아")
-_PERCENT_OR_DB = re.compile(r"\d\s*(?:%|퍼센트|프로|percent|db\b|데시벨|decibels?)")
 _BARE_SCALE = re.compile(
     r"(?<![\d.:])(?:0?\.\d+|[0-2](?:\.\d+)?)(?![\d.:])(?!\s*(?:초|s\b|sec|분|min|x\b|배|번|st\b|nd\b|rd\b|th\b))"
 )
@@ -191,18 +138,18 @@ def _is_subtitle_edit(text: str, original: str, project: Project) -> bool:
     if "-->" in original:
         return False  # a pasted SRT is a script to apply
     has_quote = bool(quotes(original))
-    if intents.SUBTITLE.search(text):
+    if intents.WORDS["subtitle"].search(text):
         if has_quote:
             return True
         if split_languages(text)[0]:
             return False
-        if _EDIT_STRONG.search(text):
+        if _CUES["edit_strong"].search(text):
             return True
         one_subtitle = any(o.kind in ("subtitle", None) for o in ordinals(text)) or says_this(text)
         if one_subtitle and re.search(r"수정|고쳐|고치|바꿔|바꾸|변경|\bedit|\bfix|\bcorrect|\bchange|\brewrite", text):
             return True  # "두 번째 자막 수정해줘": the builder asks for the new text
-        return bool(_EDIT_REWRITE.search(text)) and not _GENERATE.search(text)
-    edit_words = _EDIT_STRONG.search(text) or _EDIT_REWRITE.search(text)
+        return bool(_CUES["edit_rewrite"].search(text)) and not _CUES["generate"].search(text)
+    edit_words = _CUES["edit_strong"].search(text) or _CUES["edit_rewrite"].search(text)
     if project.subtitles and edit_words and re.search(r"\b(?:line|lines|text|caption)\b", text) and ordinals(text):
         return True
     if not has_quote or not edit_words:
@@ -215,28 +162,28 @@ def family_of(text: str, original: str, project: Project) -> str | None:
         return "subtitle_text"
     if (
         project.subtitles
-        and intents.SUBTITLE.search(text)
-        and intents.DELETE.search(text)
+        and intents.WORDS["subtitle"].search(text)
+        and intents.WORDS["delete"].search(text)
         and (any(o.kind in ("subtitle", None) for o in ordinals(text)) or says_this(text))
     ):
         return "subtitle_clear"  # no tool deletes a subtitle; the nearest is emptying its text
-    music = intents.MUSIC.search(text)
-    if intents.DUB.search(text):
+    music = intents.WORDS["music"].search(text)
+    if intents.WORDS["dub"].search(text):
         return "dub"
-    if intents.wants_subtitles(text) or (intents.SCRIPT.search(text) and intents.APPLY.search(text)):
+    if intents.wants_subtitles(text) or (intents.WORDS["script"].search(text) and intents.WORDS["apply"].search(text)):
         return "subtitles"
-    if intents.TRANSLATE.search(text) and (project.subtitles or split_languages(text)[0]):
+    if intents.WORDS["translate"].search(text) and (project.subtitles or split_languages(text)[0]):
         return "subtitles"
-    if music and intents.FIT.search(text) and _DIRECTIVE.search(text):
+    if music and intents.WORDS["fit"].search(text) and _CUES["directive"].search(text):
         return "bgm_place"
-    if intents.SEPARATE.search(text):
+    if intents.WORDS["separate"].search(text):
         return "separate"
     sound_object = (
         music
-        or intents.VOICE.search(text)
-        or intents.BACKGROUND.search(text)
-        or intents.SPEAKER.search(text)
-        or intents.AUDIO.search(text)
+        or intents.WORDS["voice"].search(text)
+        or intents.WORDS["background"].search(text)
+        or intents.WORDS["speaker"].search(text)
+        or intents.WORDS["audio"].search(text)
     )
     strong_speed = re.search(
         r"speed|fast|slow|속도|배속|빠르|빨리|느리|느려|천천히|슬로|\d\s*x(?![a-z])|\d\s*배속|time[\s-]*lapse|타임\s*랩스",
@@ -249,8 +196,13 @@ def family_of(text: str, original: str, project: Project) -> str | None:
     )
     if strong_speed and not strong_volume:
         return "speed"
-    if strong_volume or intents.VOLUME_DIRECT.search(text) or _PERCENT_OR_DB.search(text):
-        if not (music and intents.MOVE.search(text) and not strong_volume and not _PERCENT_OR_DB.search(text)):
+    if strong_volume or intents.WORDS["volume_direct"].search(text) or _CUES["percent_or_db"].search(text):
+        if not (
+            music
+            and intents.WORDS["move"].search(text)
+            and not strong_volume
+            and not _CUES["percent_or_db"].search(text)
+        ):
             return "volume"
     if sound_object and (
         re.search(
@@ -261,17 +213,17 @@ def family_of(text: str, original: str, project: Project) -> str | None:
         )
         or _BARE_SCALE.search(strip_times(text))
     ):
-        if not (music and (intents.MOVE.search(text) or intents.FIT.search(text))):
+        if not (music and (intents.WORDS["move"].search(text) or intents.WORDS["fit"].search(text))):
             return "volume"
-    if music and (intents.MOVE.search(text) or intents.FIT.search(text)):
-        if not intents.DELETE.search(text) or intents.MOVE.search(text):
+    if music and (intents.WORDS["move"].search(text) or intents.WORDS["fit"].search(text)):
+        if not intents.WORDS["delete"].search(text) or intents.WORDS["move"].search(text):
             return "bgm_place"
-    if intents.SPEED.search(text):
+    if intents.WORDS["speed"].search(text):
         return "speed"
-    if intents.DUPLICATE.search(text):
+    if intents.WORDS["duplicate"].search(text):
         return "duplicate"
-    if intents.DELETE.search(text):
-        if sound_object and not intents.SUBTITLE.search(text):
+    if intents.WORDS["delete"].search(text):
+        if sound_object and not intents.WORDS["subtitle"].search(text):
             return "volume_off"
         return "delete"
     if music and not time_facts(text).empty:
@@ -290,11 +242,11 @@ def _has_substance(text: str, previous_family: str) -> bool:
         return previous_family not in ("subtitles", "dub")
     if previous_family in ("volume", "volume_off"):
         return bool(
-            intents.MUSIC.search(text)
-            or intents.VOICE.search(text)
-            or intents.BACKGROUND.search(text)
-            or intents.SPEAKER.search(text)
-            or _PERCENT_OR_DB.search(text)
+            intents.WORDS["music"].search(text)
+            or intents.WORDS["voice"].search(text)
+            or intents.WORDS["background"].search(text)
+            or intents.WORDS["speaker"].search(text)
+            or _CUES["percent_or_db"].search(text)
         )
     return False
 
@@ -317,9 +269,9 @@ def _segment_refs(text: str, project: Project, previous: dict | None) -> tuple[l
     named = item_named(segments, text)
     if named:
         return [named], True
-    if _ALL.search(text) and re.search(r"\b(?:clip|segment|video|scene)s?\b|클립|영상", text):
+    if _CUES["all"].search(text) and re.search(r"\b(?:clip|segment|video|scene)s?\b|클립|영상", text):
         return segments[:MAX_STEPS], True
-    at_time = _CLIP_AT.search(text)
+    at_time = _CUES["clip_at"].search(text)
     if at_time:
         moment = time_facts(at_time.group(0)).point or next(iter(time_facts(at_time.group(0)).durations), None)
         found = item_at(segments, moment) if moment is not None else None
@@ -372,7 +324,7 @@ def _global_range(
     if facts.half == "second":
         return start + (end - start) // 2, end
     # the range being dragged, unless the user named something else ("delete the second clip")
-    if project.pending and (says_pending_range(text) or not (_WHOLE.search(text) or named)):
+    if project.pending and (says_pending_range(text) or not (_CUES["whole"].search(text) or named)):
         return project.pending
     return None
 
@@ -395,11 +347,11 @@ def _segment_spans(
     if not segments:
         raise Missing("There is no video clip in the project yet.", "프로젝트에 아직 영상 클립이 없어요.")
     facts = time_facts(text)
-    if keep_means_delete_rest and facts.keep is None and facts.point is not None and _TRIM_TO.search(text):
+    if keep_means_delete_rest and facts.keep is None and facts.point is not None and _CUES["trim_to"].search(text):
         facts.keep, facts.point = facts.point, None
-    if keep_means_delete_rest and facts.tail is None and facts.durations and _SHORTEN_BY.search(text):
+    if keep_means_delete_rest and facts.tail is None and facts.durations and _CUES["shorten_by"].search(text):
         facts.tail = facts.durations.pop(0)
-    if keep_means_delete_rest and facts.keep is None and facts.until_ms is not None and _KEEP.search(text):
+    if keep_means_delete_rest and facts.keep is None and facts.until_ms is not None and _CUES["keep"].search(text):
         facts.keep, facts.until_ms = facts.until_ms, None
     named, explicit = _segment_refs(text, project, previous)
     relative = facts.head is not None or facts.tail is not None or facts.half or facts.keep is not None
@@ -493,9 +445,11 @@ def _stem_id(text: str, project: Project) -> str | None:
     for stem in stem_ids:
         if stem.lower() in text and stem not in ("voice_all", "background"):
             return stem
-    if intents.BACKGROUND.search(text) or (intents.MUSIC.search(text) and not project.bgm and "background" in stem_ids):
+    if intents.WORDS["background"].search(text) or (
+        intents.WORDS["music"].search(text) and not project.bgm and "background" in stem_ids
+    ):
         return "background"
-    if intents.VOICE.search(text):
+    if intents.WORDS["voice"].search(text):
         return "voice_all"
     return None
 
@@ -510,15 +464,18 @@ def _build_volume(
     stem = (
         _stem_id(text, project)
         if (
-            intents.VOICE.search(text)
-            or intents.BACKGROUND.search(text)
-            or intents.SPEAKER.search(text)
-            or (intents.MUSIC.search(text) and not project.bgm)
+            intents.WORDS["voice"].search(text)
+            or intents.WORDS["background"].search(text)
+            or intents.WORDS["speaker"].search(text)
+            or (intents.WORDS["music"].search(text) and not project.bgm)
         )
         else None
     )
     if stem and not (
-        intents.MUSIC.search(text) and project.bgm and stem == "background" and not intents.BACKGROUND.search(text)
+        intents.WORDS["music"].search(text)
+        and project.bgm
+        and stem == "background"
+        and not intents.WORDS["background"].search(text)
     ):
         current = next((item.get("volume") for item in project.stems if item.get("stemId") == stem), 1.0)
         scale = 0.0 if off else _borrowed(volume_scale, c, current or 1.0)
@@ -533,10 +490,12 @@ def _build_volume(
             raise _NeedsSeparation()
         return [Call("update_stem_volume", {"stemId": stem, "volume": scale})], None
     segment_words = re.search(r"\b(?:clip|segment|video|footage)s?\b|클립|영상|세그먼트", text)
-    if intents.MUSIC.search(text) or (
+    if intents.WORDS["music"].search(text) or (
         previous is not None and previous in project.bgm and not ordinals(text) and not segment_words
     ):
-        clips = project.bgm if _ALL.search(text) and len(project.bgm) > 1 else [_bgm_clip(text, project, previous)]
+        clips = (
+            project.bgm if _CUES["all"].search(text) and len(project.bgm) > 1 else [_bgm_clip(text, project, previous)]
+        )
         calls = []
         for clip in clips[:MAX_STEPS]:
             scale = 0.0 if off else _borrowed(volume_scale, c, clip.get("volumeScale") or 1.0)
@@ -580,7 +539,7 @@ def _borrowed(read, c: Clause, current: float) -> float | None:
 
 
 def _build_speed(c: Clause, project: Project, previous: dict | None) -> tuple[list[Call], dict | None]:
-    if intents.MUSIC.search(c.text) and not re.search(r"clip|video|영상|클립", c.text):
+    if intents.WORDS["music"].search(c.text) and not re.search(r"clip|video|영상|클립", c.text):
         raise Missing(
             "I can't change the music's speed directly; I can fit the music to a time range (that sets its speed), "
             'e.g. "fit the music to 0-20 s".',
@@ -611,7 +570,7 @@ def _build_cut(c: Clause, project: Project, previous: dict | None, tool: str) ->
             Call(tool, {"segmentId": segment["id"], "startMs": int(time_range[0]), "endMs": int(time_range[1])})
         )
     if tool == "delete_segment_range" and len(spans) > 1 and not time_facts(c.text).ranges and not project.pending:
-        if not ordinals(c.text) and not _ALL.search(c.text) and len(calls) == len(project.segments):
+        if not ordinals(c.text) and not _CUES["all"].search(c.text) and len(calls) == len(project.segments):
             raise Missing(
                 "Which part should I delete? Give a clip or a time range.",
                 "어느 부분을 삭제할까요? 클립이나 시간 구간을 알려주세요.",
@@ -622,7 +581,7 @@ def _build_cut(c: Clause, project: Project, previous: dict | None, tool: str) ->
 def _build_separate(c: Clause, project: Project, previous: dict | None) -> tuple[list[Call], dict | None]:
     text = c.text
     if (
-        intents.MUSIC.search(text)
+        intents.WORDS["music"].search(text)
         and project.bgm
         and not re.search(
             r"from\s+the\s+(?:music|song)|음악(?:에서|을\s*빼|\s*빼고)|배경음악\s*(?:과|와|이랑|하고)", text
@@ -656,14 +615,18 @@ def _build_subtitles(
 ) -> tuple[list[Call], dict | None]:
     text = c.text
     targets, source = split_languages(text)
-    if intents.TRANSLATE.search(text) and not targets:
+    if intents.WORDS["translate"].search(text) and not targets:
         raise Missing("Which language should the subtitles be in?", "어떤 언어로 자막을 만들까요?")
     source_code = source or project.project_language or "auto"
-    if (intents.LYRICS.search(text) or intents.MUSIC.search(text)) and project.bgm:
+    if (intents.WORDS["lyrics"].search(text) or intents.WORDS["music"].search(text)) and project.bgm:
         clip = _bgm_clip(text, project, previous)
         codes = targets or [project.project_language or language]
         return [Call("generate_subtitles_for_bgm", {"clipId": clip["id"], "targetLanguageCodes": codes})], clip
-    applying = intents.SCRIPT.search(text) and intents.APPLY.search(text) and not intents.SKIP_REVIEW.search(text)
+    applying = (
+        intents.WORDS["script"].search(text)
+        and intents.WORDS["apply"].search(text)
+        and not intents.WORDS["skip_review"].search(text)
+    )
     if applying or "-->" in c.original:
         if not targets:
             targets, earlier_source = _earlier_languages(history)
@@ -677,7 +640,7 @@ def _build_subtitles(
             args["sourceLanguageCode"] = source
         return [Call("apply_subtitles_with_script", args)], None
     codes = targets or [project.project_language or language]
-    tool = "generate_subtitles" if intents.SKIP_REVIEW.search(text) else "transcribe_for_subtitles"
+    tool = "generate_subtitles" if intents.WORDS["skip_review"].search(text) else "transcribe_for_subtitles"
     return [Call(tool, {"sourceLanguageCode": source_code, "targetLanguageCodes": codes})], None
 
 
@@ -689,7 +652,7 @@ def _build_dub(c: Clause, project: Project, previous: dict | None) -> tuple[list
             "Which language should the dub be in? For example English or Japanese.",
             "어떤 언어로 더빙할까요? 예: 영어, 일본어",
         )
-    if (intents.MUSIC.search(text) or intents.LYRICS.search(text)) and project.bgm:
+    if (intents.WORDS["music"].search(text) or intents.WORDS["lyrics"].search(text)) and project.bgm:
         clip = _bgm_clip(text, project, previous)
         return [
             Call("generate_dub_for_bgm", {"clipId": clip["id"], "targetLanguageCode": code})
@@ -787,15 +750,15 @@ def _build_bgm_place(c: Clause, project: Project, previous: dict | None) -> tupl
     target_range = None
     if facts.ranges:
         target_range = facts.ranges[0]
-    elif facts.from_ms is not None and _TO_END.search(text):
+    elif facts.from_ms is not None and _CUES["to_end"].search(text):
         target_range = (facts.from_ms, project.timeline_end_ms)
     elif (
-        _WHOLE.search(text)
-        and (intents.FIT.search(text) or facts.empty)
+        _CUES["whole"].search(text)
+        and (intents.WORDS["fit"].search(text) or facts.empty)
         or re.search(r"(?:whole|entire)\s+video|영상\s*(?:전체|내내|끝까지)", text)
     ):
         target_range = (0, project.timeline_end_ms)
-    elif _DIRECTIVE.search(text):
+    elif _CUES["directive"].search(text):
         candidates = [
             (item.get("rangeStartMs"), item.get("rangeEndMs"))
             for key in ("separationDirectives", "processingSeparations")
@@ -811,9 +774,9 @@ def _build_bgm_place(c: Clause, project: Project, previous: dict | None) -> tupl
             listing_ko = "; ".join(f"{n}) {s / 1000:g}~{e / 1000:g}초" for n, (s, e) in enumerate(candidates, 1))
             raise Missing(f"Which separated range? {listing}", f"어느 분리 구간에 맞출까요? {listing_ko}")
         target_range = candidates[0]
-    elif intents.FIT.search(text) and project.pending:
+    elif intents.WORDS["fit"].search(text) and project.pending:
         target_range = project.pending
-    elif intents.FIT.search(text):
+    elif intents.WORDS["fit"].search(text):
         refs = [o for o in ordinals(text) if o.kind == "segment"]
         if refs:
             segment = pick(project.segments, refs[0].index)
@@ -833,11 +796,11 @@ def _build_bgm_place(c: Clause, project: Project, previous: dict | None) -> tupl
         new_start = (clip.get("startMs") or 0) + facts.shift
     elif segment_refs and not facts.durations and facts.point is None:
         new_start = (pick(project.segments, segment_refs[0].index) or {}).get("startMs") or 0  # picked above
-    elif _PLAYHEAD.search(text):
+    elif _CUES["playhead"].search(text):
         new_start = project.playhead
-    elif _TO_START.search(text):
+    elif _CUES["to_start"].search(text):
         new_start = 0
-    elif _TO_END.search(text) and not facts.durations and facts.point is None:
+    elif _CUES["to_end"].search(text) and not facts.durations and facts.point is None:
         new_start = max(0, project.timeline_end_ms - length)
     else:
         values = [
@@ -926,17 +889,19 @@ def _ordered_pieces(text: str) -> list[tuple[str, str]]:
 def _names_target(text: str) -> bool:
     return bool(
         ordinals(text)
-        or intents.MUSIC.search(text)
-        or intents.VOICE.search(text)
-        or intents.BACKGROUND.search(text)
-        or intents.SPEAKER.search(text)
+        or intents.WORDS["music"].search(text)
+        or intents.WORDS["voice"].search(text)
+        or intents.WORDS["background"].search(text)
+        or intents.WORDS["speaker"].search(text)
         or re.search(r"\b(?:clip|segment|video|footage)s?\b|클립|영상|세그먼트", text)
     )
 
 
 def _inherited_family(text: str, results: list[Understood]) -> str | None:
     previous = results[-1]
-    if (intents.MOVE.search(text) or intents.FIT.search(text)) and intents.MUSIC.search(previous.clause.text):
+    if (intents.WORDS["move"].search(text) or intents.WORDS["fit"].search(text)) and intents.WORDS["music"].search(
+        previous.clause.text
+    ):
         return "bgm_place"
     if _has_substance(text, previous.family):
         if previous.family == "volume_off" and re.search(r"%|퍼센트|프로|louder|quieter|키워|줄여|\d", text):
@@ -1008,8 +973,8 @@ def understand_request(text: str, project: Project, language: str, history: list
         if (
             merged
             and item.family == merged[-1].family == "subtitles"
-            and not intents.SCRIPT.search(item.clause.text)
-            and not intents.SKIP_REVIEW.search(item.clause.text)
+            and not intents.WORDS["script"].search(item.clause.text)
+            and not intents.WORDS["skip_review"].search(item.clause.text)
         ):
             previous = merged.pop()
             merged.append(Understood("subtitles", clause(f"{previous.clause.original} {item.clause.original}"), []))
@@ -1188,7 +1153,7 @@ def plan(text: str, project: Project, language: str, *, confirmed: bool, history
                 if language == "ko"
                 else "To change the voice or background volume, the audio has to be separated first. "
             )
-            if confirmed or SKIP_CONFIRMATION.search(normalized):
+            if confirmed or _CUES["skip_confirmation"].search(normalized):
                 return Reply(intro + _rationale(calls, language), calls)
             return Reply(intro + _confirmation(calls, language, project), needs_confirmation=True)
         calls.extend(item.calls)
@@ -1197,7 +1162,7 @@ def plan(text: str, project: Project, language: str, *, confirmed: bool, history
     if not calls:
         return Reply(answers.fallback(normalized, language))
     costly = any(call.name in COSTLY_TOOLS for call in calls)
-    if costly and not confirmed and not SKIP_CONFIRMATION.search(normalized):
+    if costly and not confirmed and not _CUES["skip_confirmation"].search(normalized):
         return Reply(_confirmation(calls, language, project), needs_confirmation=True)
     return Reply(_rationale(calls, language), calls)
 
@@ -1222,9 +1187,9 @@ def _agrees(text: str, project: Project) -> bool:
     if len(text) >= 80:
         return False
     normalized = normalize(text)
-    if AGREEMENT.match(normalized):
+    if _CUES["agreement"].match(normalized):
         return True
-    return bool(len(text) < 25 and AGREEMENT_START.match(normalized) and not _any_family(text, project))
+    return bool(len(text) < 25 and _CUES["agreement_start"].match(normalized) and not _any_family(text, project))
 
 
 def interpret(turns: list[tuple[str, str]], context: dict | None, locale: str = "ko") -> Reply:
@@ -1243,7 +1208,7 @@ def interpret(turns: list[tuple[str, str]], context: dict | None, locale: str = 
         request = user_texts[-2]
         language = _language(request, locale) if not re.search(r"[a-zA-Z가-힣]", last) else language
         return plan(request, project, language, confirmed=True, history=user_texts[:-2])
-    if len(user_texts) >= 2 and asked_before and len(last) < 30 and REFUSAL.match(normalize(last)):
+    if len(user_texts) >= 2 and asked_before and len(last) < 30 and _CUES["refusal"].match(normalize(last)):
         return Reply(
             "알겠어요, 진행하지 않을게요. 다른 편집이 필요하면 말씀해 주세요."
             if language == "ko"
