@@ -72,23 +72,25 @@ class Missing(Exception):
         self.en, self.ko = en, ko
 
 
+class _InTimelineOrder:
+    """A list of the context read as an attribute of the project, its items in timeline order."""
+
+    def __init__(self, key: str):
+        self.key = key
+
+    def __get__(self, project: "Project", owner: type | None = None) -> list[dict]:
+        return project.items(self.key)
+
+
 class Project(ProjectContext):
     """The context as the planner reads it: items in timeline order."""
 
+    segments = _InTimelineOrder("segments")
+    subtitles = _InTimelineOrder("subtitleClips")
+    bgm = _InTimelineOrder("bgmClips")
+
     def items(self, key: str) -> list[dict]:
         return sorted(self._items(key), key=lambda item: (item.get("startMs") or 0, item.get("index") or 0))
-
-    @property
-    def segments(self) -> list[dict]:
-        return self.items("segments")
-
-    @property
-    def subtitles(self) -> list[dict]:
-        return self.items("subtitleClips")
-
-    @property
-    def bgm(self) -> list[dict]:
-        return self.items("bgmClips")
 
     @property
     def stems(self) -> list[dict]:
