@@ -10,6 +10,8 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from apps.chat.tools import Step
+
 MAX_TEXT_CHARS = 20_000
 MAX_CALL_CHARS = 8_000
 
@@ -23,15 +25,9 @@ _RESERVED_YAML_KEYS = frozenset({"rationale", "kind", "steps", "tool", "args", "
 _JSON_WORDS = {"true": True, "false": False, "null": None}
 
 
-@dataclass(frozen=True)
-class RecoveredCall:
-    name: str
-    args: dict
-
-
 @dataclass
 class RecoveredToolCode:
-    calls: list[RecoveredCall] = field(default_factory=list)
+    calls: list[Step] = field(default_factory=list)
     rationale: str | None = None
     refused: list[str] = field(default_factory=list)  # call snippets that were not plain literals
 
@@ -97,7 +93,7 @@ def _matching_paren(text: str, open_index: int) -> int | None:
     return None
 
 
-def parse_python_call(snippet: str) -> RecoveredCall:
+def parse_python_call(snippet: str) -> Step:
     """Parses `default_api.<name>(k=literal, ...)`; anything but literal keyword arguments is refused."""
     try:
         tree = ast.parse(snippet.strip(), mode="eval")
@@ -118,7 +114,7 @@ def parse_python_call(snippet: str) -> RecoveredCall:
         if keyword.arg is None:
             raise NotALiteral("**kwargs")
         args[keyword.arg] = _literal_value(keyword.value, depth=0)
-    return RecoveredCall(name=call.func.attr, args=args)
+    return Step(name=call.func.attr, args=args)
 
 
 def _literal_value(node: ast.AST, *, depth: int):
@@ -177,7 +173,7 @@ def _recover_yaml_calls(text: str) -> RecoveredToolCode:
                 elif key not in _RESERVED_YAML_KEYS:
                     args[key] = yaml_scalar(raw_value)
             index += 1
-        recovered.calls.append(RecoveredCall(name=header.group(2), args=args))
+        recovered.calls.append(Step(name=header.group(2), args=args))
     return recovered
 
 

@@ -55,6 +55,14 @@ class ToolSpec:
         return next((param for param in self.params if param.name == name), None)
 
 
+@dataclass(frozen=True)
+class Step:
+    """A call of one of these tools: a step the interpreter plans, the model proposes or the server accepts."""
+
+    name: str
+    args: dict
+
+
 def _segment_id(required: bool = True) -> ToolParam:
     return ToolParam(
         "segmentId", "string", "Id of a VIDEO segment from projectContext.segments.", required, refers_to="segment"

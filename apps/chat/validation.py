@@ -9,13 +9,7 @@ import math
 from dataclasses import dataclass
 
 from apps.chat.context import ProjectContext, TimeRange
-from apps.chat.tools import STRUCTURAL_TOOLS, TOOLS_BY_NAME, ToolParam
-
-
-@dataclass(frozen=True)
-class Step:
-    name: str
-    args: dict
+from apps.chat.tools import STRUCTURAL_TOOLS, TOOLS_BY_NAME, Step, ToolParam
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from apps.chat.context import ProjectContext
-from apps.chat.tools import COSTLY_TOOLS, MAX_STEPS
+from apps.chat.tools import COSTLY_TOOLS, MAX_STEPS, Step
 from apps.chat.understanding import answers, intents
 from apps.chat.understanding.languages import language_name, split_languages
 from apps.chat.understanding.normalize import (
@@ -50,17 +50,11 @@ _CUES = load_patterns("planner.toml")
 
 
 @dataclass
-class Call:
-    name: str
-    args: dict
-
-
-@dataclass
 class Reply:
     """Either a text answer (no calls) or calls with their rationale."""
 
     text: str
-    calls: list[Call] = field(default_factory=list)
+    calls: list[Step] = field(default_factory=list)
     needs_confirmation: bool = False
 
 
@@ -124,7 +118,7 @@ class Project(ProjectContext):
 class Understood:
     family: str
     clause: Clause
-    calls: list[Call]
+    calls: list[Step]
     target: dict | None = None
 
 
@@ -461,7 +455,7 @@ def _stem_id(text: str, project: Project) -> str | None:
 
 def _build_volume(
     c: Clause, project: Project, previous: dict | None, *, off: bool = False
-) -> tuple[list[Call], dict | None]:
+) -> tuple[list[Step], dict | None]:
     text = c.text
     stem = (
         _stem_id(text, project)
@@ -490,7 +484,7 @@ def _build_volume(
                     "음성 분리가 아직 진행 중이에요. 끝나면 목소리/배경음 볼륨을 바꿀 수 있어요.",
                 )
             raise _NeedsSeparation()
-        return [Call("update_stem_volume", {"stemId": stem, "volume": scale})], None
+        return [Step("update_stem_volume", {"stemId": stem, "volume": scale})], None
     segment_words = re.search(r"\b(?:clip|segment|video|footage)s?\b|클립|영상|세그먼트", text)
     if intents.WORDS["music"].search(text) or (
         previous is not None and previous in project.bgm and not ordinals(text) and not segment_words
@@ -503,7 +497,7 @@ def _build_volume(
             scale = 0.0 if off else _borrowed(volume_scale, c, clip.get("volumeScale") or 1.0)
             if scale is None:
                 raise Missing("How loud should the music be? For example 30%.", "배경음악을 얼마나로 맞출까요? 예: 30%")
-            calls.append(Call("update_bgm_volume", {"clipId": clip["id"], "volumeScale": scale}))
+            calls.append(Step("update_bgm_volume", {"clipId": clip["id"], "volumeScale": scale}))
         return calls, clips[0] if len(clips) == 1 else None
     spans = _segment_spans(text, project, previous, keep_means_delete_rest=False)
     calls = []
@@ -514,7 +508,7 @@ def _build_volume(
                 "How loud should it be? For example 50%, -6 dB or mute.", "볼륨을 얼마로 할까요? 예: 50%, -6dB, 음소거"
             )
         calls.append(
-            Call("update_segment_volume", {"segmentId": segment["id"], "volumeScale": scale, **_range_args(time_range)})
+            Step("update_segment_volume", {"segmentId": segment["id"], "volumeScale": scale, **_range_args(time_range)})
         )
     return calls, spans[0][0] if len(spans) == 1 else None
 
@@ -540,7 +534,7 @@ def _borrowed(read, c: Clause, current: float) -> float | None:
     return value
 
 
-def _build_speed(c: Clause, project: Project, previous: dict | None) -> tuple[list[Call], dict | None]:
+def _build_speed(c: Clause, project: Project, previous: dict | None) -> tuple[list[Step], dict | None]:
     if intents.WORDS["music"].search(c.text) and not re.search(r"clip|video|영상|클립", c.text):
         raise Missing(
             "I can't change the music's speed directly; I can fit the music to a time range (that sets its speed), "
@@ -554,12 +548,12 @@ def _build_speed(c: Clause, project: Project, previous: dict | None) -> tuple[li
         if scale is None:
             raise Missing("What speed? For example 2x or 0.5x.", "몇 배속으로 할까요? 예: 2배, 0.5배")
         calls.append(
-            Call("update_segment_speed", {"segmentId": segment["id"], "speedScale": scale, **_range_args(time_range)})
+            Step("update_segment_speed", {"segmentId": segment["id"], "speedScale": scale, **_range_args(time_range)})
         )
     return calls, spans[0][0] if len(spans) == 1 else None
 
 
-def _build_cut(c: Clause, project: Project, previous: dict | None, tool: str) -> tuple[list[Call], dict | None]:
+def _build_cut(c: Clause, project: Project, previous: dict | None, tool: str) -> tuple[list[Step], dict | None]:
     spans = _segment_spans(c.text, project, previous, keep_means_delete_rest=tool == "delete_segment_range")
     calls = []
     for segment, time_range in spans[:MAX_STEPS]:
@@ -569,7 +563,7 @@ def _build_cut(c: Clause, project: Project, previous: dict | None, tool: str) ->
                 "That range is empty; which part should I use?", "빈 구간이에요. 어느 부분을 말씀하시는 건가요?"
             )
         calls.append(
-            Call(tool, {"segmentId": segment["id"], "startMs": int(time_range[0]), "endMs": int(time_range[1])})
+            Step(tool, {"segmentId": segment["id"], "startMs": int(time_range[0]), "endMs": int(time_range[1])})
         )
     if tool == "delete_segment_range" and len(spans) > 1 and not time_facts(c.text).ranges and not project.pending:
         if not ordinals(c.text) and not _CUES["all"].search(c.text) and len(calls) == len(project.segments):
@@ -580,7 +574,7 @@ def _build_cut(c: Clause, project: Project, previous: dict | None, tool: str) ->
     return calls, spans[0][0] if len(spans) == 1 else None
 
 
-def _build_separate(c: Clause, project: Project, previous: dict | None) -> tuple[list[Call], dict | None]:
+def _build_separate(c: Clause, project: Project, previous: dict | None) -> tuple[list[Step], dict | None]:
     text = c.text
     if (
         intents.WORDS["music"].search(text)
@@ -596,10 +590,10 @@ def _build_separate(c: Clause, project: Project, previous: dict | None) -> tuple
             facts.ranges or facts.head or facts.tail or facts.from_ms or facts.until_ms or facts.half
         ):
             time_range = None
-        return [Call("separate_audio_range", {"bgmClipId": clip["id"], **_range_args(time_range)})], clip
+        return [Step("separate_audio_range", {"bgmClipId": clip["id"], **_range_args(time_range)})], clip
     spans = _segment_spans(text, project, previous, keep_means_delete_rest=False)
     return [
-        Call("separate_audio_range", {"segmentId": segment["id"], **_range_args(time_range)})
+        Step("separate_audio_range", {"segmentId": segment["id"], **_range_args(time_range)})
         for segment, time_range in spans[:MAX_STEPS]
     ], spans[0][0] if len(spans) == 1 else None
 
@@ -614,7 +608,7 @@ def _earlier_languages(history: list[str]) -> tuple[list[str], str | None]:
 
 def _build_subtitles(
     c: Clause, project: Project, previous: dict | None, language: str, history: list[str]
-) -> tuple[list[Call], dict | None]:
+) -> tuple[list[Step], dict | None]:
     text = c.text
     targets, source = split_languages(text)
     if intents.WORDS["translate"].search(text) and not targets:
@@ -623,7 +617,7 @@ def _build_subtitles(
     if (intents.WORDS["lyrics"].search(text) or intents.WORDS["music"].search(text)) and project.bgm:
         clip = _bgm_clip(text, project, previous)
         codes = targets or [project.project_language or language]
-        return [Call("generate_subtitles_for_bgm", {"clipId": clip["id"], "targetLanguageCodes": codes})], clip
+        return [Step("generate_subtitles_for_bgm", {"clipId": clip["id"], "targetLanguageCodes": codes})], clip
     applying = (
         intents.WORDS["script"].search(text)
         and intents.WORDS["apply"].search(text)
@@ -640,13 +634,13 @@ def _build_subtitles(
             args["srt"] = srt.group(1).strip()
         if source:
             args["sourceLanguageCode"] = source
-        return [Call("apply_subtitles_with_script", args)], None
+        return [Step("apply_subtitles_with_script", args)], None
     codes = targets or [project.project_language or language]
     tool = "generate_subtitles" if intents.WORDS["skip_review"].search(text) else "transcribe_for_subtitles"
-    return [Call(tool, {"sourceLanguageCode": source_code, "targetLanguageCodes": codes})], None
+    return [Step(tool, {"sourceLanguageCode": source_code, "targetLanguageCodes": codes})], None
 
 
-def _build_dub(c: Clause, project: Project, previous: dict | None) -> tuple[list[Call], dict | None]:
+def _build_dub(c: Clause, project: Project, previous: dict | None) -> tuple[list[Step], dict | None]:
     text = c.text
     targets, source = split_languages(text)
     if not targets:
@@ -657,12 +651,12 @@ def _build_dub(c: Clause, project: Project, previous: dict | None) -> tuple[list
     if (intents.WORDS["music"].search(text) or intents.WORDS["lyrics"].search(text)) and project.bgm:
         clip = _bgm_clip(text, project, previous)
         return [
-            Call("generate_dub_for_bgm", {"clipId": clip["id"], "targetLanguageCode": code})
+            Step("generate_dub_for_bgm", {"clipId": clip["id"], "targetLanguageCode": code})
             for code in targets[:MAX_STEPS]
         ], clip
     source_code = source or project.project_language or "auto"
     return [
-        Call("generate_dub", {"sourceLanguageCode": source_code, "targetLanguageCode": code})
+        Step("generate_dub", {"sourceLanguageCode": source_code, "targetLanguageCode": code})
         for code in targets[:MAX_STEPS]
     ], None
 
@@ -704,7 +698,7 @@ def _new_subtitle_text(c: Clause) -> str | None:
 
 def _build_subtitle_text(
     c: Clause, project: Project, previous: dict | None, *, clear: bool = False
-) -> tuple[list[Call], dict | None]:
+) -> tuple[list[Step], dict | None]:
     clips = project.subtitles
     if not clips:
         raise Missing(
@@ -741,10 +735,10 @@ def _build_subtitle_text(
     new_text = "" if clear else _new_subtitle_text(c)
     if not clear and not new_text:
         raise Missing("What should the subtitle say?", "자막을 어떤 문장으로 바꿀까요?")
-    return [Call("update_subtitle_text", {"clipId": clip["id"], "text": new_text})], clip
+    return [Step("update_subtitle_text", {"clipId": clip["id"], "text": new_text})], clip
 
 
-def _build_bgm_place(c: Clause, project: Project, previous: dict | None) -> tuple[list[Call], dict | None]:
+def _build_bgm_place(c: Clause, project: Project, previous: dict | None) -> tuple[list[Step], dict | None]:
     text = c.text
     clip = _bgm_clip(text, project, previous)
     facts = time_facts(text)
@@ -786,7 +780,7 @@ def _build_bgm_place(c: Clause, project: Project, previous: dict | None) -> tupl
                 target_range = (segment.get("startMs") or 0, segment.get("endMs") or 0)
     if target_range is not None:
         start, end = target_range
-        return [Call("update_bgm_range", {"clipId": clip["id"], "newStartMs": int(start), "newEndMs": int(end)})], clip
+        return [Step("update_bgm_range", {"clipId": clip["id"], "newStartMs": int(start), "newEndMs": int(end)})], clip
     segment_refs = [o for o in ordinals(text) if o.kind == "segment" and pick(project.segments, o.index)]
     end_at = re.search(
         r"\bend(?:s|ing)?\s+(?:at|by)|\bfinish(?:es)?\s+(?:at|by)|\bstop(?:s)?\s+at|끝나(?:게|도록|는)|에\s*끝", text
@@ -827,12 +821,12 @@ def _build_bgm_place(c: Clause, project: Project, previous: dict | None) -> tupl
         elif re.search(r"earlier|앞으로|당겨|빨리", text) and facts.point is None:
             new_start = (clip.get("startMs") or 0) - values[0]
     new_start = max(0, int(new_start))
-    return [Call("move_bgm_clip", {"clipId": clip["id"], "newStartMs": new_start})], clip
+    return [Step("move_bgm_clip", {"clipId": clip["id"], "newStartMs": new_start})], clip
 
 
 def build(
     family: str, c: Clause, project: Project, previous: dict | None, language: str, history: list[str]
-) -> tuple[list[Call], dict | None]:
+) -> tuple[list[Step], dict | None]:
     if family == "volume":
         return _build_volume(c, project, previous)
     if family == "volume_off":
@@ -1076,7 +1070,7 @@ def _described_values(args: dict, language: str) -> dict:
     }
 
 
-def describe(call: Call, language: str) -> str:
+def describe(call: Step, language: str) -> str:
     key = _CLEAR_SUBTITLE if call.name == "update_subtitle_text" and not call.args["text"] else call.name
     if key not in _DESCRIPTIONS:
         return call.name
@@ -1084,13 +1078,13 @@ def describe(call: Call, language: str) -> str:
     return (korean if language == "ko" else english).format(**_described_values(call.args, language))
 
 
-def _plan_text(calls: list[Call], language: str) -> str:
+def _plan_text(calls: list[Step], language: str) -> str:
     if len(calls) == 1:
         return describe(calls[0], language)
     return "\n".join(f"{number}. {describe(call, language)}" for number, call in enumerate(calls, 1))
 
 
-def _confirmation(calls: list[Call], language: str, project: Project) -> str:
+def _confirmation(calls: list[Step], language: str, project: Project) -> str:
     ko = language == "ko"
     lines = [("이렇게 진행할게요:" if ko else "Here is the plan:") if len(calls) > 1 else ""]
     lines.append(_plan_text(calls, language))
@@ -1107,7 +1101,7 @@ def _confirmation(calls: list[Call], language: str, project: Project) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def _rationale(calls: list[Call], language: str) -> str:
+def _rationale(calls: list[Step], language: str) -> str:
     return _plan_text(calls, language)
 
 
@@ -1138,7 +1132,7 @@ def plan(text: str, project: Project, language: str, *, confirmed: bool, history
                 else f"Do you want {names} subtitles or a {names} dub?"
             )
         return Reply(answers.fallback(normalized, language))
-    calls: list[Call] = []
+    calls: list[Step] = []
     previous_target = None
     for item in understood:
         try:
@@ -1148,7 +1142,7 @@ def plan(text: str, project: Project, language: str, *, confirmed: bool, history
                 break
             return Reply(missing.ko if language == "ko" else missing.en)
         except _NeedsSeparation:
-            separation = Call("separate_audio_range", _separation_args(item.clause, project))
+            separation = Step("separate_audio_range", _separation_args(item.clause, project))
             calls.append(separation)
             intro = (
                 "목소리/배경음 볼륨을 바꾸려면 먼저 음성 분리가 필요해요. "
