@@ -25,6 +25,7 @@ from django.http import FileResponse, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
+from apps.simulators.perso.downloads import SEPARATION_TARGETS, TRANSLATION_TARGETS
 from apps.simulators.perso.engine import project_stages, project_status, projects_in_queue
 from apps.simulators.perso.media import SimMediaError, generate_outputs, probe_media
 from apps.simulators.perso.state import (
@@ -731,28 +732,6 @@ def download_info(request, project_seq: int, space_seq: int):
         return error
     # Documented raw (no envelope).
     return JsonResponse(_download_flags(project, ready=manifest is not None))
-
-
-TRANSLATION_TARGETS = {
-    # target -> (section, field, manifest file key)
-    "video": ("videoFile", "videoDownloadLink", "dubbingVideo"),
-    "dubbingVideo": ("videoFile", "videoDownloadLink", "dubbingVideo"),
-    "lipSyncVideo": ("videoFile", "videoDownloadLink", "dubbingVideo"),
-    "originalSubtitle": ("srtFile", "originalSubtitleDownloadLink", "originalSubtitle"),
-    "translatedSubtitle": ("srtFile", "translatedSubtitleDownloadLink", "translatedSubtitle"),
-    "originalVoiceAudio": ("audioFile", "originalVoiceAudioDownloadLink", "originalVoice"),
-    "voiceAudio": ("audioFile", "voiceAudioDownloadLink", "translatedVoice"),
-    "backgroundAudio": ("audioFile", "backgroundAudioDownloadLink", "originalBackground"),
-    "voicewithBackgroundAudio": ("audioFile", "voiceWithBackgroundAudioDownloadLink", "voiceWithBackground"),
-    "translatedAudio": ("audioFile", "translatedAudioDownloadLink", "voiceWithBackground"),
-}
-SEPARATION_TARGETS = {
-    "originalVoiceSpeakers": ("audioFile", "voiceAudioDownloadLink", "originalVoiceSpeakers"),
-    "originalSubBackground": ("audioFile", "originalSubBackgroundDownloadLink", "originalSubBackground"),
-    "originalVoiceAudio": ("audioFile", "originalVoiceAudioDownloadLink", "originalVoice"),
-    "backgroundAudio": ("audioFile", "backgroundAudioDownloadLink", "originalBackground"),
-    "originalSubtitle": ("srtFile", "originalSubtitleDownloadLink", "originalSubtitle"),
-}
 
 
 @perso_api("GET")
