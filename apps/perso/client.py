@@ -232,43 +232,35 @@ def unwrap_envelope(body):
     return body
 
 
-# Where each field of a links type stands in a `/download` result: (the section holding it, or None
-# for the result itself; the link's key).
-_TRANSLATION_LINK_KEYS: dict[str, tuple[str | None, str]] = {
-    "video": ("videoFile", "videoDownloadLink"),
-    "original_voice_audio": ("audioFile", "originalVoiceAudioDownloadLink"),
-    "voice_audio": ("audioFile", "voiceAudioDownloadLink"),
-    "background_audio": ("audioFile", "backgroundAudioDownloadLink"),
-    "voice_with_background_audio": ("audioFile", "voiceWithBackgroundAudioDownloadLink"),
-    "translated_audio": ("audioFile", "translatedAudioDownloadLink"),
-    "translated_voice": ("audioFile", "translatedVoiceDownloadLink"),
-    "original_subtitle": ("srtFile", "originalSubtitleDownloadLink"),
-    "translated_subtitle": ("srtFile", "translatedSubtitleDownloadLink"),
-    "zipped": (None, "zippedFileDownloadLink"),
-}
-_SEPARATION_LINK_KEYS: dict[str, tuple[str | None, str]] = {
-    "speakers_archive": ("audioFile", "voiceAudioDownloadLink"),
-    "original_voice_audio": ("audioFile", "originalVoiceAudioDownloadLink"),
-    "background_audio": ("audioFile", "backgroundAudioDownloadLink"),
-    "zipped": (None, "zippedFileDownloadLink"),
-}
-
-
-def _links_of(body, link_keys: dict[str, tuple[str | None, str]]) -> dict[str, str | None]:
-    """The links of a `/download` answer by field name; a missing section or key is None."""
-    result = unwrap_envelope(body) or {}
-    return {
-        field: ((result.get(section) or {}) if section else result).get(key)
-        for field, (section, key) in link_keys.items()
-    }
-
-
 def parse_translation_links(body) -> TranslationDownloadLinks:
-    return TranslationDownloadLinks(**_links_of(body, _TRANSLATION_LINK_KEYS))
+    result = unwrap_envelope(body) or {}
+    video_file = result.get("videoFile") or {}
+    audio_file = result.get("audioFile") or {}
+    srt_file = result.get("srtFile") or {}
+    return TranslationDownloadLinks(
+        video=video_file.get("videoDownloadLink"),
+        original_voice_audio=audio_file.get("originalVoiceAudioDownloadLink"),
+        voice_audio=audio_file.get("voiceAudioDownloadLink"),
+        background_audio=audio_file.get("backgroundAudioDownloadLink"),
+        voice_with_background_audio=audio_file.get("voiceWithBackgroundAudioDownloadLink"),
+        translated_audio=audio_file.get("translatedAudioDownloadLink"),
+        translated_voice=audio_file.get("translatedVoiceDownloadLink"),
+        original_subtitle=srt_file.get("originalSubtitleDownloadLink"),
+        translated_subtitle=srt_file.get("translatedSubtitleDownloadLink"),
+        zipped=result.get("zippedFileDownloadLink"),
+    )
 
 
 def parse_separation_links(body) -> SeparationDownloadLinks:
-    return SeparationDownloadLinks(**_links_of(body, _SEPARATION_LINK_KEYS))
+    """A separation project's answer has the translation layout; its voiceAudioDownloadLink is the
+    per-speaker archive."""
+    links = parse_translation_links(body)
+    return SeparationDownloadLinks(
+        speakers_archive=links.voice_audio,
+        original_voice_audio=links.original_voice_audio,
+        background_audio=links.background_audio,
+        zipped=links.zipped,
+    )
 
 
 def _parse_sentence(raw: dict) -> ScriptSentence:

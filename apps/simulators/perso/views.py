@@ -25,7 +25,6 @@ from django.http import FileResponse, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
-from apps.simulators.perso.downloads import SEPARATION_TARGETS, TRANSLATION_TARGETS
 from apps.simulators.perso.engine import project_stages, project_status, projects_in_queue
 from apps.simulators.perso.media import SimMediaError, generate_outputs, probe_media
 from apps.simulators.perso.state import (
@@ -38,6 +37,7 @@ from apps.simulators.perso.state import (
     sim_root,
     sim_state,
 )
+from apps.simulators.perso.tables import toml_rows
 
 logger = logging.getLogger(__name__)
 
@@ -732,6 +732,13 @@ def download_info(request, project_seq: int, space_seq: int):
         return error
     # Documented raw (no envelope).
     return JsonResponse(_download_flags(project, ready=manifest is not None))
+
+
+# What `/download` answers per target (downloads.toml): target → (section of the result, the link's
+# field in it, the output manifest's file key).
+DOWNLOAD_TARGETS_FILE = Path(__file__).with_name("downloads.toml")
+TRANSLATION_TARGETS = toml_rows(DOWNLOAD_TARGETS_FILE, "translation", (str, str, str))
+SEPARATION_TARGETS = toml_rows(DOWNLOAD_TARGETS_FILE, "separation", (str, str, str))
 
 
 @perso_api("GET")
