@@ -8,6 +8,7 @@ None), so the phone's nulls never meet DRF's `required`/`null` refusals; its DRF
 arguments are what the schema shows.
 """
 
+import dataclasses
 import re
 from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
@@ -28,6 +29,17 @@ _WORD_START = re.compile(r"(?<!^)(?=[A-Z])")
 def snake_case(name: str) -> str:
     """`sourceTrimStartMs` → `source_trim_start_ms`: a wire name as the Python name of what it fills."""
     return _WORD_START.sub("_", name).lower()
+
+
+def camel_case(name: str) -> str:
+    """`source_trim_start_ms` → `sourceTrimStartMs`: the wire name of what a Python name holds."""
+    head, *words = name.split("_")
+    return head + "".join(word.capitalize() for word in words)
+
+
+def wire_fields(built: Any) -> dict[str, Any]:
+    """The fields of a dataclass a serializer `builds`, by their wire (camelCase) names."""
+    return {camel_case(field.name): getattr(built, field.name) for field in dataclasses.fields(built)}
 
 
 def refusal(code: ErrorCode, message: str) -> serializers.ValidationError:

@@ -1,28 +1,32 @@
 """HTTP API of auto dubbing (`/api/v2/autodub...`)."""
 
-from drf_spectacular.utils import extend_schema_view, inline_serializer
+from drf_spectacular.utils import extend_schema_view
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from apps.dubbing.selectors import AUDIO_RESOURCE_ID, VIDEO_RESOURCE_ID, dubbed_storage_key, dubbed_urls
 from apps.dubbing.serializers import AutoDubSpecSerializer, autodub_spec_from_request
 from apps.dubbing.services import autodub_submit
-from apps.jobs.endpoints import JobStatusApi, JobSubmitApi, SignedJobDownloadApi, job_file_response
+from apps.jobs.endpoints import (
+    JobStatusApi,
+    JobSubmitApi,
+    SignedJobDownloadApi,
+    SourceJobSubmitApi,
+    job_file_response,
+)
 from apps.jobs.models import JobKind
 from apps.jobs.public_status import ready_status
 from apps.jobs.selectors import owned_job_get
 from apps.jobs.serializers import ReadyJobStatusSerializer
 
 
-class AutoDubSubmitApi(JobSubmitApi):
-    @JobSubmitApi.submit_schema(
+@extend_schema_view(
+    post=JobSubmitApi.submit_schema(
         operation_id="autodub_submit",
-        form=inline_serializer(
-            name="AutoDubSubmitForm",
-            fields={
-                "file": serializers.FileField(required=False, help_text="Optional source video or audio"),
-                "spec": AutoDubSpecSerializer(help_text="JSON form item, sent after the file part"),
-            },
+        form=JobSubmitApi.submit_form(
+            "AutoDubSubmitForm",
+            spec=AutoDubSpecSerializer,
+            file=serializers.FileField(required=False, help_text="Optional source video or audio"),
         ),
         description=(
             "Dubs an uploaded file or a finished render (editedRenderJobId wins; another user's or an unfinished "
@@ -31,9 +35,10 @@ class AutoDubSubmitApi(JobSubmitApi):
             "invalid_tts_model, source_required, not_media, no_audio; 413 file_too_large."
         ),
     )
-    def post(self, request):
-        spec = autodub_spec_from_request(request)
-        return self.source_submit(autodub_submit, spec=spec)
+)
+class AutoDubSubmitApi(SourceJobSubmitApi):
+    spec_from_request = staticmethod(autodub_spec_from_request)
+    submit = staticmethod(autodub_submit)
 
 
 class AutoDubStatusApi(JobStatusApi):

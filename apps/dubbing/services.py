@@ -14,21 +14,20 @@ files already stored are kept.
 import logging
 import re
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.utils import timezone
 
 from apps.core.error_codes import ErrorCode
 from apps.core.errors import BadRequest, JobFailure
 from apps.core.storage import job_file_key, local_copy, storage_save_file
 from apps.jobs.models import Job, JobKind
 from apps.jobs.services import job_advance, job_heartbeat, job_set_result, job_succeed, job_update_upstream
+from apps.jobs.submits import SubmitRequest
 from apps.media.ffmpeg import FfmpegError, NotMedia, probe, run_ffmpeg
 from apps.media.sources import AUTO_LANGUAGE, audio_to_mp3, same_language, source_local_path, work_dir
-from apps.media.submit_source import submit_source
+from apps.media.submit_source import source_job_submit
 from apps.perso.outputs import perso_download_target
 from apps.perso.submits import perso_submit_project
 from apps.perso.uploads import perso_upload_media
@@ -72,25 +71,9 @@ def autodub_spec_check(spec: AutoDubSpec) -> None:
 # --- Submit -------------------------------------------------------------------------------------------
 
 
-def autodub_submit(*, owner, spec: AutoDubSpec, upload, idempotency_header: str | None = None) -> Job:
-    """Validates the source in the request (ffprobe on the bytes) and creates the job.
-    `editedRenderJobId` wins over an uploaded file."""
+def autodub_submit(request: SubmitRequest, spec: AutoDubSpec) -> Job:
     autodub_spec_check(spec)
-    with submit_source(owner=owner, render_job_id=spec.edited_render_job_id, upload=upload) as source:
-        return source.job_submit(
-            kind=JobKind.AUTODUB,
-            spec={
-                "mediaType": spec.media_type,
-                "sourceLanguageCode": spec.source_language_code,
-                "targetLanguageCode": spec.target_language_code,
-                "numberOfSpeakers": spec.number_of_speakers,
-                "ttsModel": spec.tts_model,
-                "editedRenderJobId": spec.edited_render_job_id,
-            },
-            idempotency_header=idempotency_header,
-            first_stage=STAGE_UPLOAD,
-            expires_at=timezone.now() + timedelta(seconds=settings.RESULT_RETENTION_SEC),
-        )
+    return source_job_submit(request, kind=JobKind.AUTODUB, spec=spec, first_stage=STAGE_UPLOAD)
 
 
 # --- Stage: upload (upload worker) ---------------------------------------------------------------------

@@ -2,9 +2,9 @@
 
 A capability's endpoints are a service, its serializers and a few lines of view each:
 - submit: a `JobSubmitApi` (multipart, limited per user under "submit", documented by
-  `submit_schema`) whose post() parses the spec and hands it to the capability's service with
-  `source_submit` (or calls the service itself and answers `accepted`, 202 {"jobId"}); the service
-  creates the job with `apps.jobs.submits.job_submit` (one submit, one job);
+  `submit_schema` with a `submit_form`); a `SourceJobSubmitApi` names its spec parser and service and
+  needs no post(), any other post() calls the service itself and answers `accepted`, 202 {"jobId"};
+  the service creates the job with `apps.jobs.submits.job_submit` (one submit, one job);
 - status: a `JobStatusApi` whose get() reads the caller's job with `owned_job_get`
   (apps.jobs.selectors) and answers `status_body` plus the capability's URL fields, documented by a
   subclass of a status serializer of apps.jobs.serializers;
@@ -16,7 +16,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.http import HttpRequest, HttpResponseBase
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer
@@ -44,7 +45,7 @@ from apps.jobs.models import Job
 from apps.jobs.public_status import COMPLETED, FAILED, READY
 from apps.jobs.selectors import JobStatusSnapshot, job_of_kind_get
 from apps.jobs.serializers import JobIdSerializer
-from apps.jobs.submits import idempotency_header
+from apps.jobs.submits import SubmitRequest
 
 # A view's docstring is its operation's description in the schema unless extend_schema gives one,
 # so the base views below carry comments instead.
@@ -75,20 +76,27 @@ class JobSubmitApi(APIView):
         )
 
     @staticmethod
+    def submit_form(name: str, *, spec: type[Serializer[Any]], file: serializers.FileField) -> Serializer[Any]:
+        """The form of a submit: the `file` part, then the JSON `spec` item."""
+        return inline_serializer(
+            name=name, fields={"file": file, "spec": spec(help_text="JSON form item, sent after the file part")}
+        )
+
+    @staticmethod
     def accepted(job: Job, *, id_field: str = "jobId") -> Response:
         return Response({id_field: job.public_id}, status=202)
 
-    def source_submit(self, submit: Callable[..., Job], *, spec: Any) -> Response:
-        """Hands the parsed spec, the `file` part (None when absent: the spec names a render) and the
-        Idempotency-Key to the capability's `submit` service for the caller; 202 {"jobId"}."""
-        request = self.request
-        job = submit(
-            owner=request.user,
-            spec=spec,
-            upload=request.FILES.get("file"),
-            idempotency_header=idempotency_header(request),
-        )
-        return self.accepted(job)
+
+# A submit of a spec and a source (the `file` part, or a render the spec names): post() parses the
+# spec with `spec_from_request` and hands it, with the caller, the file and the Idempotency-Key, to
+# the capability's `submit` service; 202 {"jobId"}. Subclasses document post() with extend_schema_view.
+class SourceJobSubmitApi(JobSubmitApi):
+    spec_from_request: Callable[[Request], Any]
+    submit: Callable[[SubmitRequest, Any], Job]
+
+    def post(self, request: Request) -> Response:
+        spec = self.spec_from_request(request)
+        return self.accepted(self.submit(SubmitRequest.of(request), spec))
 
 
 # What a phone's poll accepts: answered JSON without parsing the Accept header.

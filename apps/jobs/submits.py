@@ -50,6 +50,21 @@ def idempotency_header(request: HttpRequest) -> str | None:
     return value
 
 
+@dataclass(frozen=True)
+class SubmitRequest:
+    """What a submit request carries besides its spec: who sends it, the `file` part (None when the
+    spec names a render instead) and the Idempotency-Key."""
+
+    owner: "_User"
+    upload: Any
+    idempotency_header: str | None
+
+    @classmethod
+    def of(cls, request: Any) -> "SubmitRequest":
+        """The caller, the `file` part and the checked Idempotency-Key of a DRF request."""
+        return cls(owner=request.user, upload=request.FILES.get("file"), idempotency_header=idempotency_header(request))
+
+
 def file_sha256(path: str | Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -66,13 +81,14 @@ def request_fingerprint(**parts: object) -> str:
 
 @dataclass(frozen=True)
 class SubmitIdentity:
+    kind: str
     fingerprint: str
     header: str | None
 
     @classmethod
     def of_request(cls, *, kind: str, header: str | None, **request_parts: object) -> "SubmitIdentity":
         """The identity of a submit of `kind` asking for `request_parts`, sent with `header`."""
-        return cls(fingerprint=request_fingerprint(kind=kind, **request_parts), header=header)
+        return cls(kind=kind, fingerprint=request_fingerprint(kind=kind, **request_parts), header=header)
 
     @property
     def base_key(self) -> str:
@@ -97,20 +113,19 @@ def same_request_check(job: Job, identity: SubmitIdentity) -> None:
 def job_for_submit(
     *,
     owner: "_User",
-    kind: str,
     identity: SubmitIdentity,
     reusable: Callable[[Job], bool] = job_in_progress,
     replayable: Callable[[Job], bool] = lambda job: True,
 ) -> tuple[Job | None, str]:
-    """(the job that answers this submit, or None; the key a new job must take). Without a header a
-    live job of the same request answers while `reusable`; with one, the job of the same key answers
+    """(the job of the identity's kind that answers this submit, or None; the key a new job must take).
+    Without a header a live job of the same request answers while `reusable`; with one, the job of the same key answers
     for 24 h while `replayable`. A live job that may not answer again keeps its key under the unique
     index, so the next job chains after it."""
     base_key = identity.base_key
     key = base_key
     now = timezone.now()
     for _ in range(50):
-        existing = job_find_live_by_key(owner=owner, kind=kind, idempotency_key=key)
+        existing = job_find_live_by_key(owner=owner, kind=identity.kind, idempotency_key=key)
         if existing is None:
             return None, key
         if identity.header and existing.created_at >= now - IDEMPOTENCY_HEADER_WINDOW and replayable(existing):
@@ -125,7 +140,6 @@ def job_for_submit(
 def job_submit(
     *,
     owner: "_User",
-    kind: str,
     identity: SubmitIdentity,
     spec: dict[str, Any],
     first_stage: str,
@@ -133,16 +147,16 @@ def job_submit(
     progress_reason: str = "Queued",
     attach: Callable[[Job], None] | None = None,
 ) -> Job:
-    """The job that answers a submit: the live job of the same request, else a new row carrying the
+    """The job (of the identity's kind) that answers a submit: the live job of the same request, else a new row carrying the
     request's fingerprint. `attach` stores what a new job needs under its own prefix (the upload, the
     inputs) inside the transaction that creates the row: a failed copy leaves no job, and the first
     stage is sent only after commit."""
-    existing, key = job_for_submit(owner=owner, kind=kind, identity=identity)
+    existing, key = job_for_submit(owner=owner, identity=identity)
     if existing is not None:
         return existing
     with transaction.atomic():
         job, created = job_create(
-            kind=kind,
+            kind=identity.kind,
             owner=owner,
             spec={**spec, SPEC_REQUEST_FINGERPRINT: identity.fingerprint},
             first_stage=first_stage,

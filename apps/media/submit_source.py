@@ -5,14 +5,18 @@ request's identity (one submit, one job) and recorded in the new job's spec."""
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.utils import timezone
 
 from apps.core.error_codes import ErrorCode
 from apps.core.errors import BadRequest
+from apps.core.serializers import wire_fields
 from apps.jobs.models import Job
-from apps.jobs.submits import SubmitIdentity, job_submit
+from apps.jobs.submits import SubmitIdentity, SubmitRequest, job_submit
 from apps.media.ffmpeg import MediaInfo
 from apps.media.sources import SourceMedia, render_source, submit_source_identity, upload_probe, upload_store
 from apps.media.uploads import uploaded_file_path
@@ -42,7 +46,6 @@ class SubmitSource:
         identity = SubmitIdentity.of_request(kind=kind, header=idempotency_header, source=self.identity, spec=spec)
         return job_submit(
             owner=self.owner,
-            kind=kind,
             identity=identity,
             spec=spec,
             first_stage=first_stage,
@@ -77,4 +80,18 @@ def submit_source(*, owner, render_job_id: str | None, upload) -> Iterator[Submi
     with uploaded_file_path(upload) as path:
         yield SubmitSource(
             owner=owner, render=None, upload_path=path, upload_name=upload.name, upload_info=upload_probe(path)
+        )
+
+
+def source_job_submit(request: SubmitRequest, *, kind: str, spec: Any, first_stage: str) -> Job:
+    """The job of `kind` that answers a submit of `spec` (a dataclass with `edited_render_job_id`, recorded
+    in the job by its wire names) from the request's source, checked now (`editedRenderJobId` wins over
+    an uploaded file); kept RESULT_RETENTION_SEC."""
+    with submit_source(owner=request.owner, render_job_id=spec.edited_render_job_id, upload=request.upload) as source:
+        return source.job_submit(
+            kind=kind,
+            spec=wire_fields(spec),
+            idempotency_header=request.idempotency_header,
+            first_stage=first_stage,
+            expires_at=timezone.now() + timedelta(seconds=settings.RESULT_RETENTION_SEC),
         )

@@ -252,13 +252,14 @@ def parse_translation_links(body) -> TranslationDownloadLinks:
 
 
 def parse_separation_links(body) -> SeparationDownloadLinks:
-    result = unwrap_envelope(body) or {}
-    audio_file = result.get("audioFile") or {}
+    """A separation project's answer has the translation layout; its voiceAudioDownloadLink is the
+    per-speaker archive."""
+    links = parse_translation_links(body)
     return SeparationDownloadLinks(
-        speakers_archive=audio_file.get("voiceAudioDownloadLink"),
-        original_voice_audio=audio_file.get("originalVoiceAudioDownloadLink"),
-        background_audio=audio_file.get("backgroundAudioDownloadLink"),
-        zipped=result.get("zippedFileDownloadLink"),
+        speakers_archive=links.voice_audio,
+        original_voice_audio=links.original_voice_audio,
+        background_audio=links.background_audio,
+        zipped=links.zipped,
     )
 
 

@@ -321,7 +321,6 @@ def render_submit(
 
     return job_submit(
         owner=owner,
-        kind=JobKind.RENDER,
         identity=identity,
         spec=spec,
         first_stage=RENDER_STAGE,

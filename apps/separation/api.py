@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -62,14 +62,12 @@ class SeparationSubmitApi(JobSubmitApi):
     @JobSubmitApi.submit_schema(
         operation_id="separation_submit",
         idempotency_parameter=_IDEMPOTENCY_PARAMETER,
-        form=inline_serializer(
-            name="SeparationSubmitForm",
-            fields={
-                "file": serializers.FileField(
-                    required=False, help_text="Optional source (mp4/mov/webm video or mp3/wav/m4a audio)"
-                ),
-                "spec": SeparationSpecSerializer(help_text="JSON form item, sent after the file part"),
-            },
+        form=JobSubmitApi.submit_form(
+            "SeparationSubmitForm",
+            spec=SeparationSpecSerializer,
+            file=serializers.FileField(
+                required=False, help_text="Optional source (mp4/mov/webm video or mp3/wav/m4a audio)"
+            ),
         ),
         responses={
             202: OutputSerializer,

@@ -107,13 +107,9 @@ def separation_submit(
     window = trim_fit_to_duration(window=window, duration_ms=duration_ms)
 
     request_print = separation_request_fingerprint(source_fingerprint=fingerprint, spec=spec, window=window)
-    identity = SubmitIdentity(fingerprint=request_print, header=idempotency_header)
+    identity = SubmitIdentity(kind=JobKind.SEPARATION, fingerprint=request_print, header=idempotency_header)
     existing, key = job_for_submit(
-        owner=owner,
-        kind=JobKind.SEPARATION,
-        identity=identity,
-        reusable=_separation_reusable,
-        replayable=_separation_reusable,
+        owner=owner, identity=identity, reusable=_separation_reusable, replayable=_separation_reusable
     )
     if existing is not None:
         return existing, False
@@ -205,9 +201,11 @@ def stem_mix_submit(
     if idempotency_header:
         # Scoped to the separation: the same header on another separation is another request.
         identity = SubmitIdentity(
-            fingerprint=_mix_fingerprint(stems), header=f"{separation_job.public_id}:{idempotency_header}"
+            kind=JobKind.MIX,
+            fingerprint=_mix_fingerprint(stems),
+            header=f"{separation_job.public_id}:{idempotency_header}",
         )
-        existing, key = job_for_submit(owner=owner, kind=JobKind.MIX, identity=identity)
+        existing, key = job_for_submit(owner=owner, identity=identity)
         if existing is not None:
             return existing, False
     with transaction.atomic():

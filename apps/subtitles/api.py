@@ -2,13 +2,19 @@
 
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema_view
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from apps.core.error_codes import ErrorCode
 from apps.core.errors import BadRequest, PayloadTooLarge
-from apps.jobs.endpoints import JobStatusApi, JobSubmitApi, SignedJobDownloadApi, job_file_response
+from apps.jobs.endpoints import (
+    JobStatusApi,
+    JobSubmitApi,
+    SignedJobDownloadApi,
+    SourceJobSubmitApi,
+    job_file_response,
+)
 from apps.jobs.models import JobKind
 from apps.jobs.public_status import ready_status
 from apps.jobs.selectors import owned_job_get
@@ -29,19 +35,14 @@ from apps.subtitles.services import (
 SRT_CONTENT_TYPE = "application/x-subrip; charset=utf-8"
 
 
-_SUBMIT_FORM = inline_serializer(
-    name="SubtitleSubmitForm",
-    fields={
-        "file": serializers.FileField(required=False, help_text="Optional source video or audio (probed by bytes)"),
-        "spec": SubtitleSpecSerializer(help_text="JSON form item, sent after the file part"),
-    },
-)
-
-
-class SubtitleSubmitApi(JobSubmitApi):
-    @JobSubmitApi.submit_schema(
+@extend_schema_view(
+    post=JobSubmitApi.submit_schema(
         operation_id="subtitles_submit",
-        form=_SUBMIT_FORM,
+        form=JobSubmitApi.submit_form(
+            "SubtitleSubmitForm",
+            spec=SubtitleSpecSerializer,
+            file=serializers.FileField(required=False, help_text="Optional source video or audio (probed by bytes)"),
+        ),
         description=(
             "Transcribes (Perso STT) and translates (Gemini) an uploaded file or a finished render "
             "(editedRenderJobId wins over file; another user's or an unfinished render → 400 edited_render_not_ready). Errors (400): "
@@ -49,20 +50,19 @@ class SubtitleSubmitApi(JobSubmitApi):
             "source_required, not_media, no_audio; 413 file_too_large."
         ),
     )
-    def post(self, request):
-        spec = subtitle_spec_from_request(request)
-        return self.source_submit(subtitles_submit, spec=spec)
+)
+class SubtitleSubmitApi(SourceJobSubmitApi):
+    spec_from_request = staticmethod(subtitle_spec_from_request)
+    submit = staticmethod(subtitles_submit)
 
 
 class SubtitleRegenerateApi(JobSubmitApi):
     @JobSubmitApi.submit_schema(
         operation_id="subtitles_regenerate",
-        form=inline_serializer(
-            name="SubtitleRegenerateForm",
-            fields={
-                "file": serializers.FileField(help_text="The edited SRT (UTF-8); `srtFile` is accepted too"),
-                "spec": SubtitleRegenerateSpecSerializer(help_text="JSON form item, sent after the file part"),
-            },
+        form=JobSubmitApi.submit_form(
+            "SubtitleRegenerateForm",
+            spec=SubtitleRegenerateSpecSerializer,
+            file=serializers.FileField(help_text="The edited SRT (UTF-8); `srtFile` is accepted too"),
         ),
         description="Translates a user-edited SRT with Gemini only; the uploaded SRT is the job's original. "
         "Errors (400): spec_required, invalid_spec, file_required, invalid_srt (with the line number).",

@@ -27,10 +27,10 @@ from apps.core.storage import job_file_key, safe_file_name, storage_save_stream
 from apps.gemini.client import GeminiError, translate_srt
 from apps.jobs.models import Job, JobKind
 from apps.jobs.services import job_advance, job_heartbeat, job_set_result, job_succeed, job_update_upstream
-from apps.jobs.submits import SubmitIdentity, job_submit
+from apps.jobs.submits import SubmitIdentity, SubmitRequest, job_submit
 from apps.media.sources import AUTO_LANGUAGE, audio_to_mp3, same_language, source_local_path, work_dir
 from apps.media.srt import Cue, srt_bytes_clean, srt_parse_bytes, srt_write
-from apps.media.submit_source import submit_source
+from apps.media.submit_source import source_job_submit
 from apps.perso.outputs import perso_stt_sentences
 from apps.perso.submits import perso_submit_project
 from apps.perso.uploads import perso_upload_media
@@ -81,23 +81,8 @@ def translated_srt_key(public_id: str, language: str) -> str:
 # --- Submit -------------------------------------------------------------------------------------------
 
 
-def subtitles_submit(*, owner, spec: SubtitleSpec, upload, idempotency_header: str | None = None) -> Job:
-    """Validates the source in the request (ffprobe on the bytes) and creates the job.
-    `editedRenderJobId` wins over an uploaded file."""
-    with submit_source(owner=owner, render_job_id=spec.edited_render_job_id, upload=upload) as source:
-        return source.job_submit(
-            kind=JobKind.SUBTITLES,
-            spec={
-                "mediaType": spec.media_type,
-                "sourceLanguageCode": spec.source_language_code,
-                "targetLanguageCodes": spec.target_language_codes,
-                "numberOfSpeakers": spec.number_of_speakers,
-                "editedRenderJobId": spec.edited_render_job_id,
-            },
-            idempotency_header=idempotency_header,
-            first_stage=STAGE_UPLOAD,
-            expires_at=_expiry(),
-        )
+def subtitles_submit(request: SubmitRequest, spec: SubtitleSpec) -> Job:
+    return source_job_submit(request, kind=JobKind.SUBTITLES, spec=spec, first_stage=STAGE_UPLOAD)
 
 
 def subtitles_regenerate_submit(
@@ -135,7 +120,6 @@ def subtitles_regenerate_submit(
 
     return job_submit(
         owner=owner,
-        kind=JobKind.SUBTITLES,
         identity=identity,
         spec=job_spec,
         first_stage=STAGE_TRANSLATE,

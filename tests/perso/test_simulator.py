@@ -6,6 +6,7 @@ import requests
 
 from apps.simulators.perso.codes import DOCUMENTED_CODES, INVENTED_CODES
 from apps.simulators.perso.state import process_counters
+from apps.simulators.perso.tables import toml_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -126,3 +127,13 @@ def test_invented_codes_are_kept_apart_from_documented_ones():
 
     used = set(re.findall(r'_error\(\s*\d+,\s*"([A-Z0-9_]+)"', source))
     assert used <= set(INVENTED_CODES) | set(DOCUMENTED_CODES), used - set(INVENTED_CODES) - set(DOCUMENTED_CODES)
+
+
+def test_a_table_row_of_another_shape_is_refused_at_load(tmp_path):
+    table_file = tmp_path / "codes.toml"
+    table_file.write_text('[documented]\nVT4041 = [404, "Project not found"]\nVT4042 = ["404", "Video not found"]\n')
+
+    with pytest.raises(ValueError, match="VT4042"):
+        toml_rows(table_file, "documented", (int, str))
+    table_file.write_text('[documented]\nVT4041 = [404, "Project not found"]\n')
+    assert toml_rows(table_file, "documented", (int, str)) == {"VT4041": (404, "Project not found")}

@@ -37,6 +37,7 @@ from apps.simulators.perso.state import (
     sim_root,
     sim_state,
 )
+from apps.simulators.perso.tables import toml_rows
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +109,14 @@ def _too_many_requests(retry_after_sec) -> JsonResponse:
     return _error(429, "TOO_MANY_REQUESTS", "Too many requests", {"Retry-After": str(retry_after_sec)})
 
 
+class ErrorAnswer(Exception):
+    """An error answer raised from inside an endpoint's helpers; `perso_api` answers it."""
+
+    def __init__(self, response: JsonResponse) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
 def perso_api(*methods: str):
     """Every API endpoint: the documented methods only (405 otherwise), key check, fault injection,
     slow answers and the request count."""
@@ -135,7 +144,10 @@ def perso_api(*methods: str):
             space_seq = kwargs.get("space_seq")
             if space_seq is not None and int(space_seq) != settings.PERSO_SIM_SPACE_SEQ:
                 return _error(403, "VT4033", "No access to the space")
-            response = view(request, *args, **kwargs)
+            try:
+                response = view(request, *args, **kwargs)
+            except ErrorAnswer as answer:
+                response = answer.response
             if fault is None:
                 return response
             time.sleep(after)  # e.g. longer than the client's read timeout: the client sees a timeout
@@ -571,21 +583,20 @@ def _iso(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _project(state: dict, project_seq: int) -> tuple[dict | None, JsonResponse | None]:
+def _project(state: dict, project_seq: int) -> dict:
+    """The project, else 404 (unknown or deleted) as an ErrorAnswer."""
     project = state["projects"].get(str(project_seq))
     if project is None:
-        return None, _error(404, "VT4041", "Project not found")
+        raise ErrorAnswer(_error(404, "VT4041", "Project not found"))
     if project.get("deleted"):
-        return None, _error(404, "VT4045", "Project deleted")
-    return project, None
+        raise ErrorAnswer(_error(404, "VT4045", "Project deleted"))
+    return project
 
 
 @perso_api("GET")
 def progress(request, project_seq: int, space_seq: int):
     with sim_state() as state:
-        project, error = _project(state, project_seq)
-        if error:
-            return error
+        project = _project(state, project_seq)
         # "Do not poll more frequently than every 5 seconds to avoid rate limiting."
         now = time.time()
         floor = float(control_value(state, "poll_min_interval_sec"))
@@ -634,25 +645,21 @@ def _storage_path(project: dict, file_name: str) -> str:
     return f"/perso-storage/projects/{project['seq']}/{secrets.token_hex(8)}/{file_name}"
 
 
-def _project_outputs(project_seq: int) -> tuple[dict | None, dict | None, JsonResponse | None]:
-    """(the project, its output manifest or None while not ready, None) or, when the project is
-    unknown or deleted or its outputs could not be made, (…, …, the error answer)."""
+def _project_outputs(project_seq: int) -> tuple[dict, dict | None]:
+    """(the project, its output manifest or None while not ready); an ErrorAnswer when the project is
+    unknown or deleted (404) or its outputs could not be made (500)."""
     with sim_state(write=False) as state:
-        project, error = _project(state, project_seq)
-    if error:
-        return None, None, error
+        project = _project(state, project_seq)
     try:
-        return project, _outputs(project), None
+        return project, _outputs(project)
     except SimMediaError as exc:
-        return project, None, _error(500, "F5001", f"INTERNAL_SERVER_ERROR: {exc}"[:300])
+        raise ErrorAnswer(_error(500, "F5001", f"INTERNAL_SERVER_ERROR: {exc}"[:300])) from exc
 
 
 @perso_api("GET", "DELETE")
 def project_detail(request, project_seq: int, space_seq: int):
     with sim_state() as state:
-        project, error = _project(state, project_seq)
-        if error:
-            return error
+        project = _project(state, project_seq)
         if request.method == "DELETE":
             project["deleted"] = True
             count(state, "deletes")
@@ -726,33 +733,16 @@ def _download_flags(project: dict, *, ready: bool) -> dict:
 
 @perso_api("GET")
 def download_info(request, project_seq: int, space_seq: int):
-    project, manifest, error = _project_outputs(project_seq)
-    if error:
-        return error
+    project, manifest = _project_outputs(project_seq)
     # Documented raw (no envelope).
     return JsonResponse(_download_flags(project, ready=manifest is not None))
 
 
-TRANSLATION_TARGETS = {
-    # target -> (section, field, manifest file key)
-    "video": ("videoFile", "videoDownloadLink", "dubbingVideo"),
-    "dubbingVideo": ("videoFile", "videoDownloadLink", "dubbingVideo"),
-    "lipSyncVideo": ("videoFile", "videoDownloadLink", "dubbingVideo"),
-    "originalSubtitle": ("srtFile", "originalSubtitleDownloadLink", "originalSubtitle"),
-    "translatedSubtitle": ("srtFile", "translatedSubtitleDownloadLink", "translatedSubtitle"),
-    "originalVoiceAudio": ("audioFile", "originalVoiceAudioDownloadLink", "originalVoice"),
-    "voiceAudio": ("audioFile", "voiceAudioDownloadLink", "translatedVoice"),
-    "backgroundAudio": ("audioFile", "backgroundAudioDownloadLink", "originalBackground"),
-    "voicewithBackgroundAudio": ("audioFile", "voiceWithBackgroundAudioDownloadLink", "voiceWithBackground"),
-    "translatedAudio": ("audioFile", "translatedAudioDownloadLink", "voiceWithBackground"),
-}
-SEPARATION_TARGETS = {
-    "originalVoiceSpeakers": ("audioFile", "voiceAudioDownloadLink", "originalVoiceSpeakers"),
-    "originalSubBackground": ("audioFile", "originalSubBackgroundDownloadLink", "originalSubBackground"),
-    "originalVoiceAudio": ("audioFile", "originalVoiceAudioDownloadLink", "originalVoice"),
-    "backgroundAudio": ("audioFile", "backgroundAudioDownloadLink", "originalBackground"),
-    "originalSubtitle": ("srtFile", "originalSubtitleDownloadLink", "originalSubtitle"),
-}
+# What `/download` answers per target (downloads.toml): target → (section of the result, the link's
+# field in it, the output manifest's file key).
+DOWNLOAD_TARGETS_FILE = Path(__file__).with_name("downloads.toml")
+TRANSLATION_TARGETS = toml_rows(DOWNLOAD_TARGETS_FILE, "translation", (str, str, str))
+SEPARATION_TARGETS = toml_rows(DOWNLOAD_TARGETS_FILE, "separation", (str, str, str))
 
 
 @perso_api("GET")
@@ -760,9 +750,7 @@ def download(request, project_seq: int, space_seq: int):
     target = request.GET.get("target")
     if not target:
         return _error(400, "VT4000", "Missing required parameter: target")
-    project, manifest, error = _project_outputs(project_seq)
-    if error:
-        return error
+    project, manifest = _project_outputs(project_seq)
     if manifest is None:
         return _error(409, "VT4092", "Files are not ready")
     table = SEPARATION_TARGETS if project["kind"] == "separation" else TRANSLATION_TARGETS
@@ -779,9 +767,7 @@ def download(request, project_seq: int, space_seq: int):
 @perso_api("POST")
 def cancel(request, project_seq: int, space_seq: int):
     with sim_state() as state:
-        project, error = _project(state, project_seq)
-        if error:
-            return error
+        project = _project(state, project_seq)
         status = project_status(project)
         if status.progress_reason != "Enqueue Pending":
             return _error(400, "VT4004", "Cancellation not allowed")
@@ -791,9 +777,7 @@ def cancel(request, project_seq: int, space_seq: int):
 
 
 def _script(request, project_seq: int, *, kind_label: str, enveloped: bool, with_translation: bool):
-    project, manifest, error = _project_outputs(project_seq)
-    if error:
-        return error
+    project, manifest = _project_outputs(project_seq)
     with sim_state(write=False) as state:
         page_cap = state["control"].get("script_page_size")
     sentences = manifest["sentences"] if manifest else []
