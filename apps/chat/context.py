@@ -3,23 +3,12 @@
 import json
 from dataclasses import dataclass, field
 
+from apps.media.timeline import TimeRange
+
 STANDARD_STEM_IDS = ("background", "voice_all")
 SPEAKER_STEM_PREFIX = "speaker_"
 # Where the items an id argument refers to (tools.IdKind) are in the payload; stems are looked up apart.
 _ID_KEYS = {"segment": "segments", "subtitle_clip": "subtitleClips", "bgm_clip": "bgmClips"}
-
-
-@dataclass(frozen=True)
-class TimeRange:
-    start_ms: int
-    end_ms: int
-
-    @property
-    def duration_ms(self) -> int:
-        return max(0, self.end_ms - self.start_ms)
-
-    def overlaps(self, other: "TimeRange") -> bool:
-        return self.start_ms < other.end_ms and other.start_ms < self.end_ms
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ the request's `locale` decides only when the last user turn has no letters at al
 import math
 import re
 
-from apps.chat.context import TimeRange
+from apps.media.timeline import TimeRange
 
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
 _LETTER = re.compile(r"[^\W\d_]")

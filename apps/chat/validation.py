@@ -8,8 +8,9 @@ or times outside the timeline is dropped.
 import math
 from dataclasses import dataclass
 
-from apps.chat.context import ProjectContext, TimeRange
+from apps.chat.context import ProjectContext
 from apps.chat.tools import STRUCTURAL_TOOLS, TOOLS_BY_NAME, Step, ToolParam
+from apps.media.timeline import TimeRange
 
 
 @dataclass(frozen=True)

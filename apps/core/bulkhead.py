@@ -9,9 +9,7 @@ from apps.core.error_codes import ErrorCode
 from apps.core.errors import ServiceUnavailable
 
 
-class BulkheadFull(ServiceUnavailable):
-    code = ErrorCode.BUSY
-
+class BulkheadFull(ServiceUnavailable, code=ErrorCode.BUSY):
     def __init__(self, detail: str, *, retry_after_sec: int):
         super().__init__(detail=detail)
         self.retry_after_sec = retry_after_sec

@@ -22,10 +22,21 @@ logger = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
-    """An error a client can cause or see: an HTTP status, a stable code and an optional detail."""
+    """An error a client can cause or see: an HTTP status, a stable code and an optional detail.
+
+    A subclass names its status and default code in its class line, so the errors read as one table:
+    `class NotFound(ApiError, status_code=404, code=ErrorCode.NOT_FOUND): ...`.
+    """
 
     status_code = 400
     code: str = ErrorCode.BAD_REQUEST
+
+    def __init_subclass__(cls, *, status_code: int | None = None, code: str | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if status_code is not None:
+            cls.status_code = status_code
+        if code is not None:
+            cls.code = code
 
     def __init__(self, code: str | None = None, detail: str | None = None, *, status_code: int | None = None) -> None:
         self.code = code or self.code
@@ -35,38 +46,25 @@ class ApiError(Exception):
         super().__init__(f"{self.code}: {detail}" if detail else self.code)
 
 
-class BadRequest(ApiError):
-    status_code = 400
+class BadRequest(ApiError, status_code=400): ...
 
 
-class Unauthorized(ApiError):
-    status_code = 401
-    code = ErrorCode.UNAUTHORIZED
+class Unauthorized(ApiError, status_code=401, code=ErrorCode.UNAUTHORIZED): ...
 
 
-class Forbidden(ApiError):
-    status_code = 403
-    code = ErrorCode.FORBIDDEN
+class Forbidden(ApiError, status_code=403, code=ErrorCode.FORBIDDEN): ...
 
 
-class NotFound(ApiError):
-    status_code = 404
-    code = ErrorCode.NOT_FOUND
+class NotFound(ApiError, status_code=404, code=ErrorCode.NOT_FOUND): ...
 
 
-class Conflict(ApiError):
-    status_code = 409
-    code = ErrorCode.CONFLICT
+class Conflict(ApiError, status_code=409, code=ErrorCode.CONFLICT): ...
 
 
-class PayloadTooLarge(ApiError):
-    status_code = 413
-    code = ErrorCode.FILE_TOO_LARGE
+class PayloadTooLarge(ApiError, status_code=413, code=ErrorCode.FILE_TOO_LARGE): ...
 
 
-class ServiceUnavailable(ApiError):
-    status_code = 503
-    code = ErrorCode.SERVICE_UNAVAILABLE
+class ServiceUnavailable(ApiError, status_code=503, code=ErrorCode.SERVICE_UNAVAILABLE): ...
 
 
 def close_broken_connections() -> None:

@@ -15,12 +15,10 @@ from apps.core.errors import Forbidden, Unauthorized
 MIN_SECRET_LENGTH = 32
 
 
-class TokenMissing(Unauthorized):
-    code = ErrorCode.TOKEN_REQUIRED
+class TokenMissing(Unauthorized, code=ErrorCode.TOKEN_REQUIRED): ...
 
 
-class TokenInvalid(Forbidden):
-    code = ErrorCode.INVALID_TOKEN
+class TokenInvalid(Forbidden, code=ErrorCode.INVALID_TOKEN): ...
 
 
 @lru_cache(maxsize=4)

@@ -36,9 +36,7 @@ IDEMPOTENCY_HEADER_WINDOW = timedelta(hours=24)
 SPEC_REQUEST_FINGERPRINT = "requestFingerprint"
 
 
-class IdempotencyKeyReused(ApiError):
-    status_code = 422
-    code = ErrorCode.IDEMPOTENCY_KEY_REUSED
+class IdempotencyKeyReused(ApiError, status_code=422, code=ErrorCode.IDEMPOTENCY_KEY_REUSED): ...
 
 
 def idempotency_header(request: HttpRequest) -> str | None:

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from apps.core.error_codes import ErrorCode
 from apps.core.errors import BadRequest, JobFailure, NotFound
+from apps.core.serializers import wire_fields
 from apps.core.storage import job_file_key, local_copy, safe_file_name, storage_save_file
 from apps.jobs.models import Job, JobKind, JobStatus
 from apps.jobs.services import job_touch_expiry
@@ -51,24 +52,18 @@ def same_language(first: str | None, second: str | None) -> bool:
 # --- source media -------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SourceMedia:
     """Where a job's source lives: {"kind", "storageKey", "renderJobId"?, "hasVideo", "durationMs"}."""
 
     kind: str
     storage_key: str
+    render_job_id: str | None = None
     has_video: bool
     duration_ms: int
-    render_job_id: str | None = None
 
     def as_spec(self) -> dict:
-        return {
-            "kind": self.kind,
-            "storageKey": self.storage_key,
-            "renderJobId": self.render_job_id,
-            "hasVideo": self.has_video,
-            "durationMs": self.duration_ms,
-        }
+        return wire_fields(self)
 
 
 def upload_probe(path: Path) -> MediaInfo:

@@ -35,8 +35,7 @@ def cue_text_clean(text: str) -> str:
     return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " "))
 
 
-class SrtInvalid(BadRequest):
-    code = ErrorCode.INVALID_SRT
+class SrtInvalid(BadRequest, code=ErrorCode.INVALID_SRT): ...
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,7 @@ from apps.core.error_codes import ErrorCode
 from apps.core.errors import PayloadTooLarge
 
 
-class UploadTooLarge(PayloadTooLarge):
-    code = ErrorCode.FILE_TOO_LARGE
+class UploadTooLarge(PayloadTooLarge, code=ErrorCode.FILE_TOO_LARGE): ...
 
 
 class LimitedTemporaryFileUploadHandler(TemporaryFileUploadHandler):

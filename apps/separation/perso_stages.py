@@ -23,6 +23,7 @@ from apps.jobs.models import Job
 from apps.jobs.services import job_heartbeat, job_set_result, job_succeed
 from apps.media.ffmpeg import FfmpegCancelled, FfmpegError
 from apps.media.stems import RESULT_STEMS
+from apps.media.timeline import TimeRange
 from apps.perso.errors import PersoError
 from apps.perso.outputs import perso_download_background, perso_download_speaker_archive
 from apps.perso.submits import perso_submit_project
@@ -31,7 +32,7 @@ from apps.separation.archives import ArchiveError, archive_extract_files
 from apps.separation.mix import speakers_mix
 from apps.separation.stem_storage import StoredStem, measured_duration_ms, store_audio_stem
 from apps.separation.submits import SOURCE_UPLOAD, UPLOAD_STAGING_PREFIX
-from apps.separation.trim import TrimWindow, cut_audio_to_wav, pad_with_silence
+from apps.separation.trim import cut_audio_to_wav, pad_with_silence
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ def separation_prepare(*, job: Job) -> None:
 def _separation_prepare(*, job: Job, source: dict) -> None:
     window = None
     if job.spec.get("trimStartMs") is not None:
-        window = TrimWindow(start_ms=job.spec["trimStartMs"], end_ms=job.spec["trimEndMs"])
+        window = TimeRange(start_ms=job.spec["trimStartMs"], end_ms=job.spec["trimEndMs"])
     if not default_storage.exists(source["storageKey"]):
         raise JobFailure(ErrorCode.SOURCE_MISSING, "The source media is no longer available; please submit again")
     job_heartbeat(job=job, progress=2, progress_reason="Preparing audio")

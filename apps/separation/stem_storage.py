@@ -7,6 +7,7 @@ from pathlib import Path
 
 from django.core.files.storage import default_storage
 
+from apps.core.serializers import wire_fields
 from apps.core.storage import job_file_key, storage_save_file
 from apps.jobs.models import Job, JobEvent
 from apps.jobs.services import job_event_add
@@ -30,12 +31,7 @@ class StoredStem:
 
     def as_result_entry(self) -> dict:
         """The JSON kept in the job's result (read back by selectors.separation_stems)."""
-        return {
-            "stemId": self.stem_id,
-            "label": self.label,
-            "storageKey": self.storage_key,
-            "durationMs": self.duration_ms,
-        }
+        return wire_fields(self)
 
 
 def measured_duration_ms(path: Path) -> int | None:

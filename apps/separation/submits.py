@@ -29,8 +29,9 @@ from apps.jobs.submits import (
 )
 from apps.media.sources import render_output_source
 from apps.media.stems import separation_stems
+from apps.media.timeline import TimeRange
 from apps.separation.selectors import live_mix_of
-from apps.separation.trim import TrimWindow, source_probe, trim_bounds_check, trim_fit_to_duration
+from apps.separation.trim import source_probe, trim_bounds_check, trim_fit_to_duration
 
 STAGE_PREPARE = "prepare"
 STAGE_MIX = "mix"
@@ -64,7 +65,7 @@ class StemVolume:
 # --- Submit ---------------------------------------------------------------------------------------
 
 
-def separation_request_fingerprint(*, source_fingerprint: str, spec: SeparationSpec, window: TrimWindow | None) -> str:
+def separation_request_fingerprint(*, source_fingerprint: str, spec: SeparationSpec, window: TimeRange | None) -> str:
     """Same source + same window + same spec → same fingerprint (and so the same key for the same owner)."""
     trim = f"{window.start_ms}-{window.end_ms}" if window else "full"
     material = "|".join(

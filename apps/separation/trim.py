@@ -1,12 +1,12 @@
 """Trim windows of a separation source: validation in the contract's order, probing, and the
 sample-accurate cut to PCM WAV that Perso separates reliably (FLAC made it fail silently)."""
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from apps.core.error_codes import ErrorCode
 from apps.core.errors import ApiError, BadRequest
 from apps.media.ffmpeg import FfmpegError, MediaInfo, NotMedia, probe, run_ffmpeg, seconds_arg
+from apps.media.timeline import TimeRange
 
 MIN_TRIM_WINDOW_MS = 500
 # The phone measures durations with AVAsset/MediaMetadataRetriever, we with ffprobe; they differ by milliseconds.
@@ -15,26 +15,13 @@ PROBE_TIMEOUT_SEC = 30.0
 CUT_TIMEOUT_SEC = 600.0
 
 
-class FfmpegFailure(ApiError):
-    status_code = 500
-    code = ErrorCode.FFMPEG_ERROR
+class FfmpegFailure(ApiError, status_code=500, code=ErrorCode.FFMPEG_ERROR): ...
 
 
-class UnsupportedMedia(BadRequest):
-    code = ErrorCode.UNSUPPORTED_MEDIA
+class UnsupportedMedia(BadRequest, code=ErrorCode.UNSUPPORTED_MEDIA): ...
 
 
-@dataclass(frozen=True)
-class TrimWindow:
-    start_ms: int
-    end_ms: int
-
-    @property
-    def duration_ms(self) -> int:
-        return self.end_ms - self.start_ms
-
-
-def trim_bounds_check(*, trim_start_ms: int | None, trim_end_ms: int | None) -> TrimWindow | None:
+def trim_bounds_check(*, trim_start_ms: int | None, trim_end_ms: int | None) -> TimeRange | None:
     """The checks that need no media, in the contract's order; None when no trim was asked."""
     if trim_start_ms is None and trim_end_ms is None:
         return None
@@ -52,10 +39,10 @@ def trim_bounds_check(*, trim_start_ms: int | None, trim_end_ms: int | None) -> 
             ErrorCode.TRIM_RANGE_TOO_SHORT,
             f"The trim window must be at least {MIN_TRIM_WINDOW_MS} ms (got {trim_end_ms - trim_start_ms} ms)",
         )
-    return TrimWindow(start_ms=trim_start_ms, end_ms=trim_end_ms)
+    return TimeRange(start_ms=trim_start_ms, end_ms=trim_end_ms)
 
 
-def trim_fit_to_duration(*, window: TrimWindow | None, duration_ms: int) -> TrimWindow | None:
+def trim_fit_to_duration(*, window: TimeRange | None, duration_ms: int) -> TimeRange | None:
     """Clamps an end at most 100 ms past the measured duration; further past is the client's error."""
     if window is None or window.end_ms <= duration_ms:
         return window
@@ -63,7 +50,7 @@ def trim_fit_to_duration(*, window: TrimWindow | None, duration_ms: int) -> Trim
         raise BadRequest(
             ErrorCode.TRIM_END_EXCEEDS_DURATION, f"trimEndMs={window.end_ms} but file duration={duration_ms} ms"
         )
-    clamped = TrimWindow(start_ms=window.start_ms, end_ms=duration_ms)
+    clamped = TimeRange(start_ms=window.start_ms, end_ms=duration_ms)
     if clamped.duration_ms < MIN_TRIM_WINDOW_MS:
         raise BadRequest(
             ErrorCode.TRIM_RANGE_TOO_SHORT,
@@ -103,7 +90,7 @@ def source_probe(*, path: Path) -> MediaInfo:
     return media
 
 
-def cut_audio_to_wav(*, source: Path, target: Path, window: TrimWindow | None, on_progress=None) -> None:
+def cut_audio_to_wav(*, source: Path, target: Path, window: TimeRange | None, on_progress=None) -> None:
     """Audio only, PCM 16-bit WAV. The seek is on the output side so the cut is sample-accurate
     (an input-side seek with stream copy snaps to a keyframe or an AAC frame)."""
     arguments = ["-i", str(source), "-map", "0:a:0", "-vn", "-sn", "-dn"]

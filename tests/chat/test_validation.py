@@ -3,7 +3,7 @@
 import pytest
 from google.genai import types
 
-from apps.chat.context import ProjectContext, TimeRange
+from apps.chat.context import ProjectContext
 from apps.chat.texts import reply_language
 from apps.chat.tools import TOOLS, function_declarations
 from apps.chat.validation import (
@@ -14,6 +14,7 @@ from apps.chat.validation import (
     step_validate_against_context,
     step_validate_declaration,
 )
+from apps.media.timeline import TimeRange
 
 CONTEXT = ProjectContext(
     payload={
