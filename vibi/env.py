@@ -1,12 +1,15 @@
 """The one reader of the process environment: typed, strict, with `<NAME>_FILE` secrets."""
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+Number = TypeVar("Number", int, float)
 
 
 def env_str(name: str, default: str | None = None) -> str:
@@ -34,14 +37,30 @@ def env_bool(name: str, default: bool) -> bool:
 
 
 def env_int(name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    return _env_number(name, default, int, "an integer", minimum=minimum, maximum=maximum)
+
+
+def env_float(name: str, default: float, *, minimum: float | None = None, maximum: float | None = None) -> float:
+    return _env_number(name, default, float, "a number", minimum=minimum, maximum=maximum)
+
+
+def _env_number(
+    name: str,
+    default: Number,
+    parse: Callable[[str], Number],
+    kind: str,
+    *,
+    minimum: Number | None,
+    maximum: Number | None,
+) -> Number:
     raw = os.environ.get(name)
     if raw is None or raw == "":
         value = default
     else:
         try:
-            value = int(raw)
+            value = parse(raw)
         except ValueError as exc:
-            raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from exc
+            raise ImproperlyConfigured(f"{name} must be {kind}, got {raw!r}") from exc
     if minimum is not None and value < minimum:
         raise ImproperlyConfigured(f"{name} must be >= {minimum}, got {value}")
     if maximum is not None and value > maximum:

@@ -122,7 +122,7 @@ def _variables_read_by_the_code() -> set[str]:
     names = set()
     for path in [*ROOT.glob("apps/**/*.py"), *ROOT.glob("vibi/**/*.py"), *ROOT.glob("workers/**/*.py")]:
         text = path.read_text()
-        names |= set(re.findall(r"env_(?:str|int|bool|list)\(\s*\"([A-Z0-9_]+)\"", text))
+        names |= set(re.findall(r"env_(?:str|int|float|bool|list)\(\s*\"([A-Z0-9_]+)\"", text))
         names |= set(re.findall(r"_embedded_secret\(\s*\"([A-Z0-9_]+)\"", text))
         names |= set(re.findall(r"os\.environ(?:\.get)?[\[(]\s*\"([A-Z0-9_]+)\"", text))
     names |= set(re.findall(r"\$\{([A-Z][A-Z0-9_]+)", (ROOT / "deploy" / "entrypoint.sh").read_text()))

@@ -13,7 +13,7 @@ from urllib.parse import unquote, urlparse
 import dj_database_url
 
 from vibi import settings_problems as _problems
-from vibi.env import env_bool, env_int, env_list, env_str
+from vibi.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 DATA_DIR = Path(env_str("VIBI_DATA_DIR", str(BASE_DIR / "data"))).resolve()
@@ -273,7 +273,7 @@ PERSO_DOWNLOAD_ALLOWED_HOSTS = env_list("PERSO_DOWNLOAD_ALLOWED_HOSTS", "portal-
 PERSO_POLL_FIRST_DELAY_SEC = env_int("PERSO_POLL_FIRST_DELAY_SEC", 5, minimum=5)
 PERSO_POLL_MAX_INTERVAL_SEC = env_int("PERSO_POLL_MAX_INTERVAL_SEC", 30, minimum=5)
 # The documented floor: a project is never polled sooner than this after its last poll, across workers.
-PERSO_POLL_MIN_INTERVAL_SEC = max(5.0, float(env_str("PERSO_POLL_MIN_INTERVAL_SEC", "5")))
+PERSO_POLL_MIN_INTERVAL_SEC = max(5.0, env_float("PERSO_POLL_MIN_INTERVAL_SEC", 5.0))
 # Polls that failed (5xx, network, 429) back off by doubling from the floor up to this.
 PERSO_POLL_ERROR_MAX_INTERVAL_SEC = env_int("PERSO_POLL_ERROR_MAX_INTERVAL_SEC", 120, minimum=5)
 PERSO_POLL_DEADLINE_SEC = env_int("PERSO_POLL_DEADLINE_SEC", 60 * 60, minimum=60)
@@ -435,12 +435,12 @@ PERSO_FRESH_LINK_ATTEMPTS = env_int("PERSO_FRESH_LINK_ATTEMPTS", 3, minimum=1)
 PERSO_SIM_DATA_DIR = env_str("PERSO_SIM_DATA_DIR", str(DATA_DIR / "sim-perso"))
 PERSO_SIM_API_KEY = env_str("PERSO_SIM_API_KEY", "sim-perso-key")
 PERSO_SIM_SPACE_SEQ = env_int("PERSO_SIM_SPACE_SEQ", 1, minimum=1)
-PERSO_SIM_STEP_SEC = float(env_str("PERSO_SIM_STEP_SEC", "5"))
+PERSO_SIM_STEP_SEC = env_float("PERSO_SIM_STEP_SEC", 5.0)
 PERSO_SIM_SAS_TTL_SEC = env_int("PERSO_SIM_SAS_TTL_SEC", 30 * 60, minimum=1)
 PERSO_SIM_QUEUE_MAX = env_int("PERSO_SIM_QUEUE_MAX", 10, minimum=1)
 # The documented polling floor ("Do not poll more frequently than every 5 seconds"): the simulator
 # answers 429 to a progress poll of a project sooner than this after its previous poll.
-PERSO_SIM_POLL_MIN_INTERVAL_SEC = float(env_str("PERSO_SIM_POLL_MIN_INTERVAL_SEC", "5"))
+PERSO_SIM_POLL_MIN_INTERVAL_SEC = env_float("PERSO_SIM_POLL_MIN_INTERVAL_SEC", 5.0)
 
 # --- Chat assistant (apps/chat) --------------------------------------------------------------------------
 # Only the latest turns of a long conversation go to Gemini; the phone resends the whole history each turn.
