@@ -79,7 +79,6 @@ class PersoLanguage:
 @dataclass(frozen=True)
 class SasToken:
     blob_sas_url: str
-    expiration: str
 
     @property
     def blob_url(self) -> str:
@@ -581,7 +580,7 @@ class PersoClient:
         body = unwrap_envelope(response.json())
         if not isinstance(body, dict) or not body.get("blobSasUrl"):
             raise PersoProtocolError(response.status_code, "", "SAS token answer without blobSasUrl")
-        return SasToken(blob_sas_url=body["blobSasUrl"], expiration=body.get("expirationDatetime") or "")
+        return SasToken(blob_sas_url=body["blobSasUrl"])
 
     def put_blob(self, sas_url: str, source: Path) -> None:
         """Streams the file to the blob URL: no API key, `x-ms-blob-type: BlockBlob`, and each retry
