@@ -46,8 +46,6 @@ class Segment:
     trim_end_ms: int = 0  # 0 = to the end of the source
     width: int | None = None
     height: int | None = None
-    image_x_pct: float | None = None
-    image_y_pct: float | None = None
     image_width_pct: float | None = None
     image_height_pct: float | None = None
     volume_scale: float = 1.0
@@ -370,11 +368,13 @@ class SegmentSerializer(_ConfigObject):
             self.refuse_field("durationMs", ErrorCode.INVALID_DURATION, "durationMs must be > 0 for an IMAGE segment")
 
     def validate(self, attrs):
-        # A width or height <= 0 means the source's.
+        # A width or height <= 0 means the source's. imageXPct/imageYPct are checked but not rendered (an
+        # IMAGE segment is always centred, docs/render.md), so the Segment leaves them out.
         width, height = attrs["width"], attrs["height"]
+        rendered = {name: value for name, value in attrs.items() if name not in ("imageXPct", "imageYPct")}
         return super().validate(
             {
-                **attrs,
+                **rendered,
                 "width": width if width and width > 0 else None,
                 "height": height if height and height > 0 else None,
             }
