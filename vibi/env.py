@@ -12,12 +12,16 @@ _FALSE = {"0", "false", "no", "off"}
 Number = TypeVar("Number", int, float)
 
 
-def env_str(name: str, default: str | None = None) -> str:
+def _env_raw(name: str) -> str | None:
+    """The variable's text, from the file `<NAME>_FILE` names when set; None when unset or empty."""
     file_path = os.environ.get(f"{name}_FILE")
-    if file_path:
-        return Path(file_path).read_text().strip()
-    value = os.environ.get(name)
-    if value is None or value == "":
+    value = Path(file_path).read_text().strip() if file_path else os.environ.get(name)
+    return value or None
+
+
+def env_str(name: str, default: str | None = None) -> str:
+    value = _env_raw(name)
+    if value is None:
         if default is None:
             raise ImproperlyConfigured(f"Environment variable {name} is required")
         return default
@@ -25,8 +29,8 @@ def env_str(name: str, default: str | None = None) -> str:
 
 
 def env_bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
+    raw = _env_raw(name)
+    if raw is None:
         return default
     lowered = raw.strip().lower()
     if lowered in _TRUE:
@@ -53,8 +57,8 @@ def _env_number(
     minimum: Number | None,
     maximum: Number | None,
 ) -> Number:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
+    raw = _env_raw(name)
+    if raw is None:
         value = default
     else:
         try:
