@@ -16,7 +16,7 @@ from apps.core.storage import job_file_key, local_copy, storage_save_file
 from apps.jobs.models import Job
 from apps.jobs.services import job_heartbeat, job_succeed
 from apps.media.ffmpeg import FfmpegCancelled, FfmpegError, NotMedia, probe, run_ffmpeg
-from apps.media.pcm_mix import pcm_wavs_sum
+from apps.media.pcm_wav import pcm_wavs_sum
 from apps.media.stems import separation_stems
 from apps.separation.selectors import RESULT_MIX_DURATION_MS, RESULT_MIX_OUTPUT_KEY
 from apps.separation.stem_storage import separation_stems_dispose

@@ -6,6 +6,7 @@ from pathlib import Path
 from apps.core.error_codes import ErrorCode
 from apps.core.errors import ApiError, BadRequest
 from apps.media.ffmpeg import FfmpegError, MediaInfo, NotMedia, probe, run_ffmpeg, seconds_arg
+from apps.media.pcm_wav import pcm_wav_cut
 from apps.media.timeline import TimeRange
 
 MIN_TRIM_WINDOW_MS = 500
@@ -92,7 +93,11 @@ def source_probe(*, path: Path) -> MediaInfo:
 
 def cut_audio_to_wav(*, source: Path, target: Path, window: TimeRange | None, on_progress=None) -> None:
     """Audio only, PCM 16-bit WAV. The seek is on the output side so the cut is sample-accurate
-    (an input-side seek with stream copy snaps to a keyframe or an AAC frame)."""
+    (an input-side seek with stream copy snaps to a keyframe or an AAC frame). A 16-bit PCM WAV source
+    is cut in Python to the same frames, without starting ffmpeg."""
+    start_ms, duration_ms = (window.start_ms, window.duration_ms) if window is not None else (None, None)
+    if pcm_wav_cut(source=source, target=target, start_ms=start_ms, duration_ms=duration_ms):
+        return
     arguments = ["-i", str(source), "-map", "0:a:0", "-vn", "-sn", "-dn"]
     expected_ms = None
     if window is not None:
