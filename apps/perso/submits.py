@@ -149,8 +149,14 @@ def _lock_space_slots() -> None:
 
 
 def _reserve_slot(*, job: Job) -> bool:
+    """Takes a slot if one is free. Raises JobLost when the row's Perso state is no longer the one this
+    copy of the job holds: another poller took the submit (a freed slot's wake can make a job that is
+    being submitted due again), and submitting again or queueing it over that submit would pay twice."""
     with transaction.atomic():
         _lock_space_slots()
+        row_state = Job.objects.filter(pk=job.pk).values_list("upstream__persoState", flat=True).first()
+        if row_state != job.upstream.get("persoState"):
+            raise JobLost(job.public_id)
         if perso_in_flight_count() >= settings.PERSO_MAX_IN_FLIGHT:
             return False
         job_update_upstream(job=job, upstream={"persoState": STATE_SUBMITTING})

@@ -10,9 +10,9 @@ from django.utils import timezone
 from apps.core.errors import JobFailure
 from apps.jobs import stages
 from apps.jobs.models import ExternalCall, Job, JobStatus
-from apps.jobs.services import job_claim, job_create
+from apps.jobs.services import JobLost, job_claim, job_create
 from apps.perso.polling import next_poll_delay_sec, poll_due_jobs
-from apps.perso.submits import perso_submit_project
+from apps.perso.submits import perso_submit_project, perso_try_submit
 from apps.perso.uploads import perso_upload_media
 from tests.conftest import TEST_POLL_FLOOR_SEC
 
@@ -349,3 +349,29 @@ def test_a_job_left_submitting_without_a_project_is_submitted_again(alice, media
     assert second.upstream["persoState"] == "processing" and second.upstream["persoProjectSeq"] > 0
     counters = perso_sim.counters()
     assert (counters["submits"], counters["projectsCreated"]) == (2, 2)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("slots_after", [2, 3])
+def test_a_queued_job_taken_by_two_pollers_is_submitted_once(
+    alice, media_seq, done_stage, perso_sim, settings, slots_after
+):
+    """A freed slot's wake makes the oldest queued jobs due, also one a poller is submitting right
+    then: a second poller then holds a stale copy of it. Its attempt must neither submit again (a free
+    slot) nor queue the job over the first submit (no slot), which would lose the project and pay twice."""
+    settings.PERSO_MAX_IN_FLIGHT = 1
+    _submit(_running_job(alice), media_seq)
+    second = _submit(_running_job(alice), media_seq)
+    stale = Job.objects.get(pk=second.pk)
+    assert stale.upstream["persoState"] == "queued"
+
+    settings.PERSO_MAX_IN_FLIGHT = slots_after
+    perso_try_submit(job=second)
+    second.refresh_from_db()
+    project_seq = second.upstream["persoProjectSeq"]
+    with pytest.raises(JobLost):
+        perso_try_submit(job=stale)
+
+    second.refresh_from_db()
+    assert (second.upstream["persoState"], second.upstream["persoProjectSeq"]) == ("processing", project_seq)
+    assert perso_sim.counters()["projectsCreated"] == 2
