@@ -1,6 +1,5 @@
 """Sign-in: verify a Google ID token, upsert the user, issue the platform's own HS256 JWT."""
 
-import copy
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -158,12 +157,17 @@ def user_cache_clear() -> None:
 def _active_user_by_subject(sub: str) -> User | None:
     """The token's active user, from a per-process cache for AUTH_USER_CACHE_SEC: status polls are the
     hottest path and the user row rarely changes. A user deactivated or deleted meanwhile is refused
-    by each web process within AUTH_USER_CACHE_SEC (0: on the next request). Each request gets its
-    own copy of the cached user, so nothing a request sets on it reaches another request."""
+    by each web process within AUTH_USER_CACHE_SEC (0: on the next request).
+
+    Every request of the window gets the same instance, read-only by convention: the API only reads it
+    (`pk`, `is_authenticated`) or passes it as a job's `owner` (a foreign key, which caches nothing on
+    the user), and its fields are all loaded (built from every column's value or default, so no
+    deferred field is fetched onto it). tests/accounts/test_bearer_user_cache.py runs the endpoints
+    and checks it is unchanged."""
     now = time.monotonic()
     cached = _user_cache.get(sub)
     if cached and cached[0] > now:
-        return copy.copy(cached[1])
+        return cached[1]
     lookup = {"pk": sub.removeprefix("user:")} if sub.startswith("user:") else {"google_sub": sub}
     try:
         fields = (
@@ -185,7 +189,7 @@ def _active_user_by_subject(sub: str) -> User | None:
         if len(_user_cache) > 10_000:
             _user_cache.clear()
         _user_cache[sub] = (now + settings.AUTH_USER_CACHE_SEC, user)
-    return copy.copy(user)
+    return user
 
 
 def sign_in_with_google(*, id_token: str) -> tuple[User, AccessToken]:

@@ -5,7 +5,7 @@ import pytest
 
 from apps.accounts.services import access_token_issue, access_token_user, user_cache_clear
 from apps.jobs.models import Job, JobKind
-from apps.jobs.services import new_public_id
+from apps.jobs.services import job_create, new_public_id
 
 pytestmark = pytest.mark.django_db
 
@@ -46,12 +46,35 @@ def test_a_deleted_user_is_refused_with_no_cache(alice, alice_client, alice_rend
     assert alice_client.get(alice_render_status).status_code == 401
 
 
-def test_each_request_gets_its_own_copy_of_the_cached_user(alice, settings):
+def _state_of(user) -> dict:
+    """Everything an instance holds: its field values and attributes, and Django's state and caches."""
+    return {
+        **{name: value for name, value in vars(user).items() if name != "_state"},
+        "_state": {name: value for name, value in vars(user._state).items() if name != "fields_cache"},
+        "fields_cache": dict(user._state.fields_cache),
+    }
+
+
+def test_every_request_shares_the_cached_user_and_none_changes_it(alice, alice_client, settings):
+    """The API hands the cached user to every request of the window without a copy: the requests that
+    read it (polls, fast and through DRF, downloads, errors) and the code that stores it as a job's
+    owner leave it as it was."""
     settings.AUTH_USER_CACHE_SEC = 30
     token = access_token_issue(user=alice).token
-    first = access_token_user(token=token)
-    first.display_name = "changed by one request"
-    second = access_token_user(token=token)
-    assert second is not first
-    assert second.pk == alice.pk and second.display_name == "Alice"
-    assert not second._state.adding
+    cached = access_token_user(token=token)
+    assert access_token_user(token=token) is cached
+    before = _state_of(cached)
+
+    created, _ = job_create(kind=JobKind.RENDER, owner=cached, spec={}, first_stage=None)
+    render = f"/api/v2/render/{created.public_id}"
+    subtitles = Job.objects.create(public_id=new_public_id(JobKind.SUBTITLES), kind=JobKind.SUBTITLES, owner=alice)
+    for url, headers in [
+        (f"{render}/status", {"HTTP_ACCEPT": "application/json"}),  # a plain poll, outside DRF's dispatch
+        (f"{render}/status?format=json", {}),  # through DRF
+        (f"/api/v2/subtitles/{subtitles.public_id}", {}),
+        (f"{render}/download", {}),
+        ("/api/v2/render/rnd-missing/status", {}),
+    ]:
+        assert alice_client.get(url, **headers).status_code in (200, 404)
+    assert access_token_user(token=token) is cached
+    assert _state_of(cached) == before
