@@ -1,11 +1,14 @@
 """Read-only queries of jobs."""
 
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from django.db import connection
+from psycopg import pq
+from psycopg.adapt import Transformer
 
 from apps.core.error_codes import ErrorCode
 from apps.core.errors import NotFound
@@ -31,6 +34,10 @@ _STATUS_SNAPSHOT_SQL = (
     "SELECT public_id, status, progress, progress_reason, error_code, error_detail, started_at "
     "FROM jobs_job WHERE public_id = %s AND owner_id = %s AND kind = %s"
 )
+# The same statement, prepared on each Postgres connection under its own name on first use.
+_STATUS_STATEMENT_NAME = b"vibi_job_status_snapshot"
+_STATUS_STATEMENT_SQL = _STATUS_SNAPSHOT_SQL.replace("%s", "$1", 1).replace("%s", "$2", 1).replace("%s", "$3", 1)
+_status_statement_prepared: "weakref.WeakSet[psycopg.Connection[Any]]" = weakref.WeakSet()
 
 
 def job_status_snapshot(*, owner_id: int, public_id: str, kind: str) -> JobStatusSnapshot | None:
@@ -39,23 +46,60 @@ def job_status_snapshot(*, owner_id: int, public_id: str, kind: str) -> JobStatu
     Polls are the platform's hottest path (every phone polls every 2–10 s); one lookup by the unique
     `public_id` index in plain SQL costs a fraction of the ORM's query compilation, and on Postgres
     it is a prepared statement, planned once per connection (see docs/performance.md)."""
-    parameters: list[str | int] = [public_id, owner_id, kind]
     if connection.vendor == "postgresql":
-        # Django's cursors bind parameters client-side, which cannot prepare: a server-binding cursor
-        # on the same connection (same adapters and transaction), after the checks Django's would run.
-        connection.close_if_health_check_failed()
-        connection.ensure_connection()
-        connection.validate_no_broken_transaction()
-        with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-            cursor.execute(_STATUS_SNAPSHOT_SQL, parameters, prepare=True)
-            row = cursor.fetchone()
+        row = _postgres_status_row(public_id, owner_id, kind)
     else:
         with connection.cursor() as cursor:
-            cursor.execute(_STATUS_SNAPSHOT_SQL, parameters)
+            cursor.execute(_STATUS_SNAPSHOT_SQL, [public_id, owner_id, kind])
             row = cursor.fetchone()
     if row:
         log_context_bind(job_id=public_id)
     return JobStatusSnapshot(*row) if row else None
+
+
+def _postgres_status_row(public_id: str, owner_id: int, kind: str) -> tuple[Any, ...] | None:
+    """The status statement run through libpq on Django's connection, after the checks a Django
+    cursor runs and inside its error mapping (a dropped connection is an OperationalError → 503).
+
+    psycopg's cursor machinery (query conversion, its prepared-statement bookkeeping, the
+    non-blocking wait loop) cost a poll about three times the round trip itself; libpq's blocking
+    call releases the GIL as psycopg's wait does. Parameters are sent as text and the row is loaded by
+    psycopg's own loaders (the connection's adapters), so the values are those of a psycopg cursor."""
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    connection.validate_no_broken_transaction()
+    with connection.wrap_database_errors:
+        if "\x00" in public_id:  # what psycopg's text dumper refuses too (DataError → 400)
+            raise psycopg.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
+        pg_connection: psycopg.Connection[Any] = connection.connection
+        pgconn = pg_connection.pgconn
+        with pg_connection.lock:
+            if pg_connection not in _status_statement_prepared:
+                _checked(pg_connection, pgconn.prepare(_STATUS_STATEMENT_NAME, _STATUS_STATEMENT_SQL.encode()))
+                _status_statement_prepared.add(pg_connection)
+            result = pgconn.exec_prepared(
+                _STATUS_STATEMENT_NAME, [public_id.encode(), str(owner_id).encode(), kind.encode()]
+            )
+        if result.status != pq.ExecStatus.TUPLES_OK:
+            # Not prepared after all (DEALLOCATE / DISCARD ALL ran on the session): prepared again next time.
+            _status_statement_prepared.discard(pg_connection)
+            _checked(pg_connection, result)
+        if not result.ntuples:
+            return None
+        loader = Transformer(pg_connection)
+        loader.set_pgresult(result)
+        return loader.load_row(0, tuple)
+
+
+def _checked(pg_connection: "psycopg.Connection[Any]", result: pq.abc.PGresult) -> None:
+    """Raises what a psycopg cursor raises for a failed `result`: OperationalError when the connection
+    is gone, else the error class of the result's SQLSTATE."""
+    if result.status in (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK):
+        return
+    if pg_connection.pgconn.status != pq.ConnStatus.OK:
+        message = (result.error_message or pg_connection.pgconn.error_message).decode(errors="replace")
+        raise psycopg.OperationalError(f"the status query failed: {message.strip()}")
+    raise psycopg.errors.error_from_result(result, encoding=pg_connection.info.encoding)
 
 
 # How a 404 names a job of each kind ("Subtitle job not found: sub-…").
