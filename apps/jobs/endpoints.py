@@ -7,15 +7,17 @@ A capability's endpoints are a service, its serializers and a few lines of view 
   the service creates the job with `apps.jobs.submits.job_submit` (one submit, one job);
 - status: a `JobStatusApi` whose get() reads the caller's job with `owned_job_get`
   (apps.jobs.selectors) and answers `status_body` plus the capability's URL fields, documented by a
-  subclass of a status serializer of apps.jobs.serializers;
+  subclass of a status serializer of apps.jobs.serializers; a phone's plain poll is answered by
+  `status_poll_view` around DRF's dispatch, every other request by DRF;
 - download: a `SignedJobDownloadApi` whose get() takes the job from `signed_job` (token, job, owner)
   and answers `job_file_response`.
 """
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -24,6 +26,7 @@ from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from apps.core.downloads import SignedDownloadApi, stored_file_response
@@ -46,6 +49,9 @@ from apps.jobs.public_status import COMPLETED, FAILED, READY
 from apps.jobs.selectors import JobStatusSnapshot, job_of_kind_get
 from apps.jobs.serializers import JobIdSerializer
 from apps.jobs.submits import SubmitRequest
+
+if TYPE_CHECKING:
+    from rest_framework.views import AsView, GenericView  # the stubs' types of as_view() (no runtime names)
 
 # A view's docstring is its operation's description in the schema unless extend_schema gives one,
 # so the base views below carry comments instead.
@@ -103,6 +109,11 @@ class SourceJobSubmitApi(JobSubmitApi):
 _JSON_ACCEPTS = frozenset({"application/json", "*/*"})
 
 
+def _json_without_negotiation(request: HttpRequest | Request) -> bool:
+    """`Accept: application/json`, `*/*` or none, and no query string (which could carry `?format=`)."""
+    return request.META.get("HTTP_ACCEPT", "*/*") in _JSON_ACCEPTS and not request.META.get("QUERY_STRING")
+
+
 class JsonPollNegotiation(DefaultContentNegotiation):
     """DRF's negotiation, short-cut for a JSON-only view polled with `Accept: application/json` or
     `*/*` (or none) and no query string (`?format=`): anything else is negotiated as before (406 when JSON is not
@@ -113,12 +124,7 @@ class JsonPollNegotiation(DefaultContentNegotiation):
     ) -> tuple[BaseRenderer, str]:
         renderers = list(renderers)
         renderer = renderers[0]
-        if (
-            format_suffix is None
-            and renderer.media_type == "application/json"
-            and request.META.get("HTTP_ACCEPT", "*/*") in _JSON_ACCEPTS
-            and not request.META.get("QUERY_STRING")
-        ):
+        if format_suffix is None and renderer.media_type == "application/json" and _json_without_negotiation(request):
             return renderer, renderer.media_type
         return super().select_renderer(request, renderers, format_suffix)  # type: ignore[no-any-return]
 
@@ -128,6 +134,10 @@ class JsonPollNegotiation(DefaultContentNegotiation):
 class JobStatusApi(APIView):
     content_negotiation_class = JsonPollNegotiation
     throttle_classes: Sequence[type[Any]] = ()
+
+    @classmethod
+    def as_view(cls, **initkwargs: Any) -> "AsView[GenericView]":
+        return cast("AsView[GenericView]", status_poll_view(cls, initkwargs, super().as_view(**initkwargs)))
 
     @staticmethod
     def status_schema(
@@ -157,6 +167,88 @@ class JobStatusApi(APIView):
             "progressReason": progress_reason,
             "error": error,
         }
+
+
+def status_poll_view(
+    view_class: type[JobStatusApi], initkwargs: dict[str, Any], drf_view: Callable[..., HttpResponseBase]
+) -> Callable[..., HttpResponseBase]:
+    """`drf_view` (DRF's view function of `view_class`), with a phone's plain poll answered outside
+    DRF's dispatch: a GET with an Authorization header, JSON acceptable without negotiation (no query
+    string). Such a poll runs what DRF would run on the same view class: the view's authenticators
+    (the Bearer check of apps.accounts), its permissions and its get(), whose Response data is
+    rendered by the view's JSON renderer with the headers DRF adds (`Allow`). What it skips decides
+    nothing for such a poll: DRF's request wrapper, negotiation, versioning and throttles (the view has
+    none and one JSON renderer) and the template-response phase of a DRF Response.
+
+    Any other request — another method, an odd Accept, a query string, no credentials — and a poll
+    whose authentication or permissions fail or whose get() raises (404, a database error …) is
+    answered by `drf_view` itself, so every error is DRF's, byte for byte
+    (tests/jobs/test_status_poll_view.py compares both). The result keeps the attributes of
+    `drf_view` (`cls`, `initkwargs`, `csrf_exempt` …), which is how drf-spectacular finds and
+    documents the view."""
+    renderer_classes = list(view_class.renderer_classes)
+    if (
+        view_class.throttle_classes
+        or len(renderer_classes) != 1
+        or renderer_classes[0].media_type != "application/json"
+    ):
+        return drf_view
+    renderer = renderer_classes[0]()
+    content_type = f"{renderer.media_type}; charset={renderer.charset}" if renderer.charset else renderer.media_type
+    # DRF's `default_response_headers` (`Allow`) depend on the class only: read from the first poll's view.
+    response_headers: dict[str, str] = {}
+
+    @functools.wraps(drf_view)
+    def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if (
+            request.method != "GET"
+            or "HTTP_AUTHORIZATION" not in request.META
+            or not _json_without_negotiation(request)
+            or kwargs.get(api_settings.FORMAT_SUFFIX_KWARG) is not None
+        ):
+            return drf_view(request, *args, **kwargs)
+        status_view = view_class(**initkwargs)
+        status_view.setup(request, *args, **kwargs)
+        status_view.args, status_view.kwargs, status_view.format_kwarg = args, kwargs, None
+        try:
+            if not _authenticated(request, status_view) or not all(
+                permission.has_permission(request, status_view)  # type: ignore[arg-type]  # reads request.user
+                for permission in status_view.get_permissions()
+            ):
+                return drf_view(request, *args, **kwargs)
+            response = status_view.get(request, *args, **kwargs)  # type: ignore[attr-defined]  # each subclass's
+        except Exception:  # noqa: BLE001 - DRF's view answers it (or raises it) exactly as it would have
+            return drf_view(request, *args, **kwargs)
+        if not isinstance(response, Response) or response.data is None or response.template_name is not None:
+            return drf_view(request, *args, **kwargs)
+        answer = HttpResponse(
+            renderer.render(response.data, renderer.media_type, {"view": status_view, "request": request}),
+            content_type=content_type,
+            status=response.status_code,
+        )
+        for name, value in response.items():
+            if name != "Content-Type":
+                answer[name] = value
+        if not response_headers:
+            response_headers.update(status_view.default_response_headers)
+        for name, value in response_headers.items():
+            answer[name] = value
+        return answer
+
+    view.drf_view = drf_view  # type: ignore[attr-defined]  # what answers every other request (tests compare both)
+    return view
+
+
+def _authenticated(request: HttpRequest, view: APIView) -> bool:
+    """DRF's authentication of `request` by `view`'s authenticators (the first that recognizes its
+    credentials wins); sets `request.user` and `request.auth` as DRF's request does. False when none
+    did; an authenticator's refusal raises."""
+    for authenticator in view.get_authenticators():
+        user_auth = authenticator.authenticate(request)  # type: ignore[arg-type]  # reads request.META
+        if user_auth is not None:
+            request.user, request.auth = user_auth  # type: ignore[attr-defined]  # `auth`: DRF's, set as DRF sets it
+            return True
+    return False
 
 
 # A signed download of a file of a job of `job_kind`.
