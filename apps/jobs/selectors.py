@@ -72,23 +72,33 @@ def _postgres_status_row(public_id: str, owner_id: int, kind: str) -> tuple[Any,
         if "\x00" in public_id:  # what psycopg's text dumper refuses too (DataError → 400)
             raise psycopg.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
         pg_connection: psycopg.Connection[Any] = connection.connection
-        pgconn = pg_connection.pgconn
         with pg_connection.lock:
-            if pg_connection not in _status_statement_prepared:
-                _checked(pg_connection, pgconn.prepare(_STATUS_STATEMENT_NAME, _STATUS_STATEMENT_SQL.encode()))
-                _status_statement_prepared.add(pg_connection)
-            result = pgconn.exec_prepared(
-                _STATUS_STATEMENT_NAME, [public_id.encode(), str(owner_id).encode(), kind.encode()]
-            )
-        if result.status != pq.ExecStatus.TUPLES_OK:
-            # Not prepared after all (DEALLOCATE / DISCARD ALL ran on the session): prepared again next time.
-            _status_statement_prepared.discard(pg_connection)
-            _checked(pg_connection, result)
+            result = _status_statement_run(pg_connection, [public_id.encode(), str(owner_id).encode(), kind.encode()])
+        _checked(pg_connection, result)
         if not result.ntuples:
             return None
         loader = Transformer(pg_connection)
         loader.set_pgresult(result)
         return loader.load_row(0, tuple)
+
+
+def _status_statement_run(pg_connection: "psycopg.Connection[Any]", parameters: list[bytes]) -> pq.abc.PGresult:
+    """The statement's result, prepared first on a connection that has not got it. A session that lost
+    it (DEALLOCATE, DISCARD ALL) gets it again: at once outside a transaction; inside one, where the
+    error has aborted the transaction, the error is raised and the next call prepares it."""
+    pgconn = pg_connection.pgconn
+    for _ in range(2):
+        if pg_connection not in _status_statement_prepared:
+            _checked(pg_connection, pgconn.prepare(_STATUS_STATEMENT_NAME, _STATUS_STATEMENT_SQL.encode()))
+            _status_statement_prepared.add(pg_connection)
+        result = pgconn.exec_prepared(_STATUS_STATEMENT_NAME, parameters)
+        if result.status == pq.ExecStatus.TUPLES_OK:
+            break
+        _status_statement_prepared.discard(pg_connection)
+        lost = result.error_field(pq.DiagnosticField.SQLSTATE) == b"26000"  # invalid_sql_statement_name
+        if not lost or pgconn.transaction_status != pq.TransactionStatus.IDLE:
+            break
+    return result
 
 
 def _checked(pg_connection: "psycopg.Connection[Any]", result: pq.abc.PGresult) -> None:
