@@ -197,6 +197,7 @@ def status_poll_view(
     content_type = f"{renderer.media_type}; charset={renderer.charset}" if renderer.charset else renderer.media_type
     # DRF's `default_response_headers` (`Allow`) depend on the class only: read from the first poll's view.
     response_headers: dict[str, str] = {}
+    format_suffix_kwarg = api_settings.FORMAT_SUFFIX_KWARG
 
     @functools.wraps(drf_view)
     def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
@@ -204,7 +205,7 @@ def status_poll_view(
             request.method != "GET"
             or "HTTP_AUTHORIZATION" not in request.META
             or not _json_without_negotiation(request)
-            or kwargs.get(api_settings.FORMAT_SUFFIX_KWARG) is not None
+            or kwargs.get(format_suffix_kwarg) is not None
         ):
             return drf_view(request, *args, **kwargs)
         status_view = view_class(**initkwargs)

@@ -6,7 +6,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import psycopg
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from psycopg import pq
 from psycopg.adapt import Transformer
 
@@ -46,10 +47,11 @@ def job_status_snapshot(*, owner_id: int, public_id: str, kind: str) -> JobStatu
     Polls are the platform's hottest path (every phone polls every 2–10 s); one lookup by the unique
     `public_id` index in plain SQL costs a fraction of the ORM's query compilation, and on Postgres
     it is a prepared statement, planned once per connection (see docs/performance.md)."""
-    if connection.vendor == "postgresql":
-        row = _postgres_status_row(public_id, owner_id, kind)
+    database = connections[DEFAULT_DB_ALIAS]  # once: each `connection.x` looks the thread's connection up again
+    if database.vendor == "postgresql":
+        row = _postgres_status_row(database, public_id, owner_id, kind)
     else:
-        with connection.cursor() as cursor:
+        with database.cursor() as cursor:
             cursor.execute(_STATUS_SNAPSHOT_SQL, [public_id, owner_id, kind])
             row = cursor.fetchone()
     if row:
@@ -57,7 +59,9 @@ def job_status_snapshot(*, owner_id: int, public_id: str, kind: str) -> JobStatu
     return JobStatusSnapshot(*row) if row else None
 
 
-def _postgres_status_row(public_id: str, owner_id: int, kind: str) -> tuple[Any, ...] | None:
+def _postgres_status_row(
+    database: BaseDatabaseWrapper, public_id: str, owner_id: int, kind: str
+) -> tuple[Any, ...] | None:
     """The status statement run through libpq on Django's connection, after the checks a Django
     cursor runs and inside its error mapping (a dropped connection is an OperationalError → 503).
 
@@ -65,13 +69,13 @@ def _postgres_status_row(public_id: str, owner_id: int, kind: str) -> tuple[Any,
     non-blocking wait loop) cost a poll about three times the round trip itself; libpq's blocking
     call releases the GIL as psycopg's wait does. Parameters are sent as text and the row is loaded by
     psycopg's own loaders (the connection's adapters), so the values are those of a psycopg cursor."""
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    connection.validate_no_broken_transaction()
-    with connection.wrap_database_errors:
+    database.close_if_health_check_failed()
+    database.ensure_connection()
+    database.validate_no_broken_transaction()
+    with database.wrap_database_errors:
         if "\x00" in public_id:  # what psycopg's text dumper refuses too (DataError → 400)
             raise psycopg.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
-        pg_connection: psycopg.Connection[Any] = connection.connection
+        pg_connection: psycopg.Connection[Any] = database.connection
         with pg_connection.lock:
             result = _status_statement_run(pg_connection, [public_id.encode(), str(owner_id).encode(), kind.encode()])
         _checked(pg_connection, result)
