@@ -83,17 +83,18 @@ PROFILE_LAYERS = [
         [("django_prometheus/middleware.py", name) for name in ("process_request", "process_view", "process_response")],
     ),
     ("access log line (format, redact, write)", [("logging/__init__.py", "info")]),
+    ("status poll outside DRF's dispatch (JobStatusApi)", [("apps/jobs/endpoints.py", "view")]),
     ("DRF request wrapping", [("rest_framework/views.py", "initialize_request")]),
-    ("Bearer authentication (JWT, user)", [("rest_framework/views.py", "perform_authentication")]),
+    ("Bearer authentication (JWT, user)", [("apps/accounts/authentication.py", "authenticate")]),
     ("content negotiation", [("rest_framework/views.py", "perform_content_negotiation")]),
     (
         "permissions + throttles",
-        [("rest_framework/views.py", name) for name in ("check_permissions", "check_throttles")],
+        [("rest_framework/permissions.py", "has_permission"), ("rest_framework/views.py", "check_throttles")],
     ),
     ("database health check (SELECT 1)", [("django/db/backends/base/base.py", "close_if_health_check_failed")]),
     ("status query (incl. health check)", [("apps/jobs/selectors.py", "job_status_snapshot")]),
     ("view (incl. status query)", [("apps/render/api.py", "get")]),
-    ("JSON rendering", [("rest_framework/response.py", "rendered_content")]),
+    ("JSON rendering", [("rest_framework/renderers.py", "render")]),
 ]
 
 
