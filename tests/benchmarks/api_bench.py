@@ -83,7 +83,7 @@ PROFILE_LAYERS = [
         [("django_prometheus/middleware.py", name) for name in ("process_request", "process_view", "process_response")],
     ),
     ("access log line (format, redact, write)", [("logging/__init__.py", "info")]),
-    ("status poll outside DRF's dispatch (JobStatusApi)", [("apps/jobs/endpoints.py", "view")]),
+    ("poll view outside DRF's dispatch", [("apps/jobs/endpoints.py", "view")]),
     ("DRF request wrapping", [("rest_framework/views.py", "initialize_request")]),
     ("Bearer authentication (JWT, user)", [("apps/accounts/authentication.py", "authenticate")]),
     ("content negotiation", [("rest_framework/views.py", "perform_content_negotiation")]),
