@@ -195,8 +195,9 @@ def status_poll_view(
         return drf_view
     renderer = renderer_classes[0]()
     content_type = f"{renderer.media_type}; charset={renderer.charset}" if renderer.charset else renderer.media_type
-    # DRF's `default_response_headers` (`Allow`) depend on the class only: read from the first poll's view.
-    response_headers: dict[str, str] = {}
+    # DRF's `default_response_headers` (`Allow`) depend on the class only: read from the first poll's
+    # view, as one whole dict (threads that race on the first poll each store a complete one).
+    drf_headers: list[dict[str, str]] = []
     format_suffix_kwarg = api_settings.FORMAT_SUFFIX_KWARG
 
     @functools.wraps(drf_view)
@@ -230,9 +231,9 @@ def status_poll_view(
         for name, value in response.items():
             if name != "Content-Type":
                 answer[name] = value
-        if not response_headers:
-            response_headers.update(status_view.default_response_headers)
-        for name, value in response_headers.items():
+        if not drf_headers:
+            drf_headers.append(dict(status_view.default_response_headers))
+        for name, value in drf_headers[0].items():
             answer[name] = value
         return answer
 
