@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import signal
-import struct
 import subprocess
 import sys
 import threading
@@ -24,6 +23,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from django.conf import settings
+
+from apps.media.wav_layout import WAVE_FORMAT_FLOAT, WAVE_FORMAT_PCM, wav_layout
 
 logger = logging.getLogger(__name__)
 
@@ -164,77 +165,36 @@ def probe(path: str | Path, *, timeout: float = 60.0) -> MediaInfo:
     )
 
 
-_WAVE_FORMAT_PCM = 1
-_WAVE_FORMAT_FLOAT = 3
-_WAVE_FORMAT_EXTENSIBLE = 0xFFFE
 _PCM_CODECS = {
-    (_WAVE_FORMAT_PCM, 8): "pcm_u8",
-    (_WAVE_FORMAT_PCM, 16): "pcm_s16le",
-    (_WAVE_FORMAT_PCM, 24): "pcm_s24le",
-    (_WAVE_FORMAT_PCM, 32): "pcm_s32le",
-    (_WAVE_FORMAT_FLOAT, 32): "pcm_f32le",
-    (_WAVE_FORMAT_FLOAT, 64): "pcm_f64le",
+    (WAVE_FORMAT_PCM, 8): "pcm_u8",
+    (WAVE_FORMAT_PCM, 16): "pcm_s16le",
+    (WAVE_FORMAT_PCM, 24): "pcm_s24le",
+    (WAVE_FORMAT_PCM, 32): "pcm_s32le",
+    (WAVE_FORMAT_FLOAT, 32): "pcm_f32le",
+    (WAVE_FORMAT_FLOAT, 64): "pcm_f64le",
 }
-_WAV_MAX_CHUNKS = 32
 
 
 def wav_header_info(path: Path) -> MediaInfo | None:
     """ffprobe's facts of a well-formed PCM WAV, read from its RIFF header without a subprocess; None
     for anything else (other formats, streamed or truncated WAVs, compressed WAV codecs), which
     then goes to ffprobe."""
-    try:
-        file_size = path.stat().st_size
-        with open(path, "rb") as handle:
-            head = handle.read(12)
-            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-                return None
-            fmt: tuple[int, int, int, int, int] | None = None
-            for _ in range(_WAV_MAX_CHUNKS):
-                chunk_head = handle.read(8)
-                if len(chunk_head) < 8:
-                    return None
-                chunk_id, chunk_size = chunk_head[:4], struct.unpack("<I", chunk_head[4:])[0]
-                if chunk_id == b"fmt ":
-                    fmt = _wav_format(handle.read(chunk_size))
-                    if fmt is None:
-                        return None
-                    if chunk_size % 2:
-                        handle.seek(1, os.SEEK_CUR)
-                elif chunk_id == b"data":
-                    return _wav_data_info(
-                        fmt=fmt, data_size=chunk_size, data_end=handle.tell() + chunk_size, file_size=file_size
-                    )
-                else:
-                    handle.seek(chunk_size + chunk_size % 2, os.SEEK_CUR)
-    except (OSError, struct.error):
+    layout = wav_layout(path)
+    if layout is None:
         return None
-    return None
-
-
-def _wav_format(body: bytes) -> tuple[int, int, int, int, int] | None:
-    if len(body) < 16:
+    fmt = layout.format_chunk
+    codec = _PCM_CODECS.get((fmt.codec_tag, fmt.bits_per_sample))
+    if (
+        codec is None
+        or fmt.channels < 1
+        or fmt.sample_rate < 1
+        or fmt.block_align != fmt.channels * fmt.bits_per_sample // 8
+    ):
         return None
-    format_tag, channels, sample_rate, _byte_rate, block_align, bits = struct.unpack("<HHIIHH", body[:16])
-    if format_tag == _WAVE_FORMAT_EXTENSIBLE:
-        if len(body) < 40:
-            return None
-        format_tag = struct.unpack("<H", body[24:26])[0]
-    return format_tag, channels, sample_rate, block_align, bits
-
-
-def _wav_data_info(
-    *, fmt: tuple[int, int, int, int, int] | None, data_size: int, data_end: int, file_size: int
-) -> MediaInfo | None:
-    if fmt is None:
+    if layout.data_size == 0 or layout.data_size % fmt.block_align:
         return None
-    format_tag, channels, sample_rate, block_align, bits = fmt
-    codec = _PCM_CODECS.get((format_tag, bits))
-    if codec is None or channels < 1 or sample_rate < 1 or block_align != channels * bits // 8:
-        return None
-    if data_size == 0 or data_size % block_align or data_end > file_size:
-        return None
-    seconds = float(f"{data_size // block_align / sample_rate:.6f}")  # ffprobe prints microseconds
-    stream = StreamInfo(codec_type="audio", codec_name=codec, sample_rate=sample_rate, channels=channels)
+    seconds = float(f"{layout.data_size // fmt.block_align / fmt.sample_rate:.6f}")  # ffprobe prints microseconds
+    stream = StreamInfo(codec_type="audio", codec_name=codec, sample_rate=fmt.sample_rate, channels=fmt.channels)
     return MediaInfo(duration_ms=int(seconds * 1000), format_name="wav", streams=(stream,))
 
 

@@ -18,6 +18,8 @@ import wave
 from dataclasses import dataclass
 from pathlib import Path
 
+from apps.media.wav_layout import WAVE_FORMAT_PCM, wav_layout
+
 FRAMES_PER_BLOCK = 1 << 16
 _LANE_BYTES = 4
 # Each input sample is stored offset by 32768 (0..65535); the lane also carries this bias, so no lane
@@ -96,9 +98,7 @@ def _or(left: bytes, right: bytes) -> bytes:
     return (int.from_bytes(left, "little") | int.from_bytes(right, "little")).to_bytes(len(left), "little")
 
 
-_PCM_FORMAT_TAG = 1
 _COPY_CHUNK_BYTES = 1 << 20
-_KNOWN_CHUNKS = (b"fmt ", b"LIST", b"data", b"fact")
 _ENCODER_TAG = b"ISFT"  # ffmpeg writes its own
 
 
@@ -132,7 +132,7 @@ def pcm_wav_cut(*, source: Path, target: Path, start_ms: int | None, duration_ms
     if not wav.info_entries:
         info = b""
     fmt = struct.pack(
-        "<4sIHHIIHH", b"fmt ", 16, _PCM_FORMAT_TAG, wav.channels, wav.frame_rate,
+        "<4sIHHIIHH", b"fmt ", 16, WAVE_FORMAT_PCM, wav.channels, wav.frame_rate,
         wav.frame_rate * wav.frame_bytes, wav.frame_bytes, 16,
     )  # fmt: skip
     riff_size = 4 + len(fmt) + len(info) + 8 + data_size + data_size % 2
@@ -160,53 +160,21 @@ def _frames_at(milliseconds: int, frame_rate: int) -> int:
 
 
 def _plain_pcm_wav(path: Path) -> _PlainPcmWav | None:
-    try:
-        file_size = path.stat().st_size
-        with open(path, "rb") as handle:
-            head = handle.read(12)
-            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-                return None
-            fmt, info_entries = None, b""
-            while len(chunk_head := handle.read(8)) == 8:
-                chunk_id, chunk_size = chunk_head[:4], struct.unpack("<I", chunk_head[4:])[0]
-                if chunk_id not in _KNOWN_CHUNKS:
-                    return None
-                if chunk_id == b"data":
-                    if fmt is None or handle.tell() + chunk_size > file_size:
-                        return None
-                    channels, frame_rate = fmt
-                    return _PlainPcmWav(
-                        channels=channels,
-                        frame_rate=frame_rate,
-                        data_offset=handle.tell(),
-                        frame_count=chunk_size // (channels * 2),
-                        info_entries=info_entries,
-                    )
-                body = handle.read(chunk_size)
-                if len(body) < chunk_size:
-                    return None
-                handle.seek(chunk_size % 2, 1)
-                if chunk_id == b"fmt ":
-                    fmt = _pcm16_format(body)
-                    if fmt is None:
-                        return None
-                elif chunk_id == b"LIST":
-                    if body[:4] != b"INFO":
-                        return None
-                    info_entries += _info_entries_without_encoder(body[4:])
-    except (OSError, struct.error):
+    layout = wav_layout(path)
+    if layout is None or layout.other_chunks:
         return None
-    return None
-
-
-def _pcm16_format(body: bytes) -> tuple[int, int] | None:
-    """(channels, rate) of a plain 16-bit PCM format chunk of one or two channels."""
-    if len(body) < 16:
+    fmt = layout.format_chunk
+    if fmt.format_tag != WAVE_FORMAT_PCM or fmt.bits_per_sample != 16 or fmt.channels not in (1, 2):
         return None
-    format_tag, channels, frame_rate, _byte_rate, block_align, bits = struct.unpack("<HHIIHH", body[:16])
-    if format_tag != _PCM_FORMAT_TAG or bits != 16 or channels not in (1, 2) or frame_rate < 1:
+    if fmt.sample_rate < 1 or fmt.block_align != fmt.channels * 2:
         return None
-    return (channels, frame_rate) if block_align == channels * 2 else None
+    return _PlainPcmWav(
+        channels=fmt.channels,
+        frame_rate=fmt.sample_rate,
+        data_offset=layout.data_offset,
+        frame_count=layout.data_size // fmt.block_align,
+        info_entries=b"".join(_info_entries_without_encoder(entries) for entries in layout.info_lists),
+    )
 
 
 def _info_entries_without_encoder(entries: bytes) -> bytes:

@@ -3,14 +3,15 @@
 trim window in Python (the same frames, the same probe facts, the comment the simulator reads);
 anything else still goes through ffmpeg."""
 
+import struct
 import subprocess
 import wave
 from pathlib import Path
 
 import pytest
 
-from apps.media import pcm_wav
-from apps.media.ffmpeg import probe
+from apps.media import ffmpeg, pcm_wav
+from apps.media.ffmpeg import probe, wav_header_info
 from apps.media.pcm_wav import pcm_wav_cut, pcm_wavs_sum
 from apps.media.timeline import TimeRange
 from apps.separation import mix, trim
@@ -148,3 +149,31 @@ def test_other_sources_are_cut_by_ffmpeg(tmp_path, monkeypatch):
     for source in [*sources, short]:
         cut_audio_to_wav(source=source, target=tmp_path / "cut.wav", window=TimeRange(start_ms=0, end_ms=900))
     assert len(ran) == len(sources)
+
+
+def with_chunks_before_format(source: Path, target: Path, chunks: list[bytes]) -> Path:
+    body = source.read_bytes()[12:]
+    riff_size = 4 + sum(map(len, chunks)) + len(body)
+    target.write_bytes(b"RIFF" + struct.pack("<I", riff_size) + b"WAVE" + b"".join(chunks) + body)
+    return target
+
+
+def ffprobe_facts(path: Path, monkeypatch):
+    with monkeypatch.context() as patched:
+        patched.setattr(ffmpeg, "wav_header_info", lambda _path: None)
+        return probe(path)
+
+
+def test_the_probe_and_the_cut_each_take_what_they_can_of_one_header(tmp_path, monkeypatch):
+    source = ffmpeg_make(tmp_path / "source.wav", "sine=d=2", "-ar", "16000", "-c:a", "pcm_s16le")
+    junk = with_chunks_before_format(source, tmp_path / "junk.wav", [b"JUNK" + struct.pack("<I", 3) + b"abc\0"])
+    fact = b"fact" + struct.pack("<I", 4) + b"\0" * 4
+    many = with_chunks_before_format(source, tmp_path / "many.wav", [fact] * 40)
+    # A chunk the cut would not copy: the probe still reads the header, the cut leaves it to ffmpeg.
+    assert wav_header_info(junk) == ffprobe_facts(junk, monkeypatch)
+    assert not pcm_wav_cut(source=junk, target=tmp_path / "python.wav", start_ms=0, duration_ms=1000)
+    # More chunks than a header is walked for: both leave it to ffmpeg.
+    assert wav_header_info(many) is None
+    assert probe(many) == ffprobe_facts(source, monkeypatch)
+    assert not pcm_wav_cut(source=many, target=tmp_path / "python.wav", start_ms=0, duration_ms=1000)
+    assert not (tmp_path / "python.wav").exists()
