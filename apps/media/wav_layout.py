@@ -4,7 +4,8 @@ The one reader of WAV headers: `ffmpeg.wav_header_info` (ffprobe's facts of a PC
 `pcm_wav` (16-bit PCM cut in Python) each take from it what they can handle and leave the rest
 to ffmpeg. It answers None for what neither takes: not RIFF/WAVE, a chunk cut short, no data
 chunk among the first MAX_CHUNKS, data before the format chunk or past the end of the file, a
-second format chunk, a format chunk too short for its format.
+second format chunk, a format chunk too short for its format, a format or INFO chunk over
+MAX_READ_CHUNK_BYTES (an upload's header is never read into memory whole).
 """
 
 import struct
@@ -15,6 +16,7 @@ WAVE_FORMAT_PCM = 1
 WAVE_FORMAT_FLOAT = 3
 WAVE_FORMAT_EXTENSIBLE = 0xFFFE
 MAX_CHUNKS = 32  # a header is not walked chunk by chunk for ever
+MAX_READ_CHUNK_BYTES = 64 * 1024  # a format or INFO chunk read into memory; larger: left to ffmpeg
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ def wav_layout(path: Path) -> WavLayout | None:
                     if format_chunk is None or body_offset + chunk_size > file_size:
                         return None
                     return WavLayout(format_chunk, body_offset, chunk_size, tuple(info_lists), other_chunks)
+                if chunk_id in (b"fmt ", b"LIST") and chunk_size > MAX_READ_CHUNK_BYTES:
+                    return None
                 if chunk_id == b"fmt ":
                     if format_chunk is not None:  # ffmpeg reads the first, a reader of the last would differ
                         return None

@@ -14,6 +14,7 @@ from apps.media import ffmpeg, pcm_wav
 from apps.media.ffmpeg import probe, wav_header_info
 from apps.media.pcm_wav import pcm_wav_cut, pcm_wavs_sum
 from apps.media.timeline import TimeRange
+from apps.media.wav_layout import MAX_READ_CHUNK_BYTES, wav_layout
 from apps.separation import mix, trim
 from apps.separation.mix import speakers_mix
 from apps.separation.trim import cut_audio_to_wav
@@ -177,3 +178,14 @@ def test_the_probe_and_the_cut_each_take_what_they_can_of_one_header(tmp_path, m
     assert probe(many) == ffprobe_facts(source, monkeypatch)
     assert not pcm_wav_cut(source=many, target=tmp_path / "python.wav", start_ms=0, duration_ms=1000)
     assert not (tmp_path / "python.wav").exists()
+
+
+def test_a_header_chunk_too_big_to_read_is_left_to_ffmpeg(tmp_path, monkeypatch):
+    source = ffmpeg_make(tmp_path / "source.wav", "sine=d=2", "-ar", "16000", "-c:a", "pcm_s16le")
+    body = b"INFO" + b"ICMT" + struct.pack("<I", MAX_READ_CHUNK_BYTES) + b"x" * MAX_READ_CHUNK_BYTES
+    huge_info = with_chunks_before_format(
+        source, tmp_path / "huge.wav", [b"LIST" + struct.pack("<I", len(body)) + body]
+    )
+    assert wav_layout(huge_info) is None
+    assert probe(huge_info) == ffprobe_facts(source, monkeypatch)
+    assert not pcm_wav_cut(source=huge_info, target=tmp_path / "python.wav", start_ms=0, duration_ms=1000)
