@@ -107,13 +107,15 @@ def server(start_server) -> WebServer:
 
 @pytest.fixture(scope="module")
 def module_server(django_db_setup, tmp_path_factory) -> Iterator[WebServer]:
-    """One embedded web server (default settings) for a whole module whose tests only send it
-    requests and keep no state that matters to the next test: started once instead of per test.
-    Its tests take `transactional_db` (see `shared_server`), so the users they make are committed
-    for it and flushed after each test; the server holds no transaction open between requests."""
+    """One embedded web server for a whole module whose tests only send it requests and keep no
+    state that matters to the next test: started once instead of per test. Its tests take
+    `transactional_db` (see `shared_server`), so the users they make are committed for it and
+    flushed after each test; the server holds no transaction open between requests. Default
+    settings but AUTH_USER_CACHE_SEC=0: each test makes its `alice` again (same Google subject, new
+    row), which a per-process user cache would answer with the row of the test before."""
     harness = Processes(tmp_path_factory.mktemp("module-server-logs"))
     try:
-        yield WebServer(harness, env_overrides={}).start()
+        yield WebServer(harness, env_overrides={"AUTH_USER_CACHE_SEC": "0"}).start()
     except BaseException:
         print(harness.log_tails(80))
         raise
