@@ -29,7 +29,7 @@ from pathlib import Path
 import requests
 
 from tests.support.network import free_loopback_port, redis_answers_ping
-from tests.support.waiting import wait_until
+from tests.support.waiting import wait_group_dead, wait_until
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 BIN = Path(sys.executable).parent
@@ -84,13 +84,7 @@ class Child:
         except ProcessLookupError:
             pass
         self.process.wait(timeout=30)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:  # pool children may outlive their parent by a moment
-            try:
-                os.killpg(self.process.pid, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.05)
+        wait_group_dead(self.process.pid)  # pool children may outlive their parent by a moment
         self.process = None
 
 
