@@ -88,6 +88,14 @@ class Child:
         self.process = None
 
 
+def _pid_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 class PrivatePostgres:
     """initdb + postgres of the machine's PostgreSQL binaries, as the postgres user, on a free port."""
 
@@ -135,7 +143,11 @@ class PrivatePostgres:
 
     def restart(self) -> None:
         """A crash and a restart: SIGKILL of the postmaster's group (every backend), then start."""
+        postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
         self.child.kill()
+        # The socket's lock file names the old postmaster: a new one refuses to start while that PID
+        # exists, and a killed postmaster (runuser's child) is a zombie until init reaps it.
+        wait_until(lambda: not _pid_exists(postmaster), timeout=30, what="the old postmaster reaped", every=0.05)
         (self.data / "postmaster.pid").unlink(missing_ok=True)
         self.start()
 
