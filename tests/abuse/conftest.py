@@ -8,6 +8,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from django.conf import settings
 
 from apps.accounts.services import access_token_issue
 from apps.core.management.commands.run_platform import web_command
+from apps.simulators import server as simulators_server
 from tests.faults.conftest import Processes, child_database_url, free_loopback_port, wait_until
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -49,10 +51,7 @@ class WebServer:
         return self
 
     def _answers(self) -> bool:
-        try:
-            return requests.get(f"{self.base}/healthz", timeout=1).status_code == 200
-        except requests.RequestException:
-            return False
+        return _healthz_answers(self.base)
 
     def url(self, path: str) -> str:
         return f"{self.base}{path}"
@@ -104,6 +103,60 @@ def production_web(abuse_processes) -> WebServer:
 @pytest.fixture
 def server(start_server) -> WebServer:
     return start_server()
+
+
+@pytest.fixture(scope="module")
+def module_server(django_db_setup, tmp_path_factory) -> Iterator[WebServer]:
+    """One embedded web server for a whole module whose tests only send it requests and keep no
+    state that matters to the next test: started once instead of per test. Its tests take
+    `transactional_db` (see `shared_server`), so the users they make are committed for it and
+    flushed after each test; the server holds no transaction open between requests. Default
+    settings but AUTH_USER_CACHE_SEC=0: each test makes its `alice` again (same Google subject, new
+    row), which a per-process user cache would answer with the row of the test before."""
+    harness = Processes(tmp_path_factory.mktemp("module-server-logs"))
+    try:
+        yield WebServer(harness, env_overrides={"AUTH_USER_CACHE_SEC": "0"}).start()
+    except BaseException:
+        print(harness.log_tails(80))
+        raise
+    finally:
+        harness.kill_all()
+
+
+@pytest.fixture
+def shared_server(module_server, transactional_db) -> WebServer:
+    return module_server
+
+
+@pytest.fixture(scope="module")
+def own_simulators(tmp_path_factory) -> Iterator[str]:
+    """The simulators in a process of their own, as `make run` serves them (apps/simulators/server.py),
+    for one module; its base URL. A web server whose SIMULATOR_BASE_URL is itself serves its own
+    upstream calls (a submit's Perso language check) from its own threads: once WEB_THREADS
+    requests wait on such a call at once, none is left to answer it and each waits out
+    PERSO_READ_TIMEOUT_SEC (60 s), then skips the check."""
+    harness = Processes(tmp_path_factory.mktemp("simulators-logs"))
+    port = free_loopback_port()
+    env = simulators_server.environment(
+        tmp_path_factory.mktemp("simulators-data"), {**os.environ, "PERSO_SIM_STEP_SEC": "0.2"}
+    )
+    harness.start("simulators", simulators_server.command(f"127.0.0.1:{port}", threads=16), env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: _healthz_answers(base), timeout=60, what="the simulators to answer /healthz", every=0.1)
+        yield base
+    except BaseException:
+        print(harness.log_tails(80))
+        raise
+    finally:
+        harness.kill_all()
+
+
+def _healthz_answers(base: str) -> bool:
+    try:
+        return requests.get(f"{base}/healthz", timeout=1).status_code == 200
+    except requests.RequestException:
+        return False
 
 
 def bearer_for(user) -> dict[str, str]:

@@ -37,8 +37,8 @@ def _ready_srt_job(owner) -> Job:
     )
 
 
-def test_if_range_with_a_validator_that_does_not_match_gets_the_whole_file(server, alice):
-    url = server.url(signed_srt_url(job=_ready_srt_job(alice), lang="original"))
+def test_if_range_with_a_validator_that_does_not_match_gets_the_whole_file(shared_server, alice):
+    url = shared_server.url(signed_srt_url(job=_ready_srt_job(alice), lang="original"))
     first = requests.get(url, headers={"Range": "bytes=0-9"}, timeout=30)
     assert first.status_code == 206 and first.headers.get("ETag"), first.headers
     matching = requests.get(url, headers={"Range": "bytes=0-9", "If-Range": first.headers["ETag"]}, timeout=30)
@@ -111,8 +111,8 @@ def _token(user, *, lifetime: int) -> str:
     return jwt.encode(claims, settings.AUTH_JWT_SECRET, algorithm="HS256")
 
 
-def test_a_jwt_living_beyond_the_maximum_is_refused(server, alice):
-    url = server.url("/api/v2/subtitles/sub-nothing")
+def test_a_jwt_living_beyond_the_maximum_is_refused(shared_server, alice):
+    url = shared_server.url("/api/v2/subtitles/sub-nothing")
     good = requests.get(url, headers={"Authorization": f"Bearer {_token(alice, lifetime=3600)}"}, timeout=30)
     assert good.status_code == 404
     for lifetime in [settings.AUTH_JWT_MAX_LIFETIME_SECONDS + 3600, 100 * 365 * 24 * 3600]:

@@ -1,6 +1,8 @@
 """Double taps: 20 identical submits fired at once (barrier-synchronised, over real HTTP) give one
 job for every paid kind and for render, and at most one Perso project by the simulator's own count;
-a reused Idempotency-Key with a different request is 422."""
+a reused Idempotency-Key with a different request is 422. The simulators run in their own process,
+as `make run` serves them: 20 submits are more than the web server's threads, and each one's Perso
+language check must not wait on a thread of the same pool (tests/abuse/conftest.py, own_simulators)."""
 
 import os
 import sys
@@ -34,6 +36,11 @@ SUBMITS = {
     JobKind.SEPARATION: ("/api/v2/separate", "file", {"mediaType": "AUDIO", "sourceLanguageCode": "en"}),
     JobKind.RENDER: ("/api/v2/render", "video_0", VIDEO_CONFIG),
 }
+
+
+@pytest.fixture
+def submit_server(start_server, own_simulators):
+    return start_server(THROTTLE_SUBMIT="1000/min", SIMULATOR_BASE_URL=own_simulators)
 
 
 @pytest.fixture
@@ -71,8 +78,8 @@ def _taps(server, user, kind: str, source: Path) -> list[requests.Response]:
 
 
 @pytest.mark.parametrize("kind", sorted(SUBMITS))
-def test_twenty_identical_concurrent_submits_make_one_job(start_server, alice, kind, speech, video):
-    server = start_server(THROTTLE_SUBMIT="1000/min")
+def test_twenty_identical_concurrent_submits_make_one_job(submit_server, alice, kind, speech, video):
+    server = submit_server
     source = video if kind == JobKind.RENDER else speech
     responses = _taps(server, alice, kind, source)
     assert {r.status_code for r in responses} <= {200, 202}, [(r.status_code, r.text[:200]) for r in responses]
@@ -82,8 +89,8 @@ def test_twenty_identical_concurrent_submits_make_one_job(start_server, alice, k
 
 
 @pytest.mark.parametrize("kind", sorted(SUBMITS))
-def test_idempotency_key_reused_with_a_different_request_is_422(start_server, alice, kind, speech, video, tmp_path):
-    server = start_server(THROTTLE_SUBMIT="1000/min")
+def test_idempotency_key_reused_with_a_different_request_is_422(submit_server, alice, kind, speech, video, tmp_path):
+    server = submit_server
     source = video if kind == JobKind.RENDER else speech
     first = _submit(server, alice, kind, source, idempotency_key="tap-1")
     assert first.status_code in (200, 202), first.text
@@ -97,23 +104,27 @@ def test_idempotency_key_reused_with_a_different_request_is_422(start_server, al
     assert Job.objects.filter(owner=alice, kind=kind).count() == 1
 
 
-def test_double_taps_make_at_most_one_perso_project_per_request(start_server, alice, speech, abuse_processes):
-    server = start_server(THROTTLE_SUBMIT="1000/min")
+def test_double_taps_make_at_most_one_perso_project_per_request(
+    submit_server, own_simulators, alice, speech, abuse_processes
+):
+    server = submit_server
+
+    def perso_projects() -> int:
+        return requests.get(f"{own_simulators}/sim/perso/_control", timeout=10).json()["projects"]
+
+    projects_before = perso_projects()  # the module's simulators are shared with its other tests
     for kind in (JobKind.SUBTITLES, JobKind.AUTODUB, JobKind.SEPARATION):
         assert len({r.json()["jobId"] for r in _taps(server, alice, kind, speech)}) == 1
     worker = [
         sys.executable, "-m", "celery", "-A", "vibi", "worker", "-Q", ",".join(queues.ALL), "-c", "2",
         "-n", f"abuse-{server.port}@%h", "--without-mingle", "--without-gossip", "-l", "INFO",
     ]  # fmt: skip
-    abuse_processes.start("worker", worker, {**server.env, "PERSO_API_BASE_URL": f"{server.base}/sim/perso"})
-
-    def perso_projects() -> int:
-        return requests.get(server.url("/sim/perso/_control"), timeout=10).json()["projects"]
+    abuse_processes.start("worker", worker, {**server.env, "PERSO_API_BASE_URL": f"{own_simulators}/sim/perso"})
 
     def all_at_perso() -> bool:
         jobs = Job.objects.filter(owner=alice)
         return all(job.upstream.get("persoProjectSeq") or job.status in ("succeeded", "failed") for job in jobs)
 
     wait_until(all_at_perso, timeout=120, what="every job to reach Perso", every=0.5)
-    assert perso_projects() == 3
+    assert perso_projects() - projects_before == 3
     assert os.environ.get("CELERY_REDIS_KEY_PREFIX")  # the worker used this run's own queues

@@ -1,5 +1,6 @@
 """Hostile JSON, over real HTTP against the embedded web server: deep nesting and NaN/Infinity
-are a 400 in the error shape on every JSON body and every multipart JSON part, never a 500."""
+are a 400 in the error shape on every JSON body and every multipart JSON part, never a 500. One
+server serves the whole module (each test only sends it requests)."""
 
 import json
 
@@ -35,9 +36,9 @@ def json_bodies() -> dict[str, str]:
 
 @pytest.mark.parametrize("path", ["/api/v2/auth/google", "/api/v2/chat"])
 @pytest.mark.parametrize("case", sorted(json_bodies()))
-def test_json_body_too_deep_or_not_json_numbers_is_400(server, alice, path, case):
+def test_json_body_too_deep_or_not_json_numbers_is_400(shared_server, alice, path, case):
     response = requests.post(
-        server.url(path),
+        shared_server.url(path),
         data=json_bodies()[case],
         headers={"Content-Type": "application/json", **bearer_for(alice)},
         timeout=30,
@@ -59,7 +60,7 @@ JSON_PART_ERRORS = {"spec": "invalid_spec", "config": "invalid_config_json"}
 
 @pytest.mark.parametrize("path", sorted(SPEC_PARTS))
 @pytest.mark.parametrize("case", ["deep", "nan", "infinity"])
-def test_multipart_json_part_too_deep_or_not_json_numbers_is_400(server, alice, path, case):
+def test_multipart_json_part_too_deep_or_not_json_numbers_is_400(shared_server, alice, path, case):
     # The non-numbers sit under a key every endpoint ignores: only the JSON entry point can refuse them.
     value = {
         "deep": nested(DEEP),
@@ -67,6 +68,8 @@ def test_multipart_json_part_too_deep_or_not_json_numbers_is_400(server, alice, 
         "infinity": '{"mediaType": "AUDIO", "sourceLanguageCode": "en", "unknownKey": [-Infinity]}',
     }[case]
     part = SPEC_PARTS[path]
-    response = requests.post(server.url(path), files={part: (None, value)}, headers=bearer_for(alice), timeout=30)
+    response = requests.post(
+        shared_server.url(path), files={part: (None, value)}, headers=bearer_for(alice), timeout=30
+    )
     assert_bad_request(response)
     assert response.json()["error"] == JSON_PART_ERRORS[part], response.text

@@ -91,9 +91,9 @@ def test_renders_over_the_documented_limits_are_400(start_server, alice, clip, p
     assert not Job.objects.filter(kind=JobKind.RENDER).exists()
 
 
-def test_a_video_is_not_a_segment_image_nor_a_sticker(server, alice, clip):
+def test_a_video_is_not_a_segment_image_nor_a_sticker(shared_server, alice, clip):
     image_segment = {"segments": [_segment(0, "segment_image_0", kind="IMAGE")], "outputKind": "video"}
-    response = _render(server, alice, image_segment, {"segment_image_0": clip})
+    response = _render(shared_server, alice, image_segment, {"segment_image_0": clip})
     assert response.status_code == 400 and response.json()["error"] == "not_an_image", response.text
     sticker = {
         "segments": [_segment(0, "video_0")],
@@ -101,7 +101,7 @@ def test_a_video_is_not_a_segment_image_nor_a_sticker(server, alice, clip):
                         "widthPct": 10, "heightPct": 10}],
         "outputKind": "video",
     }  # fmt: skip
-    response = _render(server, alice, sticker, {"video_0": clip, "image_0": clip})
+    response = _render(shared_server, alice, sticker, {"video_0": clip, "image_0": clip})
     assert response.status_code == 400 and response.json()["error"] == "not_an_image", response.text
 
 
@@ -124,18 +124,18 @@ Dialogue: 0,0:00:00.00,0:00:00.10,Default,{text}
     "x, y, text",
     [(99_999_999, 720, "hello"), (1280, 0, "hello"), (1280, 720, "nul\x00inside"), (1280, 720, "bell\x07")],
 )
-def test_an_ass_file_libass_cannot_use_is_400(server, alice, clip, tmp_path, x, y, text):
+def test_an_ass_file_libass_cannot_use_is_400(shared_server, alice, clip, tmp_path, x, y, text):
     ass = tmp_path / "subs.ass"
     ass.write_text(ASS.format(x=x, y=y, text=text))
     config = {"segments": [_segment(0, "video_0")], "outputKind": "video"}
-    response = _render(server, alice, config, {"video_0": clip, "subtitles": ass})
+    response = _render(shared_server, alice, config, {"video_0": clip, "subtitles": ass})
     assert response.status_code == 400 and response.json()["error"] == "invalid_subtitles", response.text
 
 
-def test_control_characters_never_reach_a_stored_srt(server, alice):
+def test_control_characters_never_reach_a_stored_srt(shared_server, alice):
     srt = b"1\n00:00:00,000 --> 00:00:01,000\nnul\x00 and bell\x07 and esc\x1b here\n\n"
     response = requests.post(
-        server.url("/api/v2/subtitles/regenerate"),
+        shared_server.url("/api/v2/subtitles/regenerate"),
         files=[("file", ("edited.srt", srt)), ("spec", (None, json.dumps({"sourceLanguageCode": "en"})))],
         headers=bearer_for(alice),
         timeout=60,
@@ -150,10 +150,10 @@ def test_control_characters_never_reach_a_stored_srt(server, alice):
 
 
 @pytest.mark.parametrize("code", ["not a language!!", "e", "english-please-now-x"])
-def test_a_malformed_language_code_is_refused_by_separation_like_everywhere(server, alice, code):
+def test_a_malformed_language_code_is_refused_by_separation_like_everywhere(shared_server, alice, code):
     spec = {"mediaType": "audio", "sourceLanguageCode": code}
     for path in ("/api/v2/separate", "/api/v2/subtitles"):
         response = requests.post(
-            server.url(path), files={"spec": (None, json.dumps(spec))}, headers=bearer_for(alice), timeout=30
+            shared_server.url(path), files={"spec": (None, json.dumps(spec))}, headers=bearer_for(alice), timeout=30
         )
         assert response.status_code == 400 and response.json()["error"] == "unsupported_language", (path, response.text)

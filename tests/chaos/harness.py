@@ -29,7 +29,7 @@ from pathlib import Path
 import requests
 
 from tests.support.network import free_loopback_port, redis_answers_ping
-from tests.support.waiting import wait_until
+from tests.support.waiting import wait_group_dead, wait_until
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 BIN = Path(sys.executable).parent
@@ -84,14 +84,16 @@ class Child:
         except ProcessLookupError:
             pass
         self.process.wait(timeout=30)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:  # pool children may outlive their parent by a moment
-            try:
-                os.killpg(self.process.pid, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.05)
+        wait_group_dead(self.process.pid)  # pool children may outlive their parent by a moment
         self.process = None
+
+
+def _pid_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 class PrivatePostgres:
@@ -141,7 +143,11 @@ class PrivatePostgres:
 
     def restart(self) -> None:
         """A crash and a restart: SIGKILL of the postmaster's group (every backend), then start."""
+        postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
         self.child.kill()
+        # The socket's lock file names the old postmaster: a new one refuses to start while that PID
+        # exists, and a killed postmaster (runuser's child) is a zombie until init reaps it.
+        wait_until(lambda: not _pid_exists(postmaster), timeout=30, what="the old postmaster reaped", every=0.05)
         (self.data / "postmaster.pid").unlink(missing_ok=True)
         self.start()
 

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 from urllib.parse import quote
@@ -19,7 +18,7 @@ from django.conf import settings
 from apps.jobs.models import Job, JobEvent, JobStatus
 from tests.conftest import make_speech
 from tests.support.network import free_loopback_port, redis_answers_ping
-from tests.support.waiting import wait_until
+from tests.support.waiting import wait_group_dead, wait_until
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 CELERY = str(Path(sys.executable).parent / "celery")
@@ -83,7 +82,7 @@ class Processes:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
-        _wait_group_gone(process.pid)
+        wait_group_dead(process.pid)  # pool children reparented to init may outlive their main process
 
     def kill_all(self) -> None:
         for name in list(self.running):
@@ -95,18 +94,6 @@ class Processes:
             text = path.read_text(errors="replace").splitlines() if path.exists() else []
             parts.append(f"--- {path.name} ---\n" + "\n".join(text[-lines:]))
         return "\n".join(parts)
-
-
-def _wait_group_gone(pgid: int, timeout: float = 10.0) -> None:
-    """Pool children reparented to init may outlive their main process by a moment."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.05)
-    os.killpg(pgid, signal.SIGKILL)
 
 
 @pytest.fixture

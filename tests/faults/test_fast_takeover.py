@@ -1,7 +1,9 @@
 """Fast takeover: a stage's lease is renewed by a heartbeat thread while the work runs, so a live
 worker keeps its job however long a step takes, and a worker killed with SIGKILL loses it within
-one lease: with the production defaults (JOB_LEASE_SEC 30, RECONCILE_INTERVAL_SEC 10) the job is
-started again within 60 s of the kill, by a real beat and reconciler, and completes once."""
+one lease: the job is started again within JOB_LEASE_SEC + RECONCILE_INTERVAL_SEC of the kill (plus
+the slack the 60 s promise leaves the production defaults, 30 s + 10 s), by a real beat and
+reconciler, and completes once. The fleet here runs the shortest lease the product allows (10 s)
+and a reconciler every second, so the takeover is the same and is waited out in ~11 s, not ~40 s."""
 
 import time
 from pathlib import Path
@@ -16,7 +18,11 @@ from tests.render.helpers import submit
 
 pytestmark = pytest.mark.worker
 
-TAKEOVER_BOUND_SEC = 60  # the promise (docs/faults.md)
+TAKEOVER_BOUND_SEC = 60  # the promise for the production defaults (docs/faults.md)
+# What the promise leaves beyond one lease and one reconciler period: a worker's start, the re-sent
+# message's delivery. The fleet here gets the same slack on top of its own lease and period.
+TAKEOVER_SLACK_SEC = TAKEOVER_BOUND_SEC - (settings.JOB_LEASE_SEC + settings.RECONCILE_INTERVAL_SEC)
+FAST_FLEET = {"JOB_LEASE_SEC": 10, "RECONCILE_INTERVAL_SEC": 1}
 
 
 def _render_config() -> dict:
@@ -53,11 +59,11 @@ def _submit_render(alice_client, make_media) -> Job:
 
 
 def test_a_stage_held_longer_than_its_lease_keeps_it(alice_client, workers, chaos_dir, make_media):
-    """The render is held at the `render` moment (ffmpeg started, no progress heartbeat) for three
-    leases: the heartbeat thread keeps the lease, the reconciler never takes the job over."""
-    lease_sec = 10
-    fleet = {"JOB_LEASE_SEC": lease_sec, "RECONCILE_INTERVAL_SEC": 1}
-    _arm(chaos_dir, "render", hold_sec=3 * lease_sec)
+    """The render is held at the `render` moment (ffmpeg started, no progress heartbeat) for two
+    and a half leases: the heartbeat thread keeps the lease, the reconciler never takes the job over."""
+    fleet = FAST_FLEET
+    lease_sec = fleet["JOB_LEASE_SEC"]
+    _arm(chaos_dir, "render", hold_sec=2.5 * lease_sec)
     job = _submit_render(alice_client, make_media)
     workers.worker("render", "render", **fleet)
     workers.worker("default", "default", **fleet)
@@ -79,9 +85,11 @@ def test_a_stage_held_longer_than_its_lease_keeps_it(alice_client, workers, chao
 def test_a_render_worker_killed_mid_render_is_taken_over_within_a_minute(
     alice_client, workers, processes, chaos_dir, make_media
 ):
-    """Production lease and reconciler period; a real beat and reconciler do the takeover."""
-    fleet = {"JOB_LEASE_SEC": settings.JOB_LEASE_SEC, "RECONCILE_INTERVAL_SEC": settings.RECONCILE_INTERVAL_SEC}
-    assert settings.JOB_LEASE_SEC + settings.RECONCILE_INTERVAL_SEC < TAKEOVER_BOUND_SEC
+    """The shortest lease the product allows and a reconciler every second; a real beat and
+    reconciler do the takeover."""
+    fleet = FAST_FLEET
+    lease_sec = fleet["JOB_LEASE_SEC"]
+    assert TAKEOVER_SLACK_SEC > 0  # the production defaults keep the promise with room to spare
     _arm(chaos_dir, "render", hold_sec=600)
     job = _submit_render(alice_client, make_media)
     workers.worker("render-a", "render", **fleet)
@@ -94,16 +102,17 @@ def test_a_render_worker_killed_mid_render_is_taken_over_within_a_minute(
     processes.kill("render-a")  # SIGKILL to the worker's process group, mid-render
     killed_at = timezone.now()
     # The heartbeat kept the lease at most one lease ahead: it runs out within JOB_LEASE_SEC of the kill.
-    assert (lease_at_kill - killed_at).total_seconds() <= settings.JOB_LEASE_SEC
+    assert (lease_at_kill - killed_at).total_seconds() <= lease_sec
     workers.worker("render-b", "render", **fleet)
 
     def second_start():
         return JobEvent.objects.filter(job=job, message="started render (attempt 2)").first()
 
-    started_again = wait_until(second_start, timeout=3 * TAKEOVER_BOUND_SEC, what="the takeover")
+    bound_sec = lease_sec + fleet["RECONCILE_INTERVAL_SEC"] + TAKEOVER_SLACK_SEC
+    started_again = wait_until(second_start, timeout=3 * bound_sec, what="the takeover")
     takeover_sec = (started_again.at - killed_at).total_seconds()
     print(f"kill -> takeover: {takeover_sec:.1f}s")
-    assert takeover_sec < TAKEOVER_BOUND_SEC, takeover_sec
+    assert takeover_sec < bound_sec, takeover_sec
 
     wait_for_job_success(job, timeout=180, what="the taken-over render to finish")
     events = timeline(job)
