@@ -355,6 +355,7 @@ class PersoClient:
         api_key: str | None = None,
         space_seq: int | None = None,
         max_attempts: int | None = None,
+        control_timeout_sec: int | None = None,
     ):
         self.api_base_url = (api_base_url or settings.PERSO_API_BASE_URL).rstrip("/")
         self.storage_base_url = (storage_base_url or settings.PERSO_STORAGE_BASE_URL).rstrip("/")
@@ -364,6 +365,8 @@ class PersoClient:
         self.retry_base_sec = settings.PERSO_RETRY_BASE_MS / 1000
         self.retry_max_wait_sec = float(settings.PERSO_RETRY_MAX_WAIT_SEC)
         self.control_timeout = (settings.PERSO_CONNECT_TIMEOUT_SEC, settings.PERSO_READ_TIMEOUT_SEC)
+        if control_timeout_sec is not None:
+            self.control_timeout = (min(control_timeout_sec, self.control_timeout[0]), control_timeout_sec)
         self.transfer_timeout = (settings.PERSO_UPLOAD_CONNECT_TIMEOUT_SEC, settings.PERSO_UPLOAD_TIMEOUT_SEC)
         # Downloads (and every redirect they follow) stay on these hosts: the file base plus the
         # configured CDN hosts.

@@ -6,7 +6,6 @@ import os
 import shutil
 import socket
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ from apps.accounts.services import access_token_issue
 from apps.core.management.commands.run_platform import web_command
 from apps.simulators import server as simulators_server
 from tests.faults.conftest import Processes, child_database_url, free_loopback_port, wait_until
+from tests.support.network import SilentUpstream
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -167,37 +167,6 @@ def elapsed(call) -> tuple[float, object]:
     started = time.monotonic()
     result = call()
     return time.monotonic() - started, result
-
-
-class SilentUpstream:
-    """A TCP server that reads requests and never answers: the slowest possible upstream (a real
-    Gemini that hangs cannot be produced here any other way)."""
-
-    def __init__(self):
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(512)
-        self.port = self.listener.getsockname()[1]
-        self.accepted: list[socket.socket] = []
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                connection, _ = self.listener.accept()
-            except OSError:
-                return
-            self.accepted.append(connection)
-
-    def close(self) -> None:
-        self.listener.close()
-        for connection in self.accepted:
-            connection.close()
 
 
 @pytest.fixture

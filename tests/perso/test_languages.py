@@ -1,10 +1,14 @@
 """GET /api/v2/languages: the contract's shape, no sign-in, caching, and Perso error mapping."""
 
+import time
+
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from apps.jobs.models import ExternalCall
+from apps.perso.languages import perso_languages_check
+from tests.support.network import SilentUpstream
 
 pytestmark = pytest.mark.django_db
 
@@ -103,3 +107,37 @@ def test_regional_codes_of_a_supported_language_pass(perso_sim, alice_client, ma
         )
 
     assert response.status_code == 202, response.content
+
+
+@pytest.fixture
+def silent_perso(settings):
+    upstream = SilentUpstream()
+    settings.PERSO_API_BASE_URL = upstream.url
+    yield upstream
+    upstream.close()
+
+
+def test_a_perso_that_does_not_answer_holds_a_submit_check_once_and_only_for_the_web_timeout(silent_perso, settings):
+    settings.PERSO_READ_TIMEOUT_SEC = 60  # a worker's patience, not a waiting phone's
+    settings.PERSO_WEB_TIMEOUT_SEC = 1
+    started = time.monotonic()
+    perso_languages_check(source="en", targets=["ko"])  # skipped: the list cannot be had
+    first_sec = time.monotonic() - started
+    assert len(silent_perso.accepted) == 1
+    assert first_sec < 30  # the web timeout (1 s), far from the 60 s a worker would wait
+
+    started = time.monotonic()
+    perso_languages_check(source="en", targets=["xx"])  # within the window: not asked again
+    assert len(silent_perso.accepted) == 1
+    assert time.monotonic() - started < first_sec
+
+
+def test_languages_against_a_perso_that_does_not_answer_is_a_502_within_the_web_timeout(silent_perso, settings):
+    settings.PERSO_READ_TIMEOUT_SEC = 60
+    settings.PERSO_WEB_TIMEOUT_SEC = 1
+    settings.PERSO_RETRY_BASE_MS = 10
+    started = time.monotonic()
+    response = APIClient().get("/api/v2/languages")
+    assert response.status_code == 502
+    assert response.json()["error"] == "perso_unavailable"
+    assert time.monotonic() - started < 30

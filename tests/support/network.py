@@ -1,6 +1,7 @@
 """Loopback ports and servers of the processes a test starts."""
 
 import socket
+import threading
 
 
 def free_loopback_port() -> int:
@@ -16,3 +17,34 @@ def redis_answers_ping(port: int) -> bool:
             return connection.recv(16).startswith(b"+PONG")
     except OSError:
         return False
+
+
+class SilentUpstream:
+    """A TCP server that reads requests and never answers: the slowest possible upstream (a real
+    Gemini that hangs cannot be produced here any other way)."""
+
+    def __init__(self):
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(512)
+        self.port = self.listener.getsockname()[1]
+        self.accepted: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            self.accepted.append(connection)
+
+    def close(self) -> None:
+        self.listener.close()
+        for connection in self.accepted:
+            connection.close()

@@ -425,6 +425,8 @@ PERSO_RETRY_BASE_MS = env_int("PERSO_RETRY_BASE_MS", 1000, minimum=1)
 PERSO_RETRY_MAX_WAIT_SEC = env_int("PERSO_RETRY_MAX_WAIT_SEC", 30, minimum=1)
 PERSO_CONNECT_TIMEOUT_SEC = env_int("PERSO_CONNECT_TIMEOUT_SEC", 30, minimum=1)
 PERSO_READ_TIMEOUT_SEC = env_int("PERSO_READ_TIMEOUT_SEC", 60, minimum=1)
+# Connect and read timeout of a Perso call a phone's request waits for (the language list, the submit check).
+PERSO_WEB_TIMEOUT_SEC = env_int("PERSO_WEB_TIMEOUT_SEC", 10, minimum=1)
 PERSO_UPLOAD_CONNECT_TIMEOUT_SEC = env_int("PERSO_UPLOAD_CONNECT_TIMEOUT_SEC", 120, minimum=1)
 PERSO_UPLOAD_TIMEOUT_SEC = env_int("PERSO_UPLOAD_TIMEOUT_SEC", 600, minimum=10)
 PERSO_QUEUE_RETRY_MAX_INTERVAL_SEC = env_int("PERSO_QUEUE_RETRY_MAX_INTERVAL_SEC", 60, minimum=5)
