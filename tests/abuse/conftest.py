@@ -11,14 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 from django.conf import settings
 
 from apps.accounts.services import access_token_issue
 from apps.core.management.commands.run_platform import web_command
 from apps.simulators import server as simulators_server
 from tests.faults.conftest import Processes, child_database_url, free_loopback_port, wait_until
-from tests.support.network import SilentUpstream
+from tests.support.network import SilentUpstream, healthz_answers
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -47,11 +46,8 @@ class WebServer:
     def start(self, argv: list[str] | None = None) -> "WebServer":
         argv = argv or web_command(host="127.0.0.1", port=self.port)
         self.processes.start(f"web-{self.port}", argv, self.env)
-        wait_until(self._answers, timeout=60, what="the web server to answer /healthz", every=0.1)
+        wait_until(lambda: healthz_answers(self.base), timeout=60, what="the web server to answer /healthz", every=0.1)
         return self
-
-    def _answers(self) -> bool:
-        return _healthz_answers(self.base)
 
     def url(self, path: str) -> str:
         return f"{self.base}{path}"
@@ -143,20 +139,13 @@ def own_simulators(tmp_path_factory) -> Iterator[str]:
     harness.start("simulators", simulators_server.command(f"127.0.0.1:{port}", threads=16), env)
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: _healthz_answers(base), timeout=60, what="the simulators to answer /healthz", every=0.1)
+        wait_until(lambda: healthz_answers(base), timeout=60, what="the simulators to answer /healthz", every=0.1)
         yield base
     except BaseException:
         print(harness.log_tails(80))
         raise
     finally:
         harness.kill_all()
-
-
-def _healthz_answers(base: str) -> bool:
-    try:
-        return requests.get(f"{base}/healthz", timeout=1).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 def bearer_for(user) -> dict[str, str]:

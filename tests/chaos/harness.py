@@ -28,7 +28,7 @@ from pathlib import Path
 
 import requests
 
-from tests.support.network import free_loopback_port, redis_answers_ping
+from tests.support.network import free_loopback_port, healthz_answers, redis_answers_ping
 from tests.support.waiting import wait_group_dead, wait_until
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -303,13 +303,7 @@ class ChaosRun:
         self.children["beat"] = Child("beat", beat, env, self.logs)
         for child in self.children.values():
             child.start()
-        wait_until(self._web_ready, timeout=120, what="the web server")
-
-    def _web_ready(self) -> bool:
-        try:
-            return requests.get(f"{self.base_url}/healthz", timeout=2).status_code == 200
-        except requests.RequestException:
-            return False
+        wait_until(lambda: healthz_answers(self.base_url), timeout=120, what="the web server")
 
     def stop_platform(self) -> None:
         for child in self.children.values():

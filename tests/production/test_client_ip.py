@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from apps.accounts.api import SignInThrottle
 from tests.faults.conftest import Processes, free_loopback_port, wait_until
+from tests.support.network import healthz_answers
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SIGN_IN = "/api/v2/auth/google"
@@ -75,7 +76,7 @@ def test_the_sign_in_throttle_holds_across_two_web_processes_sharing_the_cache(t
             ]  # fmt: skip
             harness.start(f"web{index}", argv, env)
         for port in ports:
-            wait_until(lambda port=port: _answers(port), timeout=60, what=f"web on {port}")
+            wait_until(lambda port=port: healthz_answers(f"http://127.0.0.1:{port}"), timeout=60, what=f"web on {port}")
         statuses = [
             requests.post(f"http://127.0.0.1:{ports[n % 2]}{SIGN_IN}", json={}, timeout=10).status_code
             for n in range(12)
@@ -86,13 +87,6 @@ def test_the_sign_in_throttle_holds_across_two_web_processes_sharing_the_cache(t
         assert all((tmp_path / f"web{index}" / "data" / "run" / "gunicorn.ctl").exists() for index in range(2))
     finally:
         harness.kill_all()
-
-
-def _answers(port: int) -> bool:
-    try:
-        return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 def test_by_default_no_proxy_is_trusted(settings):

@@ -13,19 +13,13 @@ import pytest
 import requests
 
 from tests.faults.conftest import Processes, free_loopback_port, wait_until
+from tests.support.network import healthz_answers
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 WEB_THREADS = 16  # run_platform's web server (waitress, WEB_THREADS)
 FLOOD = 3 * WEB_THREADS
 
 pytestmark = pytest.mark.timeout(240)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 def test_a_chat_flood_larger_than_the_thread_pool_leaves_health_and_admin_answering(tmp_path):
@@ -44,7 +38,7 @@ def test_a_chat_flood_larger_than_the_thread_pool_leaves_health_and_admin_answer
         harness.start("platform", argv, env)
         base, sims = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{simulators_port}"
         started = time.monotonic()
-        wait_until(lambda: _answers(f"{base}/healthz") and _answers(f"{sims}/healthz"), timeout=120, what="make run")
+        wait_until(lambda: healthz_answers(base) and healthz_answers(sims), timeout=120, what="make run")
         print(f"run_platform answered after {time.monotonic() - started:.0f}s")
         started = time.monotonic()
         claims = {"sub": "flood", "email": "flood@example.com", "aud": "vibi-embedded.apps.googleusercontent.com"}

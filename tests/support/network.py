@@ -3,11 +3,21 @@
 import socket
 import threading
 
+import requests
+
 
 def free_loopback_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def healthz_answers(base: str, *, timeout: float = 2) -> bool:
+    """The server at `base` answers /healthz with 200 (False while it is down or starting)."""
+    try:
+        return requests.get(f"{base}/healthz", timeout=timeout).status_code == 200
+    except requests.RequestException:
+        return False
 
 
 def redis_answers_ping(port: int) -> bool:
