@@ -2,6 +2,7 @@
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.permissions import SAFE_METHODS
 
 from apps.accounts.services import access_token_user
 from apps.observability.context import log_context_bind
@@ -16,7 +17,8 @@ class BearerJWTAuthentication(BaseAuthentication):
             return None
         if len(parts) != 2:
             return None
-        user = access_token_user(token=parts[1].decode("latin-1"))
+        # A read may use the process's cached user; a write reads the row (a deleted user owns no job).
+        user = access_token_user(token=parts[1].decode("latin-1"), fresh_user=request.method not in SAFE_METHODS)
         log_context_bind(user_id=user.pk)
         return user, None
 

@@ -111,10 +111,13 @@ def _lifetime_bounded(claims: dict) -> bool:
     return expires_at - issued_at <= maximum and expires_at - time.time() <= maximum
 
 
-def access_token_user(*, token: str) -> User:
+def access_token_user(*, token: str, fresh_user: bool = False) -> User:
+    """The token's active user. `fresh_user` reads the user row instead of the process's cache: a
+    request that writes (a submit stores a job owned by the user) must not act for a user deleted or
+    deactivated within the cache's window."""
     cached = _verified_tokens.get(token)
     if cached is not None and cached[0] > time.time():
-        user = _active_user_by_subject(cached[1])
+        user = _active_user_by_subject(cached[1], fresh=fresh_user)
         if user is None:
             raise Unauthorized(ErrorCode.INVALID_TOKEN, "The access token's user does not exist")
         return user
@@ -133,7 +136,7 @@ def access_token_user(*, token: str) -> User:
         raise Unauthorized(ErrorCode.INVALID_TOKEN, "The access token is not valid") from exc
     if not _lifetime_bounded(claims):
         raise Unauthorized(ErrorCode.INVALID_TOKEN, "The access token's lifetime exceeds the maximum")
-    user = _active_user_by_subject(str(claims["sub"]))
+    user = _active_user_by_subject(str(claims["sub"]), fresh=fresh_user)
     if user is None:
         raise Unauthorized(ErrorCode.INVALID_TOKEN, "The access token's user does not exist")
     if len(_verified_tokens) > 10_000:
@@ -154,18 +157,19 @@ def user_cache_clear() -> None:
     _verified_tokens.clear()
 
 
-def _active_user_by_subject(sub: str) -> User | None:
+def _active_user_by_subject(sub: str, *, fresh: bool = False) -> User | None:
     """The token's active user, from a per-process cache for AUTH_USER_CACHE_SEC: status polls are the
-    hottest path and the user row rarely changes. A user deactivated or deleted meanwhile is refused
-    by each web process within AUTH_USER_CACHE_SEC (0: on the next request).
+        hottest path and the user row rarely changes. A user deactivated or deleted meanwhile is refused
+        by each web process within AUTH_USER_CACHE_SEC (0: on the next request); `fresh` reads the row
+    whatever the cache holds (and renews the cache).
 
-    Every request of the window gets the same instance, read-only by convention: the API only reads it
-    (`pk`, `is_authenticated`) or passes it as a job's `owner` (a foreign key, which caches nothing on
-    the user), and its fields are all loaded (built from every column's value or default, so no
-    deferred field is fetched onto it). tests/accounts/test_bearer_user_cache.py runs the endpoints
-    and checks it is unchanged."""
+        Every request of the window gets the same instance, read-only by convention: the API only reads it
+        (`pk`, `is_authenticated`) or passes it as a job's `owner` (a foreign key, which caches nothing on
+        the user), and its fields are all loaded (built from every column's value or default, so no
+        deferred field is fetched onto it). tests/accounts/test_bearer_user_cache.py runs the endpoints
+        and checks it is unchanged."""
     now = time.monotonic()
-    cached = _user_cache.get(sub)
+    cached = None if fresh else _user_cache.get(sub)
     if cached and cached[0] > now:
         return cached[1]
     lookup = {"pk": sub.removeprefix("user:")} if sub.startswith("user:") else {"google_sub": sub}

@@ -78,3 +78,21 @@ def test_every_request_shares_the_cached_user_and_none_changes_it(alice, alice_c
         assert alice_client.get(url, **headers).status_code in (200, 404)
     assert access_token_user(token=token) is cached
     assert _state_of(cached) == before
+
+
+@pytest.mark.parametrize("removal", ["deactivated", "deleted"])
+def test_a_write_reads_the_user_row_within_the_cache_window(
+    alice, alice_client, alice_render_status, settings, removal
+):
+    settings.AUTH_USER_CACHE_SEC = 30
+    assert alice_client.get(alice_render_status).status_code == 200  # the user is now in this process's cache
+    assert alice_client.post("/api/v2/subtitles", {}, format="multipart").json()["error"] == "spec_required"
+    if removal == "deleted":
+        alice.delete()  # a submit would store a job owned by a user row that no longer exists
+    else:
+        alice.is_active = False
+        alice.save(update_fields=["is_active"])
+    refused = alice_client.post("/api/v2/subtitles", {}, format="multipart")
+    assert refused.status_code == 401
+    assert refused.json()["error"] == "invalid_token"
+    assert not Job.objects.filter(kind=JobKind.SUBTITLES).exists()
