@@ -159,15 +159,15 @@ def user_cache_clear() -> None:
 
 def _active_user_by_subject(sub: str, *, fresh: bool = False) -> User | None:
     """The token's active user, from a per-process cache for AUTH_USER_CACHE_SEC: status polls are the
-        hottest path and the user row rarely changes. A user deactivated or deleted meanwhile is refused
-        by each web process within AUTH_USER_CACHE_SEC (0: on the next request); `fresh` reads the row
+    hottest path and the user row rarely changes. A user deactivated or deleted meanwhile is refused
+    by each web process within AUTH_USER_CACHE_SEC (0: on the next request); `fresh` reads the row
     whatever the cache holds (and renews the cache).
 
-        Every request of the window gets the same instance, read-only by convention: the API only reads it
-        (`pk`, `is_authenticated`) or passes it as a job's `owner` (a foreign key, which caches nothing on
-        the user), and its fields are all loaded (built from every column's value or default, so no
-        deferred field is fetched onto it). tests/accounts/test_bearer_user_cache.py runs the endpoints
-        and checks it is unchanged."""
+    Every request of the window gets the same instance, read-only by convention: the API only reads it
+    (`pk`, `is_authenticated`) or passes it as a job's `owner` (a foreign key, which caches nothing on
+    the user), and its fields are all loaded (built from every column's value or default, so no
+    deferred field is fetched onto it). tests/accounts/test_bearer_user_cache.py runs the endpoints
+    and checks it is unchanged."""
     now = time.monotonic()
     cached = None if fresh else _user_cache.get(sub)
     if cached and cached[0] > now:
